@@ -1,0 +1,1 @@
+//! In-process exchange for `sim` mode. (stub)

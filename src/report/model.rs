@@ -1,0 +1,188 @@
+//! The JSON report of SPEC §2, as types.
+//!
+//! Field order here is the order in the JSON; serde_json writes structs in declaration
+//! order, so a report is byte-for-byte reproducible. Keys are never renamed or dropped;
+//! new ones are added where a user would expect more.
+
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub scenario: String,
+    pub variant: Option<String>,
+    pub seed: u64,
+    pub mode: String,
+    /// Time covered by the run (simulated in `sim`); shorter than asked when interrupted.
+    pub duration_seconds: f64,
+    /// Wall-clock facts: the only fields that differ between two runs of one scenario.
+    pub run_info: RunInfo,
+    pub requests: Requests,
+    pub unauthorized_rate: f64,
+    pub failed_rate: f64,
+    pub refresh: Refresh,
+    pub login: Login,
+    pub rotation: Rotation,
+    pub lock: Lock,
+    pub latency_ms: LatencyMs,
+    pub issuer: Issuer,
+    pub resource: Resource,
+    pub thresholds: Vec<ThresholdResult>,
+    pub timeline: Timeline,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub wall_seconds: f64,
+    pub version: String,
+    pub started_at: String,
+    /// The run was stopped (Ctrl-C) before its duration; figures cover what ran.
+    pub interrupted: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Requests {
+    /// API request attempts sent, retries included.
+    pub total: u64,
+    /// Attempts answered 2xx.
+    pub ok: u64,
+    /// Attempts answered 401 (or the dialect's equivalent).
+    pub unauthorized: u64,
+    /// Logical requests that never got a 2xx after all retries.
+    pub failed: u64,
+    /// Attempts that repeated an earlier one (after a 401, a 5xx or a timeout).
+    pub retried: u64,
+    /// Logical requests (each may take several attempts); the denominator of failed_rate.
+    pub logical: u64,
+    /// Attempts that got no answer before the client's timeout.
+    pub timeouts: u64,
+    /// Attempts answered with another error status (5xx, 4xx other than 401).
+    pub errors: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Refresh {
+    /// Refresh-token grant requests that reached the issuer.
+    pub attempts: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Attempts answered `invalid_grant` (dead, expired or revoked refresh token).
+    pub invalid_grant: u64,
+    /// Attempts presenting a refresh token another attempt of the family already presented.
+    pub duplicates: u64,
+    /// Most refresh attempts arriving within any one second.
+    pub peak_per_second: u64,
+    pub mean_per_second: f64,
+    /// Most refresh attempts in flight at once.
+    pub max_concurrent: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Login {
+    /// First logins, one per client.
+    pub initial: u64,
+    /// Re-authentications caused by a dead refresh token.
+    pub forced: u64,
+    /// Password-grant attempts that failed (and were retried).
+    pub failed: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rotation {
+    pub reuse_detected: u64,
+    pub families_revoked: u64,
+    pub grace_accepted: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lock {
+    pub acquisitions: u64,
+    pub contended: u64,
+    pub timeouts: u64,
+    pub max_waiters: u64,
+    pub wait_ms: WaitMs,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WaitMs {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyMs {
+    pub request: Percentiles,
+    pub refresh: Percentiles,
+    /// Password grants (initial and forced logins), the issuer's part only.
+    pub login: Percentiles,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+    pub mean: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Issuer {
+    /// Every request to the token endpoint, whatever its grant.
+    pub token_requests: u64,
+    pub rate_limited: u64,
+    pub errors_injected: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    /// API requests the resource server answered.
+    pub requests: u64,
+    /// Rejections because `exp` (plus leeway) had passed on the resource's clock.
+    pub rejected_expired: u64,
+    /// Rejections because `nbf` (minus leeway) was still ahead on the resource's clock.
+    pub rejected_not_yet_valid: u64,
+    /// Rejections for a bad signature, issuer, audience or shape.
+    pub rejected_invalid: u64,
+    /// Requests with no credentials at all.
+    pub rejected_missing: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    pub metric: String,
+    pub condition: String,
+    pub actual: f64,
+    pub pass: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub tick_ms: u64,
+    pub series: Series,
+}
+
+/// One value per tick: counts per tick, gauges the tick's maximum.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub requests: Vec<u64>,
+    pub unauthorized: Vec<u64>,
+    pub refreshes: Vec<u64>,
+    pub concurrent_refreshes: Vec<u64>,
+    pub lock_waiters: Vec<u64>,
+    pub failed: Vec<u64>,
+    pub logins: Vec<u64>,
+    pub forced_logins: Vec<u64>,
+}
+
+impl Report {
+    /// The report's shape with every figure zero: what threshold paths are checked against.
+    pub fn schema() -> serde_json::Value {
+        serde_json::to_value(Report::default()).expect("a report always serializes")
+    }
+}

@@ -1,0 +1,1 @@
+//! Thresholds: `metric: "op value"` conditions on any numeric path of the report.

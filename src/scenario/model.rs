@@ -1,0 +1,681 @@
+//! The scenario file's types: SPEC §1, key for key.
+//!
+//! These structs are what the YAML deserializes into (unknown keys refused). Values a
+//! preset may supply stay `Option` here so that a key written by the user can be told from
+//! a default; `client::policy` resolves them. Defaults that are not obvious are stated on
+//! the field and in the README's scenario reference.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Dur;
+
+fn default_tick() -> Dur {
+    Dur::secs(1)
+}
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Used in report names; letters, digits, `-`, `_` and `.`.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: u64,
+    pub duration: Dur,
+    #[serde(default)]
+    pub mode: Mode,
+    /// Width of one timeline bucket in the report.
+    #[serde(default = "default_tick")]
+    pub tick: Dur,
+    #[serde(default)]
+    pub issuer: IssuerConfig,
+    #[serde(default)]
+    pub resource: ResourceConfig,
+    pub clients: Vec<ClientGroup>,
+    #[serde(default)]
+    pub targets: Option<Targets>,
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    #[serde(default)]
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Virtual clock, in-process.
+    #[default]
+    Sim,
+    /// Real HTTP, real time.
+    Live,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sim => "sim",
+            Mode::Live => "live",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Issuer
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The issuer's clock minus true time.
+    #[serde(default)]
+    pub clock_offset: Dur,
+    #[serde(default)]
+    pub signing: Signing,
+    #[serde(default)]
+    pub access_token: AccessTokenConfig,
+    #[serde(default)]
+    pub refresh_token: RefreshTokenConfig,
+    /// Time the issuer takes to answer a token request. Default 20ms.
+    #[serde(default = "Latency::issuer_default")]
+    pub latency: Latency,
+    /// Token requests served at once; more wait in a queue. Default: unlimited.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// The `iss` claim of every access token.
+    #[serde(default = "IssuerConfig::default_issuer")]
+    pub issuer: String,
+    /// The `aud` claim of every access token, and what the resource requires.
+    #[serde(default = "IssuerConfig::default_audience")]
+    pub audience: String,
+    /// The `scope` granted when a request asks for none.
+    #[serde(default = "IssuerConfig::default_scope")]
+    pub scope: String,
+    /// The one registered client.
+    #[serde(default = "IssuerConfig::default_client_id")]
+    pub client_id: String,
+    #[serde(default = "IssuerConfig::default_client_secret")]
+    pub client_secret: String,
+    /// Any username logs in with this password (password grant).
+    #[serde(default = "IssuerConfig::default_password")]
+    pub password: String,
+}
+
+impl IssuerConfig {
+    fn default_issuer() -> String {
+        "https://issuer.tokenstorm.test".into()
+    }
+    fn default_audience() -> String {
+        "https://api.tokenstorm.test".into()
+    }
+    fn default_scope() -> String {
+        "api".into()
+    }
+    fn default_client_id() -> String {
+        "demo".into()
+    }
+    fn default_client_secret() -> String {
+        "demo-secret".into()
+    }
+    fn default_password() -> String {
+        "demo-password".into()
+    }
+}
+
+impl Default for IssuerConfig {
+    fn default() -> Self {
+        IssuerConfig {
+            clock_offset: Dur::ZERO,
+            signing: Signing::default(),
+            access_token: AccessTokenConfig::default(),
+            refresh_token: RefreshTokenConfig::default(),
+            latency: Latency::issuer_default(),
+            capacity: None,
+            rate_limit: None,
+            faults: Vec::new(),
+            issuer: Self::default_issuer(),
+            audience: Self::default_audience(),
+            scope: Self::default_scope(),
+            client_id: Self::default_client_id(),
+            client_secret: Self::default_client_secret(),
+            password: Self::default_password(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signing {
+    #[default]
+    Hs256,
+    Rs256,
+    Es256,
+    Eddsa,
+}
+
+impl Signing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signing::Hs256 => "hs256",
+            Signing::Rs256 => "rs256",
+            Signing::Es256 => "es256",
+            Signing::Eddsa => "eddsa",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessTokenConfig {
+    /// Lifetime of an access token (`expires_in`). Default 1h.
+    pub ttl: Dur,
+}
+
+impl Default for AccessTokenConfig {
+    fn default() -> Self {
+        AccessTokenConfig { ttl: Dur::secs(3600) }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshTokenConfig {
+    /// Absolute lifetime, from the login that started the family. Default 14d.
+    #[serde(default = "RefreshTokenConfig::default_ttl")]
+    pub ttl: Dur,
+    /// A refresh token unused this long is dead. Default: no idle limit.
+    #[serde(default)]
+    pub idle_ttl: Option<Dur>,
+    /// Each refresh returns a new refresh token. Default false.
+    #[serde(default)]
+    pub rotation: bool,
+    /// Presenting a rotated-out token revokes the whole family. Default: same as rotation.
+    #[serde(default)]
+    pub reuse_detection: Option<bool>,
+    /// ...except within this long after its rotation. Default 0s.
+    #[serde(default)]
+    pub reuse_grace: Dur,
+}
+
+impl RefreshTokenConfig {
+    fn default_ttl() -> Dur {
+        Dur::secs(14 * 86_400)
+    }
+    /// Whether reuse detection is on, after its default.
+    pub fn reuse_detection(&self) -> bool {
+        self.reuse_detection.unwrap_or(self.rotation)
+    }
+}
+
+impl Default for RefreshTokenConfig {
+    fn default() -> Self {
+        RefreshTokenConfig {
+            ttl: Self::default_ttl(),
+            idle_ttl: None,
+            rotation: false,
+            reuse_detection: None,
+            reuse_grace: Dur::ZERO,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+/// A fault injected into the issuer or the resource (SPEC §1.1).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    pub kind: FaultKind,
+    #[serde(default)]
+    pub at: Option<Dur>,
+    #[serde(default, rename = "for")]
+    pub for_: Option<Dur>,
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub rate: Option<f64>,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub fraction: Option<f64>,
+    #[serde(default)]
+    pub every: Option<Dur>,
+    #[serde(default)]
+    pub by: Option<Dur>,
+    #[serde(default)]
+    pub latency: Option<Latency>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    Outage,
+    Errors,
+    Latency,
+    Revoke,
+    RotateKeys,
+    ClockJump,
+}
+
+// ---------------------------------------------------------------------------------------
+// Resource
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceConfig {
+    /// The resource's clock minus true time.
+    #[serde(default)]
+    pub clock_offset: Dur,
+    /// Clock tolerance on `exp` and `nbf`. Default 0s.
+    #[serde(default)]
+    pub leeway: Dur,
+    /// Time the API takes to answer. Default 5ms.
+    #[serde(default = "Latency::resource_default")]
+    pub latency: Latency,
+    #[serde(default)]
+    pub dialect: Dialect,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+}
+
+impl Default for ResourceConfig {
+    fn default() -> Self {
+        ResourceConfig {
+            clock_offset: Dur::ZERO,
+            leeway: Dur::ZERO,
+            latency: Latency::resource_default(),
+            dialect: Dialect::default(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// How the resource answers a rejected token (SPEC §1.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    #[default]
+    Rfc6750,
+}
+
+// ---------------------------------------------------------------------------------------
+// Latency
+
+/// A latency: a fixed duration or a distribution.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Latency {
+    Fixed(Dur),
+    Dist(LatencyDist),
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "distribution", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LatencyDist {
+    /// Log-normal with this median and 99th percentile.
+    Lognormal { median: Dur, p99: Dur },
+    /// Uniform between min and max.
+    Uniform { min: Dur, max: Dur },
+}
+
+impl Latency {
+    fn issuer_default() -> Latency {
+        Latency::Fixed(Dur::ms(20))
+    }
+    fn resource_default() -> Latency {
+        Latency::Fixed(Dur::ms(5))
+    }
+}
+
+impl<'de> Deserialize<'de> for Latency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Latency;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a duration (20ms), { distribution: lognormal, median: 20ms, p99: 250ms } \
+                     or { distribution: uniform, min: 5ms, max: 50ms }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Latency, E> {
+                Dur::parse(v).map(Latency::Fixed).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Latency, E> {
+                if v == 0 {
+                    Ok(Latency::Fixed(Dur::ZERO))
+                } else {
+                    Err(E::custom(format!(
+                        "`{v}` has no unit: expected {}",
+                        crate::duration::ACCEPTED
+                    )))
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Latency, A::Error> {
+                LatencyDist::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(Latency::Dist)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Clients
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientGroup {
+    pub name: String,
+    /// Clients (users / apps), each with its own token family.
+    pub count: u32,
+    #[serde(default)]
+    pub start: Start,
+    /// Processes sharing one client's token (one token store). Default 1.
+    #[serde(default = "one")]
+    pub instances: u32,
+    /// Concurrent request loops in each instance. Default 1.
+    #[serde(default = "one")]
+    pub workers: u32,
+    #[serde(default)]
+    pub requests: Requests,
+    #[serde(default)]
+    pub login: Login,
+    #[serde(default)]
+    pub clock_offset: ClockOffset,
+    #[serde(default)]
+    pub policy: PolicySpec,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// When the clients of a group log in for the first time.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Start {
+    /// All at this moment.
+    Burst(Dur),
+    /// Evenly spaced over this long.
+    Ramp(Dur),
+    /// Uniformly at random over this long.
+    Uniform(Dur),
+}
+
+impl Default for Start {
+    fn default() -> Self {
+        Start::Burst(Dur::ZERO)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requests {
+    /// Mean time between two requests of one worker. Default 30s.
+    #[serde(default = "Requests::default_every")]
+    pub every: Dur,
+    #[serde(default)]
+    pub distribution: Spacing,
+}
+
+impl Requests {
+    fn default_every() -> Dur {
+        Dur::secs(30)
+    }
+}
+
+impl Default for Requests {
+    fn default() -> Self {
+        Requests {
+            every: Self::default_every(),
+            distribution: Spacing::default(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Spacing {
+    /// Poisson arrivals: exponential gaps with the given mean.
+    #[default]
+    Exponential,
+    /// Exactly `every` apart.
+    Constant,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// Client-side cost of a full (re-)authentication before the password grant is sent:
+    /// the user typing, the redirect dance. Default 0s.
+    #[serde(default)]
+    pub latency: Dur,
+}
+
+/// The clients' clock minus true time: one value, or drawn per client.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ClockOffset {
+    Fixed(Dur),
+    Uniform { uniform: [Dur; 2] },
+}
+
+impl Default for ClockOffset {
+    fn default() -> Self {
+        ClockOffset::Fixed(Dur::ZERO)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClockOffset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct UniformSpec {
+            uniform: [Dur; 2],
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ClockOffset;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration (-30s) or { uniform: [-30s, 30s] }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ClockOffset, E> {
+                Dur::parse(v).map(ClockOffset::Fixed).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ClockOffset, E> {
+                Dur::deserialize(de::value::U64Deserializer::new(v)).map(ClockOffset::Fixed)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ClockOffset, A::Error> {
+                UniformSpec::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|u| ClockOffset::Uniform { uniform: u.uniform })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A client group's refresh policy as written. Every key is optional: an unset key takes
+/// the preset's value, else the default (see `client::policy`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    #[serde(default)]
+    pub preset: Option<String>,
+    #[serde(default)]
+    pub refresh: Option<RefreshMode>,
+    #[serde(default)]
+    pub buffer: Option<Dur>,
+    #[serde(default)]
+    pub fraction: Option<f64>,
+    #[serde(default)]
+    pub jitter: Option<Dur>,
+    #[serde(default)]
+    pub on_401: Option<On401>,
+    #[serde(default)]
+    pub coordination: Option<Coordination>,
+    #[serde(default)]
+    pub lock: Option<LockSpec>,
+    #[serde(default)]
+    pub expiry_source: Option<ExpirySource>,
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshMode {
+    /// Use the token until a 401, then refresh.
+    Reactive,
+    /// Refresh on demand when less than `buffer` is left.
+    Proactive,
+    /// A timer refreshes at the trigger point even when no request is waiting.
+    Background,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum On401 {
+    RefreshAndRetry,
+    Fail,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coordination {
+    None,
+    SingleFlight,
+    Lock,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpirySource {
+    /// `expires_in`, converted at receipt on the client's own clock.
+    ExpiresIn,
+    /// The JWT's `exp` claim, read against the client's own clock.
+    JwtExp,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockSpec {
+    #[serde(default)]
+    pub backend: Option<LockBackend>,
+    #[serde(default)]
+    pub ttl: Option<Dur>,
+    /// How long a caller waits for the coordination before giving up.
+    #[serde(default)]
+    pub wait: Option<Dur>,
+    #[serde(default)]
+    pub latency: Option<Dur>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockBackend {
+    Local,
+    Simulated,
+    Redis,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Tries in all, the first included.
+    #[serde(default)]
+    pub attempts: Option<u32>,
+    /// Wait before the first retry; doubles for each further one.
+    #[serde(default)]
+    pub backoff: Option<Dur>,
+    #[serde(default)]
+    pub max_backoff: Option<Dur>,
+    #[serde(default)]
+    pub jitter: Option<RetryJitter>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryJitter {
+    /// Wait exactly the backoff.
+    None,
+    /// Wait uniformly in [0, backoff].
+    Full,
+    /// Wait backoff/2 + uniformly in [0, backoff/2].
+    Equal,
+}
+
+// ---------------------------------------------------------------------------------------
+// Targets, thresholds, variants
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    pub issuer: String,
+    pub resource: String,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
+
+/// `metric: "op value"` pairs, in file order. A metric may carry a list of conditions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Thresholds(pub Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Thresholds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Thresholds;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of metric paths to conditions, e.g. unauthorized_rate: \"< 0.001\"")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Thresholds, A::Error> {
+                let mut out = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match map.next_value::<OneOrMany>().map_err(|_| {
+                        de::Error::custom(format!(
+                            "the threshold for `{key}` must be a condition such as \"< 0.001\" or a list of them"
+                        ))
+                    })? {
+                        OneOrMany::One(c) => out.push((key, c)),
+                        OneOrMany::Many(cs) => out.extend(cs.into_iter().map(|c| (key.clone(), c))),
+                    }
+                }
+                Ok(Thresholds(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A named set of overrides, for `compare`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    pub name: String,
+    /// Dotted paths into the scenario (`clients.0.policy.buffer`) and their values.
+    #[serde(default)]
+    pub set: serde_json::Map<String, serde_json::Value>,
+}
