@@ -37,7 +37,9 @@ impl Clock {
 
     /// Milliseconds since the run started.
     pub fn elapsed_ms(&self) -> u64 {
-        Instant::now().saturating_duration_since(self.origin).as_millis() as u64
+        Instant::now()
+            .saturating_duration_since(self.origin)
+            .as_millis() as u64
     }
 
     /// True Unix time in milliseconds.

@@ -10,7 +10,8 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// What a duration may look like; quoted in every error about one.
-pub const ACCEPTED: &str = "a duration such as 250ms, 30s, 5m, 1h, 14d or 1h30m (a leading - for negative offsets)";
+pub const ACCEPTED: &str =
+    "a duration such as 250ms, 30s, 5m, 1h, 14d or 1h30m (a leading - for negative offsets)";
 
 /// A signed duration in milliseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -108,7 +109,12 @@ impl fmt::Display for Dur {
             f.write_str("-")?;
             ms = -ms;
         }
-        for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+        for (unit, size) in [
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1_000),
+        ] {
             if ms >= size {
                 write!(f, "{}{}", ms / size, unit)?;
                 ms %= size;
@@ -177,7 +183,10 @@ mod tests {
     fn refuses_what_is_not_a_duration() {
         for bad in ["", "10", "s", "10x", "ten seconds", "1h-5m"] {
             let err = Dur::parse(bad).unwrap_err();
-            assert!(err.contains("expected") || err.contains("unit"), "{bad}: {err}");
+            assert!(
+                err.contains("expected") || err.contains("unit"),
+                "{bad}: {err}"
+            );
         }
     }
 

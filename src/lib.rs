@@ -8,6 +8,7 @@
 pub mod client;
 pub mod clock;
 pub mod duration;
+pub mod engine;
 pub mod exchange;
 pub mod issuer;
 pub mod metrics;

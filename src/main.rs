@@ -1,1 +1,245 @@
-fn main() {}
+//! The `tokenstorm` command: parses arguments, calls the library, prints results.
+//!
+//! Exit codes: 0 every threshold passed, 1 a threshold failed, 2 bad input or usage,
+//! 3 the run itself failed, 130 interrupted (the report of what ran is still written).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use tokenstorm::engine::{self, Control};
+use tokenstorm::report::export::{self, Format};
+use tokenstorm::report::summary::{self, Style};
+use tokenstorm::scenario::{self, Scenario};
+
+const EXIT_THRESHOLD: u8 = 1;
+const EXIT_INPUT: u8 = 2;
+const EXIT_RUN: u8 = 3;
+const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Parser)]
+#[command(
+    name = "tokenstorm",
+    version,
+    about = "See and measure what happens around access-token expiry: 401 waves, refresh storms, reuse detection, lock contention, clock skew.",
+    after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/mass-login-storm.yaml --seed 42 --out ci-reports\n  tokenstorm validate scenarios/*.yaml\n\nExit codes: 0 thresholds passed, 1 a threshold failed, 2 bad input or usage, 3 the run failed, 130 interrupted.\nLogs: -v / -vv, or RUST_LOG=tokenstorm=debug. Colour: off when NO_COLOR is set or stdout is not a terminal."
+)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and write its report.
+    #[command(
+        after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/rotation-race.yaml --seed 3 --out /tmp/reports --quiet\n\nWrites <out>/<scenario>.json and prints a summary led by the thresholds' verdicts."
+    )]
+    Run(RunArgs),
+    /// Check scenario files without running them.
+    #[command(
+        after_help = "Examples:\n  tokenstorm validate scenarios/quickstart.yaml\n  tokenstorm validate scenarios/*.yaml\n\nPrints one line per problem (file:line:column: key.path: what is wrong and what is accepted); exit 2 if any file has one."
+    )]
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The scenario file (YAML).
+    scenario: PathBuf,
+    /// Overrides the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where reports are written.
+    #[arg(long, default_value = "reports")]
+    out: PathBuf,
+    /// Report formats, comma-separated.
+    #[arg(long, default_value = "json", value_delimiter = ',')]
+    format: Vec<String>,
+    /// No progress bar and no summary; only errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Validate { files } => validate(&files),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "tokenstorm=info",
+        2 => "tokenstorm=debug",
+        _ => "tokenstorm=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}
+
+fn load(path: &Path) -> Result<Scenario, ExitCode> {
+    scenario::load(path).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(EXIT_INPUT)
+    })
+}
+
+fn validate(files: &[PathBuf]) -> ExitCode {
+    let mut bad = 0;
+    for file in files {
+        match scenario::load(file) {
+            Ok(s) => println!("{}: ok ({})", file.display(), s.name),
+            Err(e) => {
+                bad += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if bad > 0 {
+        eprintln!("{bad} of {} file(s) have problems", files.len());
+        ExitCode::from(EXIT_INPUT)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let mut formats = Vec::new();
+    for f in &args.format {
+        match Format::parse(f) {
+            Some(format) => formats.push(format),
+            None => {
+                eprintln!(
+                    "error: unknown report format `{f}` in --format (accepted: {})",
+                    Format::ACCEPTED
+                );
+                return ExitCode::from(EXIT_INPUT);
+            }
+        }
+    }
+    let mut scenario = match load(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+
+    let control = Control::default();
+    stop_on_ctrl_c(control.stop.clone());
+    let done = Arc::new(AtomicBool::new(false));
+    let progress = (!args.quiet && std::io::stderr().is_terminal())
+        .then(|| show_progress(&scenario, &control, done.clone()));
+    let result = engine::run(&scenario, &control);
+    done.store(true, Ordering::Relaxed);
+    if let Some(handle) = progress {
+        let _ = handle.join();
+    }
+
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.scenario.display());
+            return ExitCode::from(EXIT_RUN);
+        }
+    };
+    let written = match export::write(&report, &args.out, &formats) {
+        Ok(paths) => paths,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_RUN);
+        }
+    };
+    if !args.quiet {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", summary::render(&report, Style { color }));
+        for path in &written {
+            println!("report: {}", path.display());
+        }
+    }
+    if report.run_info.interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if report.thresholds.iter().all(|t| t.pass) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_THRESHOLD)
+    }
+}
+
+/// The first Ctrl-C ends the run and keeps its report; a second one exits at once.
+fn stop_on_ctrl_c(stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::Relaxed);
+                eprintln!(
+                    "\ninterrupted: finishing the report of what ran (Ctrl-C again to quit at once)"
+                );
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(EXIT_INTERRUPTED as i32);
+            }
+        });
+    });
+}
+
+/// A progress bar over the run's (simulated) time, shown once the run has taken a second.
+fn show_progress(
+    scenario: &Scenario,
+    control: &Control,
+    done: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    let total = scenario.duration.as_ms().max(1) as u64;
+    let progress = control.progress.clone();
+    let name = scenario.name.clone();
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(1) {
+            if done.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {percent:>3}% of simulated time · {elapsed} wall, ~{eta} left",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(name);
+        while !done.load(Ordering::Relaxed) {
+            bar.set_position(progress.load(Ordering::Relaxed).min(total));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bar.finish_and_clear();
+    })
+}

@@ -1,1 +1,110 @@
-//! (stub)
+//! The simulated clients: token managers that refresh the way real SDKs do.
+//!
+//! A client group has `count` clients (users), each with `instances` processes that
+//! share one token store, each running `workers` request loops. [`spawn_group`] starts
+//! them all on the current runtime: each client logs in at its start time, then its
+//! workers send API requests until the run ends. The same code runs on the sim's
+//! paused clock and, over an HTTP exchange, in real time.
+
+pub mod policy;
+pub mod session;
+pub mod store;
+pub mod worker;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use http::HeaderValue;
+use rand::RngExt;
+use tokio::time::Instant;
+
+use crate::clock::Clock;
+use crate::exchange::Exchange;
+use crate::metrics::Metrics;
+use crate::rng::{self, stream};
+use crate::scenario::{ClientGroup, ClockOffset, IssuerConfig, Start};
+pub use policy::Policy;
+pub use session::{Client, Group, Instance};
+
+/// `Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.
+pub fn basic_auth(client_id: &str, client_secret: &str) -> HeaderValue {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let raw = format!("{}:{}", enc(client_id), enc(client_secret));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+    HeaderValue::try_from(format!("Basic {b64}")).expect("base64 is a valid header value")
+}
+
+/// The moment (ms after the run's start) client `index` of `count` logs in first.
+pub fn start_ms(start: &Start, index: u32, count: u32, rng: &mut rng::Rng) -> u64 {
+    match start {
+        Start::Burst(at) => at.as_ms().max(0) as u64,
+        Start::Ramp(over) => {
+            (over.as_ms().max(0) as u128 * index as u128 / count.max(1) as u128) as u64
+        }
+        Start::Uniform(over) => match over.as_ms() {
+            ms if ms > 0 => rng.random_range(0..ms as u64),
+            _ => 0,
+        },
+    }
+}
+
+/// Starts every client of group number `g`. Returns at once; the clients run as tasks
+/// until `end`.
+#[allow(clippy::too_many_arguments)]
+pub fn spawn_group<E: Exchange>(
+    g: usize,
+    group: &ClientGroup,
+    issuer: &IssuerConfig,
+    exchange: Arc<E>,
+    metrics: Arc<Metrics>,
+    clock: Clock,
+    end: Instant,
+    seed: u64,
+) {
+    let shared = Arc::new(Group {
+        index: g,
+        exchange,
+        metrics,
+        policy: Policy::resolve(&group.policy),
+        login_latency: group.login.latency,
+        client_auth: basic_auth(&issuer.client_id, &issuer.client_secret),
+        password: issuer.password.clone(),
+    });
+    let pacer = Arc::new(worker::Pacer::new(&group.requests));
+    let (instances, workers) = (group.instances.max(1), group.workers.max(1));
+    for c in 0..group.count {
+        let mut crng = rng::rng(seed, &[stream::CLIENT, g as u64, c as u64]);
+        let at = clock.at(start_ms(&group.start, c, group.count, &mut crng));
+        let offset = match &group.clock_offset {
+            ClockOffset::Fixed(d) => d.as_ms(),
+            ClockOffset::Uniform { uniform: [lo, hi] } if lo < hi => {
+                crng.random_range(lo.as_ms()..=hi.as_ms())
+            }
+            ClockOffset::Uniform { uniform: [lo, _] } => lo.as_ms(),
+        };
+        let client = Arc::new(Client::new(
+            shared.clone(),
+            format!("{}-{}", group.name, c),
+            clock.skewed(offset),
+        ));
+        let pacer = pacer.clone();
+        tokio::spawn(async move {
+            if at >= end {
+                return;
+            }
+            tokio::time::sleep_until(at).await;
+            // A failed first login is retried by the first request that needs a token.
+            let _ = client.login(&mut crng).await;
+            for i in 0..instances {
+                let instance = Arc::new(Instance::new(client.clone()));
+                for w in 0..workers {
+                    let wrng = rng::rng(
+                        seed,
+                        &[stream::WORKER, g as u64, c as u64, i as u64, w as u64],
+                    );
+                    tokio::spawn(worker::run(instance.clone(), pacer.clone(), end, wrng));
+                }
+            }
+        });
+    }
+}

@@ -6,6 +6,7 @@
 //! exchange sends the same request over the wire. Clients are written once against
 //! this trait.
 
+pub mod latency;
 pub mod sim;
 
 use std::future::Future;

@@ -1,1 +1,499 @@
-//! (stub)
+//! What happened in a run: counters, HDR latency histograms and per-tick timelines.
+//!
+//! Clients record every API attempt, refresh, login and coordination wait here, stamped
+//! with the run's clock; the engine turns the result into the report. One recorder
+//! serves the whole run; it sits behind a mutex that is never held across an await, and
+//! on the sim's single thread it is never contended.
+
+mod timeline;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::clock::Clock;
+use crate::report::model::{Percentiles, WaitMs};
+pub use timeline::{Counter, Gauge};
+
+/// How one API attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    Ok,
+    Unauthorized,
+    /// Any other HTTP status that is not a success.
+    Error,
+    /// No answer before the client's timeout.
+    Timeout,
+}
+
+/// How one refresh attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshEnd {
+    Ok,
+    InvalidGrant,
+    /// Any other failure (5xx, 429, timeout, unreadable answer).
+    Failed,
+}
+
+/// Why a login happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginKind {
+    Initial,
+    Forced,
+}
+
+/// A latency histogram in microseconds, 1 µs to 1 h, 3 significant digits.
+#[derive(Clone, Debug)]
+pub struct Latencies(Histogram<u64>);
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Latencies(Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds"))
+    }
+}
+
+impl Latencies {
+    pub fn record(&mut self, d: Duration) {
+        self.0.saturating_record((d.as_micros() as u64).max(1));
+    }
+
+    pub fn len(&self) -> u64 {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Milliseconds, rounded, at quantile `q`.
+    fn ms_at(&self, q: f64) -> u64 {
+        if self.0.is_empty() {
+            return 0;
+        }
+        let v = self.0.median_equivalent(self.0.value_at_quantile(q));
+        (v as f64 / 1000.0).round() as u64
+    }
+
+    fn max_ms(&self) -> u64 {
+        (self.0.max() as f64 / 1000.0).round() as u64
+    }
+
+    pub fn percentiles(&self) -> Percentiles {
+        Percentiles {
+            p50: self.ms_at(0.50),
+            p90: self.ms_at(0.90),
+            p99: self.ms_at(0.99),
+            p999: self.ms_at(0.999),
+            max: self.max_ms(),
+            mean: if self.0.is_empty() {
+                0.0
+            } else {
+                (self.0.mean() / 1000.0 * 1000.0).round() / 1000.0
+            },
+        }
+    }
+
+    pub fn wait_ms(&self) -> WaitMs {
+        WaitMs {
+            p50: self.ms_at(0.50),
+            p90: self.ms_at(0.90),
+            p99: self.ms_at(0.99),
+            max: self.max_ms(),
+        }
+    }
+
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.0
+    }
+}
+
+/// Everything counted, as plain data (what the engine reads at the end).
+#[derive(Clone, Debug, Default)]
+pub struct Counts {
+    pub attempts: u64,
+    pub ok: u64,
+    pub unauthorized: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub retried: u64,
+    pub logical: u64,
+    pub failed: u64,
+
+    pub refresh_attempts: u64,
+    pub refresh_ok: u64,
+    pub refresh_failed: u64,
+    pub refresh_invalid_grant: u64,
+    pub refresh_duplicates: u64,
+    pub refresh_peak_per_second: u64,
+    pub refresh_max_concurrent: u64,
+
+    pub login_initial: u64,
+    pub login_forced: u64,
+    pub login_failed: u64,
+
+    pub lock_acquisitions: u64,
+    pub lock_contended: u64,
+    pub lock_timeouts: u64,
+    pub lock_max_waiters: u64,
+}
+
+/// The figures kept per client group.
+#[derive(Clone, Debug, Default)]
+pub struct GroupCounts {
+    pub attempts: u64,
+    pub ok: u64,
+    pub unauthorized: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub retried: u64,
+    pub logical: u64,
+    pub failed: u64,
+    pub refresh_attempts: u64,
+    pub refresh_ok: u64,
+    pub refresh_failed: u64,
+    pub refresh_invalid_grant: u64,
+    pub refresh_duplicates: u64,
+    pub login_initial: u64,
+    pub login_forced: u64,
+    pub login_failed: u64,
+    pub lock_acquisitions: u64,
+    pub lock_contended: u64,
+    pub lock_timeouts: u64,
+}
+
+/// The recorder's state.
+#[derive(Debug)]
+pub struct Recorded {
+    pub counts: Counts,
+    pub groups: Vec<GroupCounts>,
+    pub request_latency: Latencies,
+    pub refresh_latency: Latencies,
+    pub login_latency: Latencies,
+    pub lock_wait: Latencies,
+    pub series_requests: Counter,
+    pub series_unauthorized: Counter,
+    pub series_failed: Counter,
+    pub series_refreshes: Counter,
+    pub series_logins: Counter,
+    pub series_forced_logins: Counter,
+    pub concurrent_refreshes: Gauge,
+    pub lock_waiters: Gauge,
+    /// Arrival times (ms) of the refreshes of the last second: the sliding window behind
+    /// `refresh_peak_per_second`.
+    refresh_window: VecDeque<u64>,
+}
+
+/// Group `g`'s counts; a group index out of range (a caller's bug) lands in a scratch slot
+/// rather than panicking inside a run.
+fn group(groups: &mut Vec<GroupCounts>, g: usize) -> &mut GroupCounts {
+    if g >= groups.len() {
+        groups.resize(g + 1, GroupCounts::default());
+    }
+    &mut groups[g]
+}
+
+pub struct Metrics {
+    clock: Clock,
+    tick_ms: u64,
+    inner: Mutex<Recorded>,
+    /// Elapsed ms of the latest event, for a progress display outside the run.
+    progress: Arc<AtomicU64>,
+}
+
+impl Metrics {
+    /// A recorder for a run of `ticks` ticks of `tick_ms` each.
+    pub fn new(
+        clock: Clock,
+        tick_ms: u64,
+        ticks: usize,
+        groups: usize,
+        progress: Arc<AtomicU64>,
+    ) -> Metrics {
+        Metrics {
+            clock,
+            tick_ms: tick_ms.max(1),
+            inner: Mutex::new(Recorded {
+                counts: Counts::default(),
+                groups: vec![GroupCounts::default(); groups],
+                request_latency: Latencies::default(),
+                refresh_latency: Latencies::default(),
+                login_latency: Latencies::default(),
+                lock_wait: Latencies::default(),
+                series_requests: Counter::new(ticks),
+                series_unauthorized: Counter::new(ticks),
+                series_failed: Counter::new(ticks),
+                series_refreshes: Counter::new(ticks),
+                series_logins: Counter::new(ticks),
+                series_forced_logins: Counter::new(ticks),
+                concurrent_refreshes: Gauge::new(ticks),
+                lock_waiters: Gauge::new(ticks),
+                refresh_window: VecDeque::new(),
+            }),
+            progress,
+        }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The state and the current (ms, tick).
+    fn at(&self) -> (MutexGuard<'_, Recorded>, u64, usize) {
+        let now = self.clock.elapsed_ms();
+        self.progress.store(now, Ordering::Relaxed);
+        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        (guard, now, (now / self.tick_ms) as usize)
+    }
+
+    /// One API attempt of group `g` got its answer (or none). `retry`: it repeated an
+    /// earlier attempt.
+    pub fn api_attempt(&self, g: usize, outcome: Attempt, latency: Duration, retry: bool) {
+        let (mut guard, _, tick) = self.at();
+        let m = &mut *guard;
+        let gc = group(&mut m.groups, g);
+        m.counts.attempts += 1;
+        gc.attempts += 1;
+        m.series_requests.add(tick, 1);
+        if retry {
+            m.counts.retried += 1;
+            gc.retried += 1;
+        }
+        match outcome {
+            Attempt::Ok => {
+                m.counts.ok += 1;
+                gc.ok += 1;
+            }
+            Attempt::Unauthorized => {
+                m.counts.unauthorized += 1;
+                gc.unauthorized += 1;
+                m.series_unauthorized.add(tick, 1);
+            }
+            Attempt::Error => {
+                m.counts.errors += 1;
+                gc.errors += 1;
+            }
+            Attempt::Timeout => {
+                m.counts.timeouts += 1;
+                gc.timeouts += 1;
+            }
+        }
+        if outcome != Attempt::Timeout {
+            m.request_latency.record(latency);
+        }
+    }
+
+    /// A logical request of group `g` ended: with a 2xx (`ok`) or given up.
+    pub fn logical_request(&self, g: usize, ok: bool) {
+        let (mut guard, _, tick) = self.at();
+        let m = &mut *guard;
+        let gc = group(&mut m.groups, g);
+        m.counts.logical += 1;
+        gc.logical += 1;
+        if !ok {
+            m.counts.failed += 1;
+            gc.failed += 1;
+            m.series_failed.add(tick, 1);
+        }
+    }
+
+    /// A refresh attempt is sent to the issuer.
+    pub fn refresh_sent(&self, g: usize, duplicate: bool) {
+        let (mut guard, now, tick) = self.at();
+        let m = &mut *guard;
+        let gc = group(&mut m.groups, g);
+        m.counts.refresh_attempts += 1;
+        gc.refresh_attempts += 1;
+        if duplicate {
+            m.counts.refresh_duplicates += 1;
+            gc.refresh_duplicates += 1;
+        }
+        m.series_refreshes.add(tick, 1);
+        m.refresh_window.push_back(now);
+        while m.refresh_window.front().is_some_and(|&t| t + 1000 <= now) {
+            m.refresh_window.pop_front();
+        }
+        let in_window = m.refresh_window.len() as u64;
+        m.counts.refresh_peak_per_second = m.counts.refresh_peak_per_second.max(in_window);
+        let c = m.concurrent_refreshes.current() + 1;
+        m.concurrent_refreshes.set(tick, c);
+        m.counts.refresh_max_concurrent = m.counts.refresh_max_concurrent.max(c);
+    }
+
+    /// A refresh attempt got its answer (or none).
+    pub fn refresh_done(&self, g: usize, end: RefreshEnd, latency: Duration) {
+        let (mut guard, _, tick) = self.at();
+        let m = &mut *guard;
+        let gc = group(&mut m.groups, g);
+        let c = m.concurrent_refreshes.current().saturating_sub(1);
+        m.concurrent_refreshes.set(tick, c);
+        match end {
+            RefreshEnd::Ok => {
+                m.counts.refresh_ok += 1;
+                gc.refresh_ok += 1;
+            }
+            RefreshEnd::InvalidGrant => {
+                m.counts.refresh_failed += 1;
+                m.counts.refresh_invalid_grant += 1;
+                gc.refresh_failed += 1;
+                gc.refresh_invalid_grant += 1;
+            }
+            RefreshEnd::Failed => {
+                m.counts.refresh_failed += 1;
+                gc.refresh_failed += 1;
+            }
+        }
+        m.refresh_latency.record(latency);
+    }
+
+    /// A (re-)authentication starts.
+    pub fn login_started(&self, g: usize, kind: LoginKind) {
+        let (mut guard, _, tick) = self.at();
+        let m = &mut *guard;
+        let gc = group(&mut m.groups, g);
+        m.series_logins.add(tick, 1);
+        match kind {
+            LoginKind::Initial => {
+                m.counts.login_initial += 1;
+                gc.login_initial += 1;
+            }
+            LoginKind::Forced => {
+                m.counts.login_forced += 1;
+                gc.login_forced += 1;
+                m.series_forced_logins.add(tick, 1);
+            }
+        }
+    }
+
+    /// A password grant got its answer; `ok` false means it will be retried or given up.
+    pub fn login_attempt_done(&self, g: usize, ok: bool, latency: Duration) {
+        let (mut guard, _, _) = self.at();
+        let m = &mut *guard;
+        if !ok {
+            m.counts.login_failed += 1;
+            group(&mut m.groups, g).login_failed += 1;
+        }
+        m.login_latency.record(latency);
+    }
+
+    /// A caller took the refresh coordination at once, without waiting.
+    pub fn lock_acquired(&self, g: usize) {
+        let (mut guard, _, _) = self.at();
+        let m = &mut *guard;
+        m.counts.lock_acquisitions += 1;
+        group(&mut m.groups, g).lock_acquisitions += 1;
+    }
+
+    /// A caller starts waiting for another's refresh.
+    pub fn lock_wait_started(&self) {
+        let (mut m, _, tick) = self.at();
+        let w = m.lock_waiters.current() + 1;
+        m.lock_waiters.set(tick, w);
+        m.counts.lock_max_waiters = m.counts.lock_max_waiters.max(w);
+    }
+
+    /// A wait ended, after `waited`; `timed_out`: the caller gave up waiting.
+    pub fn lock_wait_ended(&self, g: usize, waited: Duration, timed_out: bool) {
+        let (mut guard, _, tick) = self.at();
+        let m = &mut *guard;
+        let gc = group(&mut m.groups, g);
+        let w = m.lock_waiters.current().saturating_sub(1);
+        m.lock_waiters.set(tick, w);
+        m.counts.lock_acquisitions += 1;
+        m.counts.lock_contended += 1;
+        gc.lock_acquisitions += 1;
+        gc.lock_contended += 1;
+        if timed_out {
+            m.counts.lock_timeouts += 1;
+            gc.lock_timeouts += 1;
+        }
+        m.lock_wait.record(waited);
+    }
+
+    /// Everything recorded so far; the timelines' gauges carried to the end.
+    pub fn finish(&self) -> Recorded {
+        let (mut m, _, _) = self.at();
+        m.concurrent_refreshes.close();
+        m.lock_waiters.close();
+        let empty = Recorded {
+            counts: Counts::default(),
+            groups: Vec::new(),
+            request_latency: Latencies::default(),
+            refresh_latency: Latencies::default(),
+            login_latency: Latencies::default(),
+            lock_wait: Latencies::default(),
+            series_requests: Counter::new(0),
+            series_unauthorized: Counter::new(0),
+            series_failed: Counter::new(0),
+            series_refreshes: Counter::new(0),
+            series_logins: Counter::new(0),
+            series_forced_logins: Counter::new(0),
+            concurrent_refreshes: Gauge::new(0),
+            lock_waiters: Gauge::new(0),
+            refresh_window: VecDeque::new(),
+        };
+        std::mem::replace(&mut *m, empty)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SIM_EPOCH_MS;
+
+    fn recorder(ticks: usize) -> Metrics {
+        Metrics::new(Clock::start(SIM_EPOCH_MS), 1000, ticks, 1, Arc::default())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn peak_per_second_is_a_sliding_window() {
+        let m = recorder(10);
+        // 3 refreshes at 0.6 s and 3 at 1.4 s: no fixed one-second bucket holds more than
+        // 3, but the window [0.6 s, 1.6 s) holds 6.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        for _ in 0..3 {
+            m.refresh_sent(0, false);
+        }
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        for _ in 0..3 {
+            m.refresh_sent(0, false);
+        }
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        m.refresh_sent(0, false);
+        let r = m.finish();
+        assert_eq!(r.counts.refresh_peak_per_second, 6);
+        assert_eq!(r.counts.refresh_attempts, 7);
+        assert_eq!(r.counts.refresh_max_concurrent, 7);
+        assert_eq!(r.series_refreshes.values(), &[3, 3, 1, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gauges_keep_the_ticks_maximum_and_carry_over() {
+        let m = recorder(5);
+        m.lock_wait_started();
+        m.lock_wait_started();
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        m.lock_wait_ended(0, Duration::from_millis(2500), false);
+        let r = m.finish();
+        assert_eq!(r.lock_waiters.values(), &[2, 2, 2, 1, 1]);
+        assert_eq!(r.counts.lock_max_waiters, 2);
+        assert_eq!(r.counts.lock_contended, 1);
+        assert_eq!(r.lock_wait.wait_ms().max, 2500);
+    }
+
+    #[test]
+    fn percentiles_in_milliseconds() {
+        let mut l = Latencies::default();
+        for ms in 1..=100u64 {
+            l.record(Duration::from_millis(ms));
+        }
+        let p = l.percentiles();
+        assert_eq!(p.p50, 50);
+        assert_eq!(p.p90, 90);
+        assert_eq!(p.p99, 99);
+        assert_eq!(p.max, 100);
+        assert!((p.mean - 50.5).abs() < 0.1, "{}", p.mean);
+    }
+}

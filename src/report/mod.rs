@@ -1,6 +1,9 @@
-//! Reports: the JSON contract of SPEC §2, thresholds, and one exporter per format.
+//! Reports: the JSON contract of SPEC §2, thresholds, the terminal summary, and one
+//! exporter per file format.
 
+pub mod export;
 pub mod model;
+pub mod summary;
 pub mod threshold;
 
 pub use model::Report;

@@ -4,6 +4,8 @@
 //! order, so a report is byte-for-byte reproducible. Keys are never renamed or dropped;
 //! new ones are added where a user would expect more.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -29,6 +31,9 @@ pub struct Report {
     pub latency_ms: LatencyMs,
     pub issuer: Issuer,
     pub resource: Resource,
+    /// The same figures per client group, by group name (thresholds may name them:
+    /// `groups.web.unauthorized_rate`).
+    pub groups: BTreeMap<String, Group>,
     pub thresholds: Vec<ThresholdResult>,
     pub timeline: Timeline,
 }
@@ -153,6 +158,33 @@ pub struct Resource {
     pub rejected_missing: u64,
 }
 
+/// One client group's share of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub requests: Requests,
+    pub unauthorized_rate: f64,
+    pub failed_rate: f64,
+    pub refresh: GroupRefresh,
+    pub login: Login,
+    pub lock: GroupLock,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupRefresh {
+    pub attempts: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub invalid_grant: u64,
+    pub duplicates: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupLock {
+    pub acquisitions: u64,
+    pub contended: u64,
+    pub timeouts: u64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdResult {
     pub metric: String,
@@ -183,6 +215,15 @@ pub struct Series {
 impl Report {
     /// The report's shape with every figure zero: what threshold paths are checked against.
     pub fn schema() -> serde_json::Value {
-        serde_json::to_value(Report::default()).expect("a report always serializes")
+        Self::schema_with_groups(&[])
+    }
+
+    /// The shape of a report of a scenario with these client groups.
+    pub fn schema_with_groups(groups: &[&str]) -> serde_json::Value {
+        let mut report = Report::default();
+        for g in groups {
+            report.groups.insert((*g).to_string(), Group::default());
+        }
+        serde_json::to_value(report).expect("a report always serializes")
     }
 }

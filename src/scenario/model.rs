@@ -180,7 +180,9 @@ pub struct AccessTokenConfig {
 
 impl Default for AccessTokenConfig {
     fn default() -> Self {
-        AccessTokenConfig { ttl: Dur::secs(3600) }
+        AccessTokenConfig {
+            ttl: Dur::secs(3600),
+        }
     }
 }
 
@@ -649,7 +651,9 @@ impl<'de> Deserialize<'de> for Thresholds {
         impl<'de> Visitor<'de> for V {
             type Value = Thresholds;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a mapping of metric paths to conditions, e.g. unauthorized_rate: \"< 0.001\"")
+                f.write_str(
+                    "a mapping of metric paths to conditions, e.g. unauthorized_rate: \"< 0.001\"",
+                )
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Thresholds, A::Error> {
                 let mut out = Vec::new();

@@ -1,0 +1,176 @@
+//! The token store one client's instances share, and what a token response holds.
+//!
+//! Every write bumps `version`, so a caller can tell whether the token it saw is still
+//! the current one: that is how single-flight re-checks, and how duplicate refreshes are
+//! recognised (two refresh operations presenting the refresh token of the same version).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use http::HeaderValue;
+use serde::Deserialize;
+
+use crate::scenario::ExpirySource;
+
+/// An access token as the client holds it.
+#[derive(Debug)]
+pub struct AccessToken {
+    /// `Bearer <token>`, built once.
+    pub header: HeaderValue,
+    /// When the client believes it expires, on the client's clock (Unix ms).
+    pub expires_at_ms: i64,
+    /// When it arrived, on the client's clock (Unix ms).
+    pub received_at_ms: i64,
+}
+
+impl AccessToken {
+    pub fn lifetime_ms(&self) -> i64 {
+        self.expires_at_ms - self.received_at_ms
+    }
+}
+
+/// The shared state of one client's tokens.
+#[derive(Debug, Default)]
+pub struct TokenState {
+    /// Bumped on every write.
+    pub version: u64,
+    pub access: Option<Arc<AccessToken>>,
+    pub refresh_token: Option<Arc<str>>,
+    /// The refresh token is known dead (invalid_grant): the next caller logs in.
+    pub dead: bool,
+    /// The highest version whose refresh token some refresh operation presented.
+    pub presented: Option<u64>,
+}
+
+impl TokenState {
+    /// Stores a fresh token response; returns the new version.
+    pub fn store(&mut self, access: AccessToken, refresh_token: Option<String>) -> u64 {
+        self.version += 1;
+        self.access = Some(Arc::new(access));
+        if let Some(rt) = refresh_token {
+            self.refresh_token = Some(rt.into());
+        }
+        self.dead = false;
+        self.version
+    }
+
+    /// Marks the refresh token of `version` dead, unless the store has moved on since.
+    pub fn mark_dead(&mut self, version: u64) {
+        if self.version == version {
+            self.dead = true;
+            self.access = None;
+        }
+    }
+
+    /// Records that a refresh operation presents the refresh token of `version`; true when
+    /// another operation already presented it (a duplicate).
+    pub fn present(&mut self, version: u64) -> bool {
+        let duplicate = self.presented.is_some_and(|p| p >= version);
+        self.presented = Some(self.presented.map_or(version, |p| p.max(version)));
+        duplicate
+    }
+}
+
+/// The JSON of a successful token response (RFC 6749 §5.1).
+#[derive(Debug, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(default)]
+    pub token_type: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+}
+
+/// Assumed when a response carries no `expires_in` (what most SDKs assume).
+pub const DEFAULT_EXPIRES_IN_SECS: i64 = 3600;
+
+impl TokenResponse {
+    pub fn parse(body: &[u8]) -> Option<TokenResponse> {
+        let r: TokenResponse = serde_json::from_slice(body).ok()?;
+        let bearer = r
+            .token_type
+            .as_deref()
+            .is_none_or(|t| t.eq_ignore_ascii_case("bearer"));
+        (bearer && !r.access_token.is_empty()).then_some(r)
+    }
+
+    /// The token as the client keeps it: expiry judged per `source` at `now_ms` on the
+    /// client's clock.
+    pub fn access_token(&self, source: ExpirySource, now_ms: i64) -> Option<AccessToken> {
+        let header = HeaderValue::try_from(format!("Bearer {}", self.access_token)).ok()?;
+        let from_expires_in =
+            now_ms + self.expires_in.unwrap_or(DEFAULT_EXPIRES_IN_SECS).max(0) * 1000;
+        let expires_at_ms = match source {
+            ExpirySource::ExpiresIn => from_expires_in,
+            ExpirySource::JwtExp => jwt_exp_ms(&self.access_token).unwrap_or(from_expires_in),
+        };
+        Some(AccessToken {
+            header,
+            expires_at_ms,
+            received_at_ms: now_ms,
+        })
+    }
+}
+
+/// The `exp` claim of a JWT in Unix ms, read without checking the signature (a client
+/// cannot check it, and only wants to know when to refresh).
+pub fn jwt_exp_ms(token: &str) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct Exp {
+        exp: i64,
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: Exp = serde_json::from_slice(&bytes).ok()?;
+    Some(claims.exp.saturating_mul(1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt_with_exp(exp: i64) -> String {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.sig",
+            b64.encode(r#"{"alg":"HS256"}"#),
+            b64.encode(format!(r#"{{"exp":{exp},"sub":"u"}}"#))
+        )
+    }
+
+    #[test]
+    fn expiry_from_expires_in_or_the_jwt() {
+        let body = format!(
+            r#"{{"access_token":"{}","token_type":"Bearer","expires_in":3600}}"#,
+            jwt_with_exp(2_000_000)
+        );
+        let r = TokenResponse::parse(body.as_bytes()).unwrap();
+        let now = 1_000_000_000;
+        let a = r.access_token(ExpirySource::ExpiresIn, now).unwrap();
+        assert_eq!(a.expires_at_ms, now + 3_600_000);
+        assert_eq!(a.lifetime_ms(), 3_600_000);
+        let b = r.access_token(ExpirySource::JwtExp, now).unwrap();
+        assert_eq!(b.expires_at_ms, 2_000_000_000);
+        assert!(a.header.to_str().unwrap().starts_with("Bearer "));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_bearer_token_response() {
+        assert!(TokenResponse::parse(b"not json").is_none());
+        assert!(TokenResponse::parse(br#"{"access_token":"x","token_type":"mac"}"#).is_none());
+        assert!(TokenResponse::parse(br#"{"access_token":""}"#).is_none());
+    }
+
+    #[test]
+    fn duplicates_are_second_presentations_of_one_version() {
+        let mut s = TokenState::default();
+        assert!(!s.present(1));
+        assert!(s.present(1));
+        assert!(!s.present(2));
+        assert!(s.present(1));
+    }
+}

@@ -1,0 +1,130 @@
+//! A worker: one request loop of one instance.
+//!
+//! It sends a logical API request every `requests.every` (exponential or constant
+//! spacing, open-loop: a slow request delays only itself), gets a token from its
+//! instance first, and handles the answer as the policy says: a 401 leads to a refresh
+//! and one replay (`on_401: refresh_and_retry`), a 5xx or a timeout to retries with
+//! backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::AUTHORIZATION;
+use http::{StatusCode, Uri};
+use rand::RngExt;
+use rand_distr::{Distribution, Exp};
+use tokio::time::Instant;
+
+use super::session::{Instance, Need, retryable};
+use crate::exchange::{Endpoint, Exchange, Request};
+use crate::metrics::Attempt;
+use crate::rng::Rng;
+use crate::scenario::{On401, Requests, Spacing};
+
+/// Gaps between a worker's requests.
+pub struct Pacer {
+    spacing: Spacing,
+    every_ms: f64,
+    exp: Option<Exp<f64>>,
+}
+
+impl Pacer {
+    pub fn new(requests: &Requests) -> Pacer {
+        let every_ms = requests.every.as_ms().max(1) as f64;
+        Pacer {
+            spacing: requests.distribution,
+            every_ms,
+            exp: Exp::new(1.0 / every_ms).ok(),
+        }
+    }
+
+    /// The wait before the first request after the worker starts.
+    pub fn first(&self, rng: &mut Rng) -> Duration {
+        match self.spacing {
+            Spacing::Constant => Duration::ZERO,
+            Spacing::Exponential => self.next(rng),
+        }
+    }
+
+    pub fn next(&self, rng: &mut Rng) -> Duration {
+        let ms = match (self.spacing, &self.exp) {
+            (Spacing::Exponential, Some(exp)) => exp.sample(rng),
+            _ => self.every_ms,
+        };
+        Duration::from_millis(ms.round() as u64)
+    }
+}
+
+/// Sends requests until `end`.
+pub async fn run<E: Exchange>(
+    instance: Arc<Instance<E>>,
+    pacer: Arc<Pacer>,
+    end: Instant,
+    mut rng: Rng,
+) {
+    let mut next = Instant::now() + pacer.first(&mut rng);
+    while next < end {
+        tokio::time::sleep_until(next).await;
+        request(&instance, &mut rng).await;
+        next = (next + pacer.next(&mut rng)).max(Instant::now());
+    }
+}
+
+/// One logical request, with its retries; records every attempt.
+pub async fn request<E: Exchange>(instance: &Instance<E>, rng: &mut Rng) -> bool {
+    let client = instance.client();
+    let policy = client.policy();
+    let metrics = &client.group().metrics;
+    let mut failures = 0u32;
+    let mut replayed = false;
+    let mut retry = false;
+    let ok = loop {
+        let Ok((version, token)) = instance.token(rng).await else {
+            break false;
+        };
+        let mut req = Request::new(Bytes::new());
+        *req.uri_mut() = Uri::from_static("/api/me");
+        req.headers_mut()
+            .insert(AUTHORIZATION, token.header.clone());
+        let t0 = Instant::now();
+        let answer = client.send(Endpoint::Api, req).await;
+        let latency = t0.elapsed();
+        let status = answer.as_ref().map(|r| r.status());
+        let outcome = match status {
+            Some(s) if s.is_success() => Attempt::Ok,
+            Some(StatusCode::UNAUTHORIZED) => Attempt::Unauthorized,
+            Some(_) => Attempt::Error,
+            None => Attempt::Timeout,
+        };
+        metrics.api_attempt(client.group().index, outcome, latency, retry);
+        retry = true;
+        match outcome {
+            Attempt::Ok => break true,
+            Attempt::Unauthorized => {
+                if policy.on_401 != On401::RefreshAndRetry || replayed {
+                    break false;
+                }
+                replayed = true;
+                if instance
+                    .obtain(Need::Refresh { seen: version }, rng)
+                    .await
+                    .is_err()
+                {
+                    break false;
+                }
+            }
+            Attempt::Error | Attempt::Timeout => {
+                let again = status.is_none_or(retryable);
+                failures += 1;
+                if !again || failures >= policy.retry.attempts {
+                    break false;
+                }
+                let delay = policy.retry.delay(failures, rng.random::<f64>());
+                tokio::time::sleep(delay.to_std()).await;
+            }
+        }
+    };
+    metrics.logical_request(client.group().index, ok);
+    ok
+}

@@ -1,0 +1,329 @@
+//! Builds the world a scenario describes, runs it, and collects the report.
+//!
+//! `sim` runs on a current-thread tokio runtime whose clock is paused: the runtime
+//! jumps to the next timer whenever every task is idle, so a day of simulated traffic
+//! takes seconds and every run of the same scenario and seed does the same thing in the
+//! same order. The only wall-clock readings are the ones that end up in `run_info`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::client;
+use crate::clock::{Clock, SIM_EPOCH_MS};
+use crate::exchange::latency::Sampler;
+use crate::exchange::sim::SimExchange;
+use crate::issuer::{Issuer, IssuerStats};
+use crate::metrics::{Metrics, Recorded};
+use crate::report::model::{self as m, Report};
+use crate::report::threshold;
+use crate::resource::{Resource, ResourceStats};
+use crate::rng::{self, stream};
+use crate::scenario::{Mode, Scenario};
+
+/// Lets the caller watch and stop a run from another thread.
+#[derive(Clone, Debug, Default)]
+pub struct Control {
+    /// Set to end the run early; the report covers what ran.
+    pub stop: Arc<AtomicBool>,
+    /// Milliseconds of run time done so far.
+    pub progress: Arc<AtomicU64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("mode `{0}` is not supported yet")]
+    Unsupported(&'static str),
+    #[error("could not start the runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// Runs `scenario` and returns its report, thresholds evaluated.
+pub fn run(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
+    match scenario.mode {
+        Mode::Sim => run_sim(scenario, control),
+        Mode::Live => Err(RunError::Unsupported("live")),
+    }
+}
+
+/// What the world counted when the run ended.
+struct Outcome {
+    recorded: Recorded,
+    issuer: IssuerStats,
+    resource: ResourceStats,
+    elapsed_ms: u64,
+    interrupted: bool,
+}
+
+fn run_sim(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
+    let wall = std::time::Instant::now();
+    let started_at = rfc3339_now();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()?;
+    let outcome = runtime.block_on(simulate(scenario, control));
+    // Dropping the runtime cancels whatever was still in flight at the end.
+    drop(runtime);
+    let mut report = assemble(scenario, outcome);
+    report.run_info.wall_seconds = (wall.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    report.run_info.started_at = started_at;
+    Ok(report)
+}
+
+async fn simulate(scenario: &Scenario, control: &Control) -> Outcome {
+    let seed = scenario.seed;
+    let clock = Clock::start(SIM_EPOCH_MS);
+    let issuer = Arc::new(Issuer::new(
+        &scenario.issuer,
+        clock.skewed(scenario.issuer.clock_offset.as_ms()),
+        rng::derive(seed, &[stream::ISSUER]),
+    ));
+    let resource = Arc::new(Resource::new(
+        &scenario.resource,
+        &scenario.issuer,
+        issuer.keys(),
+        clock.skewed(scenario.resource.clock_offset.as_ms()),
+    ));
+    let exchange = Arc::new(SimExchange::new(
+        issuer.clone(),
+        resource.clone(),
+        Sampler::new(&scenario.issuer.latency),
+        Sampler::new(&scenario.resource.latency),
+        rng::rng(seed, &[stream::EXCHANGE]),
+    ));
+    let duration_ms = scenario.duration.as_ms().max(0) as u64;
+    let tick_ms = scenario.tick.as_ms().max(1) as u64;
+    let metrics = Arc::new(Metrics::new(
+        clock,
+        tick_ms,
+        ticks(duration_ms, tick_ms),
+        scenario.clients.len(),
+        control.progress.clone(),
+    ));
+    let end = clock.at(duration_ms);
+    for (g, group) in scenario.clients.iter().enumerate() {
+        client::spawn_group(
+            g,
+            group,
+            &scenario.issuer,
+            exchange.clone(),
+            metrics.clone(),
+            clock,
+            end,
+            seed,
+        );
+    }
+    // Wake once a simulated second to notice a stop request; the wake-ups are part of
+    // every run alike, so they do not disturb determinism.
+    let mut interrupted = false;
+    loop {
+        let next = (tokio::time::Instant::now() + Duration::from_secs(1)).min(end);
+        tokio::time::sleep_until(next).await;
+        if tokio::time::Instant::now() >= end {
+            break;
+        }
+        if control.stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            break;
+        }
+    }
+    let elapsed_ms = clock.elapsed_ms().min(duration_ms);
+    control.progress.store(elapsed_ms, Ordering::Relaxed);
+    Outcome {
+        recorded: metrics.finish(),
+        issuer: issuer.stats(),
+        resource: resource.stats(),
+        elapsed_ms,
+        interrupted,
+    }
+}
+
+/// Timeline buckets for a run: the last one may be partial.
+pub fn ticks(duration_ms: u64, tick_ms: u64) -> usize {
+    duration_ms.div_ceil(tick_ms.max(1)) as usize
+}
+
+fn ratio(num: u64, den: u64) -> f64 {
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+/// Rounds to 6 decimals, so rates read well and never carry float noise.
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+fn assemble(scenario: &Scenario, o: Outcome) -> Report {
+    let r = o.recorded;
+    let c = &r.counts;
+    let duration_seconds = o.elapsed_ms as f64 / 1000.0;
+    // An interrupted run's timeline ends where the run did.
+    let kept = if o.interrupted {
+        ticks(o.elapsed_ms, scenario.tick.as_ms().max(1) as u64)
+    } else {
+        usize::MAX
+    };
+    let cut = |mut v: Vec<u64>| {
+        v.truncate(kept);
+        v
+    };
+    let mut report = Report {
+        schema_version: m::SCHEMA_VERSION,
+        scenario: scenario.name.clone(),
+        variant: None,
+        seed: scenario.seed,
+        mode: scenario.mode.as_str().to_string(),
+        duration_seconds,
+        run_info: m::RunInfo {
+            wall_seconds: 0.0,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: String::new(),
+            interrupted: o.interrupted,
+        },
+        requests: m::Requests {
+            total: c.attempts,
+            ok: c.ok,
+            unauthorized: c.unauthorized,
+            failed: c.failed,
+            retried: c.retried,
+            logical: c.logical,
+            timeouts: c.timeouts,
+            errors: c.errors,
+        },
+        unauthorized_rate: round6(ratio(c.unauthorized, c.attempts)),
+        failed_rate: round6(ratio(c.failed, c.logical)),
+        refresh: m::Refresh {
+            attempts: c.refresh_attempts,
+            succeeded: c.refresh_ok,
+            failed: c.refresh_failed,
+            invalid_grant: c.refresh_invalid_grant,
+            duplicates: c.refresh_duplicates,
+            peak_per_second: c.refresh_peak_per_second,
+            mean_per_second: if duration_seconds > 0.0 {
+                round6(c.refresh_attempts as f64 / duration_seconds)
+            } else {
+                0.0
+            },
+            max_concurrent: c.refresh_max_concurrent,
+        },
+        login: m::Login {
+            initial: c.login_initial,
+            forced: c.login_forced,
+            failed: c.login_failed,
+        },
+        rotation: m::Rotation {
+            reuse_detected: o.issuer.reuse_detected,
+            families_revoked: o.issuer.families_revoked,
+            grace_accepted: o.issuer.grace_accepted,
+        },
+        lock: m::Lock {
+            acquisitions: c.lock_acquisitions,
+            contended: c.lock_contended,
+            timeouts: c.lock_timeouts,
+            max_waiters: c.lock_max_waiters,
+            wait_ms: r.lock_wait.wait_ms(),
+        },
+        latency_ms: m::LatencyMs {
+            request: r.request_latency.percentiles(),
+            refresh: r.refresh_latency.percentiles(),
+            login: r.login_latency.percentiles(),
+        },
+        issuer: m::Issuer {
+            token_requests: o.issuer.token_requests,
+            rate_limited: o.issuer.rate_limited,
+            errors_injected: o.issuer.errors_injected,
+        },
+        resource: m::Resource {
+            requests: o.resource.requests,
+            rejected_expired: o.resource.rejected_expired,
+            rejected_not_yet_valid: o.resource.rejected_not_yet_valid,
+            rejected_invalid: o.resource.rejected_invalid,
+            rejected_missing: o.resource.rejected_missing,
+        },
+        groups: scenario
+            .clients
+            .iter()
+            .zip(r.groups.iter())
+            .map(|(group, g)| {
+                let figures = m::Group {
+                    requests: m::Requests {
+                        total: g.attempts,
+                        ok: g.ok,
+                        unauthorized: g.unauthorized,
+                        failed: g.failed,
+                        retried: g.retried,
+                        logical: g.logical,
+                        timeouts: g.timeouts,
+                        errors: g.errors,
+                    },
+                    unauthorized_rate: round6(ratio(g.unauthorized, g.attempts)),
+                    failed_rate: round6(ratio(g.failed, g.logical)),
+                    refresh: m::GroupRefresh {
+                        attempts: g.refresh_attempts,
+                        succeeded: g.refresh_ok,
+                        failed: g.refresh_failed,
+                        invalid_grant: g.refresh_invalid_grant,
+                        duplicates: g.refresh_duplicates,
+                    },
+                    login: m::Login {
+                        initial: g.login_initial,
+                        forced: g.login_forced,
+                        failed: g.login_failed,
+                    },
+                    lock: m::GroupLock {
+                        acquisitions: g.lock_acquisitions,
+                        contended: g.lock_contended,
+                        timeouts: g.lock_timeouts,
+                    },
+                };
+                (group.name.clone(), figures)
+            })
+            .collect(),
+        thresholds: Vec::new(),
+        timeline: m::Timeline {
+            tick_ms: scenario.tick.as_ms().max(1) as u64,
+            series: m::Series {
+                requests: cut(r.series_requests.into_values()),
+                unauthorized: cut(r.series_unauthorized.into_values()),
+                refreshes: cut(r.series_refreshes.into_values()),
+                concurrent_refreshes: cut(r.concurrent_refreshes.into_values()),
+                lock_waiters: cut(r.lock_waiters.into_values()),
+                failed: cut(r.series_failed.into_values()),
+                logins: cut(r.series_logins.into_values()),
+                forced_logins: cut(r.series_forced_logins.into_values()),
+            },
+        },
+    };
+    let value = serde_json::to_value(&report).unwrap_or_default();
+    report.thresholds = threshold::evaluate(&scenario.thresholds, &value);
+    report
+}
+
+/// Now as `YYYY-MM-DDTHH:MM:SSZ`, for `run_info.started_at` only.
+fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}

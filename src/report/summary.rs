@@ -1,0 +1,245 @@
+//! The end-of-run summary a person reads in the terminal.
+//!
+//! Verdicts first (✓/✗ per threshold, as k6 prints them), then the figures that explain
+//! them. Returns text; the binary decides where it goes and whether it is coloured.
+
+use comfy_table::presets::NOTHING;
+use comfy_table::{Cell, CellAlignment, Table};
+
+use super::Report;
+use super::model::Percentiles;
+
+/// How to draw the summary.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    /// ANSI colours for the verdicts.
+    pub color: bool,
+}
+
+fn paint(text: &str, code: &str, style: Style) -> String {
+    if style.color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// `12,345`
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn percent(rate: f64) -> String {
+    format!("{:.3}%", rate * 100.0)
+}
+
+fn simulated(seconds: f64) -> String {
+    crate::duration::Dur::ms((seconds * 1000.0).round() as i64).to_string()
+}
+
+fn latency_row(table: &mut Table, name: &str, p: &Percentiles) {
+    table.add_row(vec![
+        Cell::new(name),
+        Cell::new(p.p50).set_alignment(CellAlignment::Right),
+        Cell::new(p.p90).set_alignment(CellAlignment::Right),
+        Cell::new(p.p99).set_alignment(CellAlignment::Right),
+        Cell::new(p.p999).set_alignment(CellAlignment::Right),
+        Cell::new(p.max).set_alignment(CellAlignment::Right),
+        Cell::new(format!("{:.1}", p.mean)).set_alignment(CellAlignment::Right),
+    ]);
+}
+
+/// The whole summary.
+pub fn render(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let variant = report
+        .variant
+        .as_ref()
+        .map(|v| format!(" [{v}]"))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "{}{variant} — seed {}, {}, {} {} in {:.2}s wall{}\n\n",
+        report.scenario,
+        report.seed,
+        report.mode,
+        simulated(report.duration_seconds),
+        if report.mode == "sim" {
+            "simulated"
+        } else {
+            "run"
+        },
+        report.run_info.wall_seconds,
+        if report.run_info.interrupted {
+            " (interrupted: figures cover what ran)"
+        } else {
+            ""
+        },
+    ));
+
+    if report.thresholds.is_empty() {
+        out.push_str("  no thresholds\n\n");
+    } else {
+        for t in &report.thresholds {
+            let mark = if t.pass {
+                paint("✓", "32", style)
+            } else {
+                paint("✗", "31", style)
+            };
+            out.push_str(&format!(
+                "  {mark} {} {}  (actual {})\n",
+                t.metric, t.condition, t.actual
+            ));
+        }
+        out.push('\n');
+    }
+
+    let r = &report.requests;
+    let f = &report.refresh;
+    let mut table = Table::new();
+    table.load_style(NOTHING);
+    let rows: Vec<(&str, String)> = vec![
+        (
+            "requests",
+            format!(
+                "{} sent · {} ok · {} unauthorized ({}) · {} failed of {} ({}) · {} retried",
+                thousands(r.total),
+                thousands(r.ok),
+                thousands(r.unauthorized),
+                percent(report.unauthorized_rate),
+                thousands(r.failed),
+                thousands(r.logical),
+                percent(report.failed_rate),
+                thousands(r.retried),
+            ),
+        ),
+        (
+            "refresh",
+            format!(
+                "{} attempts · {} ok · {} invalid_grant · {} duplicates · peak {}/s · mean {:.3}/s · max {} in flight",
+                thousands(f.attempts),
+                thousands(f.succeeded),
+                thousands(f.invalid_grant),
+                thousands(f.duplicates),
+                f.peak_per_second,
+                f.mean_per_second,
+                f.max_concurrent,
+            ),
+        ),
+        (
+            "logins",
+            format!(
+                "{} initial · {} forced",
+                thousands(report.login.initial),
+                thousands(report.login.forced)
+            ),
+        ),
+        (
+            "rotation",
+            format!(
+                "{} reuse detected · {} families revoked · {} accepted within grace",
+                thousands(report.rotation.reuse_detected),
+                thousands(report.rotation.families_revoked),
+                thousands(report.rotation.grace_accepted),
+            ),
+        ),
+        (
+            "lock",
+            format!(
+                "{} acquisitions · {} contended · {} timeouts · max {} waiting · wait p50 {} ms, p99 {} ms, max {} ms",
+                thousands(report.lock.acquisitions),
+                thousands(report.lock.contended),
+                thousands(report.lock.timeouts),
+                report.lock.max_waiters,
+                report.lock.wait_ms.p50,
+                report.lock.wait_ms.p99,
+                report.lock.wait_ms.max,
+            ),
+        ),
+        (
+            "issuer",
+            format!(
+                "{} token requests · {} rate limited · {} errors injected",
+                thousands(report.issuer.token_requests),
+                thousands(report.issuer.rate_limited),
+                thousands(report.issuer.errors_injected),
+            ),
+        ),
+        (
+            "resource",
+            format!(
+                "{} rejected expired · {} not yet valid · {} invalid",
+                thousands(report.resource.rejected_expired),
+                thousands(report.resource.rejected_not_yet_valid),
+                thousands(report.resource.rejected_invalid),
+            ),
+        ),
+    ];
+    for (name, text) in rows {
+        table.add_row(vec![Cell::new(name), Cell::new(text)]);
+    }
+    out.push_str(&table.to_string());
+    out.push_str("\n\n");
+
+    let mut lat = Table::new();
+    lat.load_style(NOTHING);
+    lat.set_header(vec![
+        "latency (ms)",
+        "p50",
+        "p90",
+        "p99",
+        "p99.9",
+        "max",
+        "mean",
+    ]);
+    latency_row(&mut lat, "request", &report.latency_ms.request);
+    latency_row(&mut lat, "refresh", &report.latency_ms.refresh);
+    latency_row(&mut lat, "login", &report.latency_ms.login);
+    out.push_str(&lat.to_string());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::ThresholdResult;
+
+    #[test]
+    fn verdicts_come_first() {
+        let mut r = Report {
+            scenario: "s".into(),
+            mode: "sim".into(),
+            ..Default::default()
+        };
+        r.thresholds.push(ThresholdResult {
+            metric: "unauthorized_rate".into(),
+            condition: "< 0.001".into(),
+            actual: 0.5,
+            pass: false,
+        });
+        let text = render(&r, Style::default());
+        let verdict = text
+            .find("✗ unauthorized_rate < 0.001")
+            .expect("verdict shown");
+        let figures = text.find("requests").expect("figures shown");
+        assert!(verdict < figures);
+        assert!(!text.contains('\x1b'));
+        assert!(render(&r, Style { color: true }).contains("\x1b[31m✗"));
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
