@@ -14,7 +14,7 @@ use crate::clock::{Clock, SIM_EPOCH_MS};
 use crate::exchange::latency::Sampler;
 use crate::exchange::sim::SimExchange;
 use crate::issuer::{Issuer, IssuerStats};
-use crate::metrics::{Metrics, Recorded};
+use crate::metrics::{Counts, Metrics, Recorded};
 use crate::report::model::{self as m, Report};
 use crate::report::threshold;
 use crate::resource::{Resource, ResourceStats};
@@ -157,9 +157,51 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+fn requests(c: &Counts) -> m::Requests {
+    m::Requests {
+        total: c.attempts,
+        ok: c.ok,
+        unauthorized: c.unauthorized,
+        failed: c.failed,
+        retried: c.retried,
+        logical: c.logical,
+        timeouts: c.timeouts,
+        errors: c.errors,
+    }
+}
+
+fn login(c: &Counts) -> m::Login {
+    m::Login {
+        initial: c.login_initial,
+        forced: c.login_forced,
+        failed: c.login_failed,
+    }
+}
+
+fn group(c: &Counts) -> m::Group {
+    m::Group {
+        requests: requests(c),
+        unauthorized_rate: round6(ratio(c.unauthorized, c.attempts)),
+        failed_rate: round6(ratio(c.failed, c.logical)),
+        refresh: m::GroupRefresh {
+            attempts: c.refresh_attempts,
+            succeeded: c.refresh_ok,
+            failed: c.refresh_failed,
+            invalid_grant: c.refresh_invalid_grant,
+            duplicates: c.refresh_duplicates,
+        },
+        login: login(c),
+        lock: m::GroupLock {
+            acquisitions: c.lock_acquisitions,
+            contended: c.lock_contended,
+            timeouts: c.lock_timeouts,
+        },
+    }
+}
+
 fn assemble(scenario: &Scenario, o: Outcome) -> Report {
     let r = o.recorded;
-    let c = &r.counts;
+    let c = &Counts::sum(&r.groups);
     let duration_seconds = o.elapsed_ms as f64 / 1000.0;
     // An interrupted run's timeline ends where the run did.
     let kept = if o.interrupted {
@@ -184,16 +226,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             started_at: String::new(),
             interrupted: o.interrupted,
         },
-        requests: m::Requests {
-            total: c.attempts,
-            ok: c.ok,
-            unauthorized: c.unauthorized,
-            failed: c.failed,
-            retried: c.retried,
-            logical: c.logical,
-            timeouts: c.timeouts,
-            errors: c.errors,
-        },
+        requests: requests(c),
         unauthorized_rate: round6(ratio(c.unauthorized, c.attempts)),
         failed_rate: round6(ratio(c.failed, c.logical)),
         refresh: m::Refresh {
@@ -202,19 +235,15 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             failed: c.refresh_failed,
             invalid_grant: c.refresh_invalid_grant,
             duplicates: c.refresh_duplicates,
-            peak_per_second: c.refresh_peak_per_second,
+            peak_per_second: r.peaks.refresh_per_second,
             mean_per_second: if duration_seconds > 0.0 {
                 round6(c.refresh_attempts as f64 / duration_seconds)
             } else {
                 0.0
             },
-            max_concurrent: c.refresh_max_concurrent,
+            max_concurrent: r.peaks.refresh_concurrent,
         },
-        login: m::Login {
-            initial: c.login_initial,
-            forced: c.login_forced,
-            failed: c.login_failed,
-        },
+        login: login(c),
         rotation: m::Rotation {
             reuse_detected: o.issuer.reuse_detected,
             families_revoked: o.issuer.families_revoked,
@@ -224,7 +253,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             acquisitions: c.lock_acquisitions,
             contended: c.lock_contended,
             timeouts: c.lock_timeouts,
-            max_waiters: c.lock_max_waiters,
+            max_waiters: r.peaks.lock_waiters,
             wait_ms: r.lock_wait.wait_ms(),
         },
         latency_ms: m::LatencyMs {
@@ -248,40 +277,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             .clients
             .iter()
             .zip(r.groups.iter())
-            .map(|(group, g)| {
-                let figures = m::Group {
-                    requests: m::Requests {
-                        total: g.attempts,
-                        ok: g.ok,
-                        unauthorized: g.unauthorized,
-                        failed: g.failed,
-                        retried: g.retried,
-                        logical: g.logical,
-                        timeouts: g.timeouts,
-                        errors: g.errors,
-                    },
-                    unauthorized_rate: round6(ratio(g.unauthorized, g.attempts)),
-                    failed_rate: round6(ratio(g.failed, g.logical)),
-                    refresh: m::GroupRefresh {
-                        attempts: g.refresh_attempts,
-                        succeeded: g.refresh_ok,
-                        failed: g.refresh_failed,
-                        invalid_grant: g.refresh_invalid_grant,
-                        duplicates: g.refresh_duplicates,
-                    },
-                    login: m::Login {
-                        initial: g.login_initial,
-                        forced: g.login_forced,
-                        failed: g.login_failed,
-                    },
-                    lock: m::GroupLock {
-                        acquisitions: g.lock_acquisitions,
-                        contended: g.lock_contended,
-                        timeouts: g.lock_timeouts,
-                    },
-                };
-                (group.name.clone(), figures)
-            })
+            .map(|(g, counts)| (g.name.clone(), group(counts)))
             .collect(),
         thresholds: Vec::new(),
         timeline: m::Timeline {

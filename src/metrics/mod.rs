@@ -110,8 +110,8 @@ impl Latencies {
     }
 }
 
-/// Everything counted, as plain data (what the engine reads at the end).
-#[derive(Clone, Debug, Default)]
+/// What one client group did; the run's totals are the sum over groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub attempts: u64,
     pub ok: u64,
@@ -121,54 +121,65 @@ pub struct Counts {
     pub retried: u64,
     pub logical: u64,
     pub failed: u64,
-
     pub refresh_attempts: u64,
     pub refresh_ok: u64,
     pub refresh_failed: u64,
     pub refresh_invalid_grant: u64,
     pub refresh_duplicates: u64,
-    pub refresh_peak_per_second: u64,
-    pub refresh_max_concurrent: u64,
-
     pub login_initial: u64,
     pub login_forced: u64,
     pub login_failed: u64,
-
     pub lock_acquisitions: u64,
     pub lock_contended: u64,
     pub lock_timeouts: u64,
-    pub lock_max_waiters: u64,
 }
 
-/// The figures kept per client group.
-#[derive(Clone, Debug, Default)]
-pub struct GroupCounts {
-    pub attempts: u64,
-    pub ok: u64,
-    pub unauthorized: u64,
-    pub errors: u64,
-    pub timeouts: u64,
-    pub retried: u64,
-    pub logical: u64,
-    pub failed: u64,
-    pub refresh_attempts: u64,
-    pub refresh_ok: u64,
-    pub refresh_failed: u64,
-    pub refresh_invalid_grant: u64,
-    pub refresh_duplicates: u64,
-    pub login_initial: u64,
-    pub login_forced: u64,
-    pub login_failed: u64,
-    pub lock_acquisitions: u64,
-    pub lock_contended: u64,
-    pub lock_timeouts: u64,
+impl Counts {
+    /// The sum of several groups' counts.
+    pub fn sum<'a>(all: impl IntoIterator<Item = &'a Counts>) -> Counts {
+        let mut t = Counts::default();
+        for c in all {
+            t.attempts += c.attempts;
+            t.ok += c.ok;
+            t.unauthorized += c.unauthorized;
+            t.errors += c.errors;
+            t.timeouts += c.timeouts;
+            t.retried += c.retried;
+            t.logical += c.logical;
+            t.failed += c.failed;
+            t.refresh_attempts += c.refresh_attempts;
+            t.refresh_ok += c.refresh_ok;
+            t.refresh_failed += c.refresh_failed;
+            t.refresh_invalid_grant += c.refresh_invalid_grant;
+            t.refresh_duplicates += c.refresh_duplicates;
+            t.login_initial += c.login_initial;
+            t.login_forced += c.login_forced;
+            t.login_failed += c.login_failed;
+            t.lock_acquisitions += c.lock_acquisitions;
+            t.lock_contended += c.lock_contended;
+            t.lock_timeouts += c.lock_timeouts;
+        }
+        t
+    }
+}
+
+/// Run-wide maxima, which do not add up across groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Peaks {
+    /// Most refresh attempts sent within any one second.
+    pub refresh_per_second: u64,
+    /// Most refresh attempts in flight at once.
+    pub refresh_concurrent: u64,
+    /// Most callers waiting for another's refresh at once.
+    pub lock_waiters: u64,
 }
 
 /// The recorder's state.
 #[derive(Debug)]
 pub struct Recorded {
-    pub counts: Counts,
-    pub groups: Vec<GroupCounts>,
+    /// Per client group, in scenario order.
+    pub groups: Vec<Counts>,
+    pub peaks: Peaks,
     pub request_latency: Latencies,
     pub refresh_latency: Latencies,
     pub login_latency: Latencies,
@@ -188,9 +199,9 @@ pub struct Recorded {
 
 /// Group `g`'s counts; a group index out of range (a caller's bug) lands in a scratch slot
 /// rather than panicking inside a run.
-fn group(groups: &mut Vec<GroupCounts>, g: usize) -> &mut GroupCounts {
+fn group(groups: &mut Vec<Counts>, g: usize) -> &mut Counts {
     if g >= groups.len() {
-        groups.resize(g + 1, GroupCounts::default());
+        groups.resize(g + 1, Counts::default());
     }
     &mut groups[g]
 }
@@ -216,8 +227,8 @@ impl Metrics {
             clock,
             tick_ms: tick_ms.max(1),
             inner: Mutex::new(Recorded {
-                counts: Counts::default(),
-                groups: vec![GroupCounts::default(); groups],
+                groups: vec![Counts::default(); groups],
+                peaks: Peaks::default(),
                 request_latency: Latencies::default(),
                 refresh_latency: Latencies::default(),
                 login_latency: Latencies::default(),
@@ -254,29 +265,23 @@ impl Metrics {
         let (mut guard, _, tick) = self.at();
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
-        m.counts.attempts += 1;
         gc.attempts += 1;
         m.series_requests.add(tick, 1);
         if retry {
-            m.counts.retried += 1;
             gc.retried += 1;
         }
         match outcome {
             Attempt::Ok => {
-                m.counts.ok += 1;
                 gc.ok += 1;
             }
             Attempt::Unauthorized => {
-                m.counts.unauthorized += 1;
                 gc.unauthorized += 1;
                 m.series_unauthorized.add(tick, 1);
             }
             Attempt::Error => {
-                m.counts.errors += 1;
                 gc.errors += 1;
             }
             Attempt::Timeout => {
-                m.counts.timeouts += 1;
                 gc.timeouts += 1;
             }
         }
@@ -290,10 +295,8 @@ impl Metrics {
         let (mut guard, _, tick) = self.at();
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
-        m.counts.logical += 1;
         gc.logical += 1;
         if !ok {
-            m.counts.failed += 1;
             gc.failed += 1;
             m.series_failed.add(tick, 1);
         }
@@ -304,10 +307,8 @@ impl Metrics {
         let (mut guard, now, tick) = self.at();
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
-        m.counts.refresh_attempts += 1;
         gc.refresh_attempts += 1;
         if duplicate {
-            m.counts.refresh_duplicates += 1;
             gc.refresh_duplicates += 1;
         }
         m.series_refreshes.add(tick, 1);
@@ -316,10 +317,10 @@ impl Metrics {
             m.refresh_window.pop_front();
         }
         let in_window = m.refresh_window.len() as u64;
-        m.counts.refresh_peak_per_second = m.counts.refresh_peak_per_second.max(in_window);
+        m.peaks.refresh_per_second = m.peaks.refresh_per_second.max(in_window);
         let c = m.concurrent_refreshes.current() + 1;
         m.concurrent_refreshes.set(tick, c);
-        m.counts.refresh_max_concurrent = m.counts.refresh_max_concurrent.max(c);
+        m.peaks.refresh_concurrent = m.peaks.refresh_concurrent.max(c);
     }
 
     /// A refresh attempt got its answer (or none).
@@ -331,17 +332,13 @@ impl Metrics {
         m.concurrent_refreshes.set(tick, c);
         match end {
             RefreshEnd::Ok => {
-                m.counts.refresh_ok += 1;
                 gc.refresh_ok += 1;
             }
             RefreshEnd::InvalidGrant => {
-                m.counts.refresh_failed += 1;
-                m.counts.refresh_invalid_grant += 1;
                 gc.refresh_failed += 1;
                 gc.refresh_invalid_grant += 1;
             }
             RefreshEnd::Failed => {
-                m.counts.refresh_failed += 1;
                 gc.refresh_failed += 1;
             }
         }
@@ -356,11 +353,9 @@ impl Metrics {
         m.series_logins.add(tick, 1);
         match kind {
             LoginKind::Initial => {
-                m.counts.login_initial += 1;
                 gc.login_initial += 1;
             }
             LoginKind::Forced => {
-                m.counts.login_forced += 1;
                 gc.login_forced += 1;
                 m.series_forced_logins.add(tick, 1);
             }
@@ -372,7 +367,6 @@ impl Metrics {
         let (mut guard, _, _) = self.at();
         let m = &mut *guard;
         if !ok {
-            m.counts.login_failed += 1;
             group(&mut m.groups, g).login_failed += 1;
         }
         m.login_latency.record(latency);
@@ -382,7 +376,6 @@ impl Metrics {
     pub fn lock_acquired(&self, g: usize) {
         let (mut guard, _, _) = self.at();
         let m = &mut *guard;
-        m.counts.lock_acquisitions += 1;
         group(&mut m.groups, g).lock_acquisitions += 1;
     }
 
@@ -391,7 +384,7 @@ impl Metrics {
         let (mut m, _, tick) = self.at();
         let w = m.lock_waiters.current() + 1;
         m.lock_waiters.set(tick, w);
-        m.counts.lock_max_waiters = m.counts.lock_max_waiters.max(w);
+        m.peaks.lock_waiters = m.peaks.lock_waiters.max(w);
     }
 
     /// A wait ended, after `waited`; `timed_out`: the caller gave up waiting.
@@ -401,12 +394,9 @@ impl Metrics {
         let gc = group(&mut m.groups, g);
         let w = m.lock_waiters.current().saturating_sub(1);
         m.lock_waiters.set(tick, w);
-        m.counts.lock_acquisitions += 1;
-        m.counts.lock_contended += 1;
         gc.lock_acquisitions += 1;
         gc.lock_contended += 1;
         if timed_out {
-            m.counts.lock_timeouts += 1;
             gc.lock_timeouts += 1;
         }
         m.lock_wait.record(waited);
@@ -418,8 +408,8 @@ impl Metrics {
         m.concurrent_refreshes.close();
         m.lock_waiters.close();
         let empty = Recorded {
-            counts: Counts::default(),
             groups: Vec::new(),
+            peaks: Peaks::default(),
             request_latency: Latencies::default(),
             refresh_latency: Latencies::default(),
             login_latency: Latencies::default(),
@@ -463,9 +453,9 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(1000)).await;
         m.refresh_sent(0, false);
         let r = m.finish();
-        assert_eq!(r.counts.refresh_peak_per_second, 6);
-        assert_eq!(r.counts.refresh_attempts, 7);
-        assert_eq!(r.counts.refresh_max_concurrent, 7);
+        assert_eq!(r.peaks.refresh_per_second, 6);
+        assert_eq!(r.groups[0].refresh_attempts, 7);
+        assert_eq!(r.peaks.refresh_concurrent, 7);
         assert_eq!(r.series_refreshes.values(), &[3, 3, 1, 0, 0, 0, 0, 0, 0, 0]);
     }
 
@@ -478,8 +468,8 @@ mod tests {
         m.lock_wait_ended(0, Duration::from_millis(2500), false);
         let r = m.finish();
         assert_eq!(r.lock_waiters.values(), &[2, 2, 2, 1, 1]);
-        assert_eq!(r.counts.lock_max_waiters, 2);
-        assert_eq!(r.counts.lock_contended, 1);
+        assert_eq!(r.peaks.lock_waiters, 2);
+        assert_eq!(r.groups[0].lock_contended, 1);
         assert_eq!(r.lock_wait.wait_ms().max, 2500);
     }
 

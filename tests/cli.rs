@@ -1,0 +1,170 @@
+//! The command line as a user meets it: exit codes, files written, messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tokenstorm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tokenstorm-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+const SMALL: &str = r#"
+name: small
+seed: 5
+duration: 30m
+tick: 1m
+issuer:
+  access_token: { ttl: 10m }
+clients:
+  - name: web
+    count: 20
+    requests: { every: 20s }
+    policy: { refresh: reactive }
+thresholds:
+  failed_rate: "== 0"
+  unauthorized_rate: "THRESHOLD"
+"#;
+
+#[test]
+fn passing_thresholds_exit_0_and_write_the_report() {
+    let dir = temp_dir("pass");
+    let file = write(&dir, "small.yaml", &SMALL.replace("THRESHOLD", "< 0.5"));
+    let out_dir = dir.join("out");
+    let out = tokenstorm(&["run", &file, "--out", out_dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("✓ unauthorized_rate < 0.5"), "{stdout}");
+    let report_path = out_dir.join("small.json");
+    assert!(
+        stdout.contains(&report_path.display().to_string()),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["scenario"], "small");
+    assert_eq!(report["thresholds"][1]["pass"], true);
+    assert!(report["requests"]["total"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_failing_threshold_exits_1_and_still_writes_the_report() {
+    let dir = temp_dir("fail");
+    let file = write(&dir, "small.yaml", &SMALL.replace("THRESHOLD", "== 0"));
+    let out_dir = dir.join("out");
+    let out = tokenstorm(&["run", &file, "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("✗ unauthorized_rate == 0"));
+    assert!(out_dir.join("small.json").exists());
+}
+
+#[test]
+fn seed_flag_overrides_the_scenario_seed() {
+    let dir = temp_dir("seed");
+    let file = write(&dir, "small.yaml", &SMALL.replace("THRESHOLD", "< 1"));
+    let out_dir = dir.join("out");
+    let out = tokenstorm(&[
+        "run",
+        &file,
+        "--seed",
+        "99",
+        "--quiet",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "--quiet prints nothing");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("small.json")).unwrap()).unwrap();
+    assert_eq!(report["seed"], 99);
+}
+
+#[test]
+fn a_bad_scenario_exits_2_naming_file_line_and_key() {
+    let dir = temp_dir("bad");
+    let file = write(
+        &dir,
+        "bad.yaml",
+        "name: bad\nduration: 1h\nclients:\n  - name: web\n    count: 3\n    policy:\n      bufer: 10s\n",
+    );
+    let out = tokenstorm(&["run", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{file}:7:")), "{stderr}");
+    assert!(stderr.contains("bufer"), "{stderr}");
+}
+
+#[test]
+fn validate_checks_every_file() {
+    let dir = temp_dir("validate");
+    let good = write(&dir, "good.yaml", &SMALL.replace("THRESHOLD", "< 1"));
+    let bad = write(&dir, "bad.yaml", "name: x\nduration: soon\nclients: []\n");
+    let ok = tokenstorm(&["validate", &good]);
+    assert_eq!(ok.status.code(), Some(0));
+    let both = tokenstorm(&["validate", &good, &bad]);
+    assert_eq!(both.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&both.stderr);
+    assert!(stderr.contains(&format!("{bad}:2:")), "{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(tokenstorm(&["run"]).status.code(), Some(2));
+    assert_eq!(tokenstorm(&["frobnicate"]).status.code(), Some(2));
+    let dir = temp_dir("format");
+    let file = write(&dir, "small.yaml", &SMALL.replace("THRESHOLD", "< 1"));
+    let out = tokenstorm(&["run", &file, "--format", "pdf"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("accepted: json"));
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5);
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let out = tokenstorm(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn help_has_examples() {
+    for args in [&["--help"][..], &["run", "--help"], &["validate", "--help"]] {
+        let out = tokenstorm(args);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
+    }
+}
