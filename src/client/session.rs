@@ -273,16 +273,19 @@ impl<E: Exchange> Client<E> {
     }
 }
 
+/// What a single-flight leader tells its waiters: `None` while the refresh runs.
+type FlightResult = Option<Result<(), Failure>>;
+
 /// One process of a client: shares the client's store, coordinates its own callers.
 pub struct Instance<E> {
     client: Arc<Client<E>>,
     /// The refresh in flight in this instance, if any (single_flight).
-    flight: Mutex<Option<watch::Receiver<Option<Result<(), Failure>>>>>,
+    flight: Mutex<Option<watch::Receiver<FlightResult>>>,
 }
 
 enum Role {
-    Lead(watch::Sender<Option<Result<(), Failure>>>),
-    Wait(watch::Receiver<Option<Result<(), Failure>>>),
+    Lead(watch::Sender<FlightResult>),
+    Wait(watch::Receiver<FlightResult>),
     AlreadyDone,
 }
 
