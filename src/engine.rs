@@ -36,6 +36,8 @@ pub enum RunError {
     Unsupported(&'static str),
     #[error("could not start the runtime: {0}")]
     Runtime(#[from] std::io::Error),
+    #[error("could not set up the issuer's keys: {0}")]
+    Keys(#[from] crate::issuer::KeyError),
 }
 
 /// Runs `scenario` and returns its report, thresholds evaluated.
@@ -62,7 +64,7 @@ fn run_sim(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
         .enable_time()
         .start_paused(true)
         .build()?;
-    let outcome = runtime.block_on(simulate(scenario, control));
+    let outcome = runtime.block_on(simulate(scenario, control))?;
     // Dropping the runtime cancels whatever was still in flight at the end.
     drop(runtime);
     let mut report = assemble(scenario, outcome);
@@ -71,14 +73,14 @@ fn run_sim(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
     Ok(report)
 }
 
-async fn simulate(scenario: &Scenario, control: &Control) -> Outcome {
+async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, RunError> {
     let seed = scenario.seed;
     let clock = Clock::start(SIM_EPOCH_MS);
     let issuer = Arc::new(Issuer::new(
         &scenario.issuer,
         clock.skewed(scenario.issuer.clock_offset.as_ms()),
-        rng::derive(seed, &[stream::ISSUER]),
-    ));
+        seed,
+    )?);
     let resource = Arc::new(Resource::new(
         &scenario.resource,
         &scenario.issuer,
@@ -130,13 +132,13 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Outcome {
     }
     let elapsed_ms = clock.elapsed_ms().min(duration_ms);
     control.progress.store(elapsed_ms, Ordering::Relaxed);
-    Outcome {
+    Ok(Outcome {
         recorded: metrics.finish(),
         issuer: issuer.stats(),
         resource: resource.stats(),
         elapsed_ms,
         interrupted,
-    }
+    })
 }
 
 /// Timeline buckets for a run: the last one may be partial.

@@ -1,14 +1,29 @@
 //! The fake authorization server: a handler of RFC 6749 token requests.
 //!
-//! (stub: to be implemented)
+//! `POST /token` with a form body, client authentication by `client_secret_basic` or
+//! `client_secret_post`, and the grants `password` (a login: it starts a refresh-token
+//! family), `client_credentials` and `refresh_token`. Access tokens are JWTs; refresh
+//! tokens are opaque and belong to families, which carry rotation, reuse detection with
+//! its grace period, and idle and absolute expiry. Errors are RFC 6749 §5.2 answers.
+//! The handler reads time only from its own clock (the run's clock plus its skew).
 
 pub mod keys;
+mod tokens;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use base64::Engine;
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, StatusCode};
+use serde::Serialize;
 
 use crate::clock::ActorClock;
 use crate::exchange::{Request, Response};
+use crate::rng::{self, stream};
 use crate::scenario::IssuerConfig;
+pub use keys::{KeyError, KeySet};
+use tokens::{Families, Presented};
 
 /// What the issuer counted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,21 +50,392 @@ pub struct IssuerStats {
     pub errors_injected: u64,
 }
 
+/// An RFC 6749 §5.2 error.
+#[derive(Debug)]
+struct OAuthError {
+    status: StatusCode,
+    code: &'static str,
+    description: String,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            status,
+            code,
+            description: description.into(),
+        }
+    }
+    fn invalid_request(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", d)
+    }
+    fn invalid_client(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", d)
+    }
+    fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", d)
+    }
+}
+
+/// A JSON answer with the headers RFC 6749 §5.1 requires of token responses.
+fn json(status: StatusCode, body: &impl Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut resp = Response::new(Bytes::from(bytes));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+fn error_response(e: &OAuthError) -> Response {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        error: &'a str,
+        error_description: &'a str,
+    }
+    let mut resp = json(
+        e.status,
+        &Body {
+            error: e.code,
+            error_description: &e.description,
+        },
+    );
+    if e.status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"tokenstorm\""),
+        );
+    }
+    resp
+}
+
+/// The claims of an access token.
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+    jti: String,
+    scope: &'a str,
+    client_id: &'a str,
+    /// The refresh-token family (session) the token belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    scope: &'a str,
+}
+
+struct State {
+    families: Families,
+    next_jti: u64,
+    stats: IssuerStats,
+}
+
 pub struct Issuer {
-    _keys: Arc<keys::KeySet>,
+    config: IssuerConfig,
+    clock: ActorClock,
+    keys: Arc<KeySet>,
+    state: Mutex<State>,
+}
+
+/// The form of a token request, with each parameter at most once (RFC 6749 §3.2).
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &[u8]) -> Result<Form, OAuthError> {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (k, v) in form_urlencoded::parse(text.as_bytes()) {
+            if pairs.iter().any(|(seen, _)| *seen == k) {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter `{k}` is repeated"
+                )));
+            }
+            pairs.push((k.into_owned(), v.into_owned()));
+        }
+        Ok(Form(pairs))
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn require(&self, key: &str) -> Result<&str, OAuthError> {
+        self.get(key)
+            .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter `{key}`")))
+    }
+}
+
+/// Decodes one form-encoded half of a Basic credential (RFC 6749 §2.3.1).
+fn form_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("v={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
 }
 
 impl Issuer {
-    pub fn new(_config: &IssuerConfig, _clock: ActorClock, _seed: u64) -> Issuer {
-        todo!()
+    pub fn new(config: &IssuerConfig, clock: ActorClock, seed: u64) -> Result<Issuer, KeyError> {
+        Ok(Issuer {
+            config: config.clone(),
+            clock,
+            keys: Arc::new(KeySet::new(config.signing, rng::derive(seed, &[stream::KEYS]))?),
+            state: Mutex::new(State {
+                families: Families::new(rng::rng(seed, &[stream::ISSUER])),
+                next_jti: 0,
+                stats: IssuerStats::default(),
+            }),
+        })
     }
-    pub fn keys(&self) -> Arc<keys::KeySet> {
-        todo!()
+
+    /// The keys that verify this issuer's tokens.
+    pub fn keys(&self) -> Arc<KeySet> {
+        self.keys.clone()
     }
-    pub async fn handle(&self, _req: Request) -> Response {
-        todo!()
-    }
+
     pub fn stats(&self) -> IssuerStats {
-        todo!()
+        self.state().stats.clone()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Answers one HTTP request.
+    pub async fn handle(&self, req: Request) -> Response {
+        self.state().stats.token_requests += 1;
+        if req.uri().path() != "/token" {
+            return json(
+                StatusCode::NOT_FOUND,
+                &serde_json::json!({"error": "not_found", "error_description": "the token endpoint is POST /token"}),
+            );
+        }
+        if req.method() != Method::POST {
+            let mut resp = json(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &serde_json::json!({"error": "invalid_request", "error_description": "the token endpoint takes POST"}),
+            );
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return resp;
+        }
+        match self.token(&req) {
+            Ok(resp) => resp,
+            Err(e) => {
+                if e.code == "invalid_grant" {
+                    self.state().stats.invalid_grant += 1;
+                }
+                error_response(&e)
+            }
+        }
+    }
+
+    fn token(&self, req: &Request) -> Result<Response, OAuthError> {
+        let form_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+            .unwrap_or(false);
+        if !form_type {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let form = Form::parse(req.body())?;
+        self.authenticate_client(req, &form)?;
+        let grant = form
+            .get("grant_type")
+            .ok_or_else(|| OAuthError::invalid_request("missing parameter `grant_type`"))?;
+        match grant {
+            "password" => self.password(&form),
+            "client_credentials" => self.client_credentials(&form),
+            "refresh_token" => self.refresh(&form),
+            other => Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("grant type `{other}` is not supported; accepted: password, client_credentials, refresh_token"),
+            )),
+        }
+    }
+
+    /// client_secret_basic or client_secret_post, not both (RFC 6749 §2.3.1).
+    fn authenticate_client(&self, req: &Request, form: &Form) -> Result<(), OAuthError> {
+        let mut basic = None;
+        let mut authorizations = req.headers().get_all(header::AUTHORIZATION).iter();
+        if let Some(value) = authorizations.next() {
+            if authorizations.next().is_some() {
+                return Err(OAuthError::invalid_request("more than one Authorization header"));
+            }
+            let value = value
+                .to_str()
+                .map_err(|_| OAuthError::invalid_client("unreadable Authorization header"))?;
+            let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return Err(OAuthError::invalid_client(
+                    "client authentication must use the Basic scheme",
+                ));
+            }
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
+            let (id, secret) = decoded
+                .split_once(':')
+                .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
+            basic = Some((form_decode(id), form_decode(secret)));
+        }
+        let post = form.get("client_secret").map(|secret| {
+            (
+                form.get("client_id").unwrap_or_default().to_string(),
+                secret.to_string(),
+            )
+        });
+        let (id, secret) = match (basic, post) {
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method, not both",
+                ));
+            }
+            (Some(c), None) | (None, Some(c)) => c,
+            (None, None) => return Err(OAuthError::invalid_client("client authentication required")),
+        };
+        if id != self.config.client_id || secret != self.config.client_secret {
+            return Err(OAuthError::invalid_client("unknown client or wrong secret"));
+        }
+        Ok(())
+    }
+
+    /// The scope asked for, which must be within the issuer's scope.
+    fn scope<'a>(&'a self, form: &'a Form) -> Result<&'a str, OAuthError> {
+        match form.get("scope") {
+            None => Ok(&self.config.scope),
+            Some(asked) => {
+                let allowed: Vec<&str> = self.config.scope.split_whitespace().collect();
+                if asked.split_whitespace().all(|s| allowed.contains(&s)) {
+                    Ok(asked)
+                } else {
+                    Err(OAuthError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_scope",
+                        format!("scope `{asked}` exceeds `{}`", self.config.scope),
+                    ))
+                }
+            }
+        }
+    }
+
+    fn access_token(&self, state: &mut State, sub: &str, scope: &str, sid: Option<u64>) -> Result<String, OAuthError> {
+        let iat = self.clock.now_secs();
+        let ttl = self.config.access_token.ttl.as_ms() / 1000;
+        state.next_jti += 1;
+        let claims = Claims {
+            iss: &self.config.issuer,
+            sub,
+            aud: &self.config.audience,
+            iat,
+            nbf: iat,
+            exp: iat + ttl,
+            jti: format!("at-{:x}", state.next_jti),
+            scope,
+            client_id: &self.config.client_id,
+            sid: sid.map(|f| format!("fam-{f:x}")),
+        };
+        self.keys.sign(&claims).map_err(|e| {
+            OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string())
+        })
+    }
+
+    fn tokens(&self, access_token: String, refresh_token: Option<String>, scope: &str) -> Response {
+        json(
+            StatusCode::OK,
+            &TokenBody {
+                access_token,
+                token_type: "Bearer",
+                expires_in: self.config.access_token.ttl.as_ms() / 1000,
+                refresh_token,
+                scope,
+            },
+        )
+    }
+
+    fn password(&self, form: &Form) -> Result<Response, OAuthError> {
+        let username = form.require("username")?;
+        let password = form.require("password")?;
+        if password != self.config.password {
+            return Err(OAuthError::invalid_grant("wrong username or password"));
+        }
+        let scope = self.scope(form)?;
+        let now = self.clock.now_ms();
+        let mut state = self.state();
+        let (family, refresh_token) = state.families.start(username, scope, now);
+        let access = self.access_token(&mut state, username, scope, Some(family))?;
+        state.stats.logins += 1;
+        Ok(self.tokens(access, Some(refresh_token), scope))
+    }
+
+    fn client_credentials(&self, form: &Form) -> Result<Response, OAuthError> {
+        let scope = self.scope(form)?;
+        let mut state = self.state();
+        let access = self.access_token(&mut state, &self.config.client_id, scope, None)?;
+        state.stats.client_credentials += 1;
+        Ok(self.tokens(access, None, scope))
+    }
+
+    fn refresh(&self, form: &Form) -> Result<Response, OAuthError> {
+        let presented = form.require("refresh_token")?;
+        let rt = &self.config.refresh_token;
+        let now = self.clock.now_ms();
+        let mut guard = self.state();
+        let state = &mut *guard;
+        let outcome = state.families.present(
+            presented,
+            now,
+            tokens::Rules {
+                ttl_ms: rt.ttl.as_ms(),
+                idle_ttl_ms: rt.idle_ttl.map(|d| d.as_ms()),
+                rotation: rt.rotation,
+                reuse_detection: rt.reuse_detection(),
+                reuse_grace_ms: rt.reuse_grace.as_ms(),
+            },
+        );
+        let granted = match outcome {
+            Presented::Granted(g) => g,
+            Presented::GraceAccepted(g) => {
+                state.stats.grace_accepted += 1;
+                g
+            }
+            Presented::ReuseDetected => {
+                state.stats.reuse_detected += 1;
+                state.stats.families_revoked += 1;
+                return Err(OAuthError::invalid_grant(
+                    "refresh token reuse detected: the token family is revoked",
+                ));
+            }
+            Presented::Dead(why) => return Err(OAuthError::invalid_grant(why)),
+        };
+        let access = self.access_token(state, &granted.sub, &granted.scope, Some(granted.family))?;
+        state.stats.refreshes += 1;
+        Ok(self.tokens(access, Some(granted.refresh_token), &granted.scope))
     }
 }

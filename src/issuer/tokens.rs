@@ -1,0 +1,306 @@
+//! Refresh-token families: who holds which token, and what presenting one does.
+//!
+//! A family starts at a login and ends when it expires (absolute or idle) or is
+//! revoked. With rotation each refresh retires the presented token and issues a new
+//! one; a retired token presented again is reuse — accepted within the grace period,
+//! otherwise (with detection on) the whole family is revoked. Tokens are 128 random
+//! bits, stored as integers so that millions of them stay small.
+
+use std::collections::HashMap;
+
+use rand::RngExt;
+
+use crate::rng::Rng;
+
+/// What the issuer's configuration says about refresh tokens, in ms.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules {
+    pub ttl_ms: i64,
+    pub idle_ttl_ms: Option<i64>,
+    pub rotation: bool,
+    pub reuse_detection: bool,
+    pub reuse_grace_ms: i64,
+}
+
+/// A successful presentation: what to issue.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Granted {
+    pub family: u64,
+    pub sub: String,
+    pub scope: String,
+    /// The refresh token to return (new with rotation, else the same).
+    pub refresh_token: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Presented {
+    Granted(Granted),
+    /// A rotated-out token within its grace period: the family's current token is
+    /// returned, not a new one.
+    GraceAccepted(Granted),
+    /// A rotated-out token after its grace: the family is revoked.
+    ReuseDetected,
+    /// Unknown, expired, idle, revoked or rotated out (without detection); the reason.
+    Dead(&'static str),
+}
+
+struct Family {
+    sub: String,
+    scope: String,
+    created_ms: i64,
+    current: u128,
+    tokens: Vec<u128>,
+}
+
+struct Token {
+    family: u64,
+    last_used_ms: i64,
+    rotated_out_ms: Option<i64>,
+}
+
+pub struct Families {
+    rng: Rng,
+    next_family: u64,
+    families: HashMap<u64, Family>,
+    tokens: HashMap<u128, Token>,
+}
+
+pub fn encode(token: u128) -> String {
+    format!("rt_{token:032x}")
+}
+
+pub fn decode(token: &str) -> Option<u128> {
+    let hex = token.strip_prefix("rt_")?;
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(hex, 16).ok()
+}
+
+impl Families {
+    pub fn new(rng: Rng) -> Families {
+        Families {
+            rng,
+            next_family: 0,
+            families: HashMap::new(),
+            tokens: HashMap::new(),
+        }
+    }
+
+    /// Live families (for tests and memory checks).
+    pub fn len(&self) -> usize {
+        self.families.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.families.is_empty()
+    }
+
+    fn new_token(&mut self, family: u64, now_ms: i64) -> u128 {
+        loop {
+            let t: u128 = self.rng.random();
+            if !self.tokens.contains_key(&t) {
+                self.tokens.insert(
+                    t,
+                    Token {
+                        family,
+                        last_used_ms: now_ms,
+                        rotated_out_ms: None,
+                    },
+                );
+                return t;
+            }
+        }
+    }
+
+    /// A login: a new family and its first refresh token.
+    pub fn start(&mut self, sub: &str, scope: &str, now_ms: i64) -> (u64, String) {
+        self.next_family += 1;
+        let id = self.next_family;
+        let token = self.new_token(id, now_ms);
+        self.families.insert(
+            id,
+            Family {
+                sub: sub.to_string(),
+                scope: scope.to_string(),
+                created_ms: now_ms,
+                current: token,
+                tokens: vec![token],
+            },
+        );
+        (id, encode(token))
+    }
+
+    /// Forgets a family and every token it issued; its tokens become unknown.
+    pub fn remove(&mut self, family: u64) {
+        if let Some(f) = self.families.remove(&family) {
+            for t in f.tokens {
+                self.tokens.remove(&t);
+            }
+        }
+    }
+
+    /// Someone presents `token` in a refresh-token grant at `now_ms`.
+    pub fn present(&mut self, token: &str, now_ms: i64, rules: Rules) -> Presented {
+        let Some(key) = decode(token) else {
+            return Presented::Dead("unknown refresh token");
+        };
+        let Some(entry) = self.tokens.get(&key) else {
+            return Presented::Dead("unknown or revoked refresh token");
+        };
+        let family_id = entry.family;
+        let (last_used_ms, rotated_out_ms) = (entry.last_used_ms, entry.rotated_out_ms);
+        let Some(family) = self.families.get(&family_id) else {
+            return Presented::Dead("unknown or revoked refresh token");
+        };
+        if now_ms >= family.created_ms + rules.ttl_ms {
+            self.remove(family_id);
+            return Presented::Dead("the refresh token expired");
+        }
+        if let Some(idle) = rules.idle_ttl_ms
+            && now_ms - last_used_ms >= idle
+        {
+            self.remove(family_id);
+            return Presented::Dead("the refresh token was idle too long");
+        }
+        let granted = |family: &Family, refresh_token: u128| Granted {
+            family: family_id,
+            sub: family.sub.clone(),
+            scope: family.scope.clone(),
+            refresh_token: encode(refresh_token),
+        };
+        if let Some(rotated) = rotated_out_ms {
+            if now_ms - rotated < rules.reuse_grace_ms {
+                return Presented::GraceAccepted(granted(family, family.current));
+            }
+            if rules.reuse_detection {
+                self.remove(family_id);
+                return Presented::ReuseDetected;
+            }
+            return Presented::Dead("the refresh token was rotated out");
+        }
+        if rules.rotation {
+            let fresh = self.new_token(family_id, now_ms);
+            if let Some(old) = self.tokens.get_mut(&key) {
+                old.rotated_out_ms = Some(now_ms);
+            }
+            let family = self
+                .families
+                .get_mut(&family_id)
+                .expect("the family was found above");
+            family.current = fresh;
+            family.tokens.push(fresh);
+            Presented::Granted(granted(family, fresh))
+        } else {
+            if let Some(t) = self.tokens.get_mut(&key) {
+                t.last_used_ms = now_ms;
+            }
+            Presented::Granted(granted(&self.families[&family_id], key))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    fn rules() -> Rules {
+        Rules {
+            ttl_ms: 60 * MIN,
+            idle_ttl_ms: None,
+            rotation: true,
+            reuse_detection: true,
+            reuse_grace_ms: 0,
+        }
+    }
+
+    fn token_of(p: Presented) -> String {
+        match p {
+            Presented::Granted(g) | Presented::GraceAccepted(g) => g.refresh_token,
+            other => panic!("not granted: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn tokens_round_trip_and_garbage_is_unknown() {
+        assert_eq!(decode(&encode(0xabc)), Some(0xabc));
+        for bad in ["", "rt_", "rt_xyz", "abc", &"rt_".repeat(20), "rt_0000000000000000000000000000000g"] {
+            assert_eq!(decode(bad), None, "{bad}");
+        }
+        let mut f = Families::new(crate::rng::rng(1, &[]));
+        assert_eq!(f.present("rt_nope", 0, rules()), Presented::Dead("unknown refresh token"));
+    }
+
+    #[test]
+    fn rotation_then_reuse_revokes_the_family() {
+        let mut f = Families::new(crate::rng::rng(1, &[]));
+        let (_, t1) = f.start("u", "api", 0);
+        let t2 = token_of(f.present(&t1, MIN, rules()));
+        assert_ne!(t1, t2);
+        assert_eq!(f.present(&t1, 2 * MIN, rules()), Presented::ReuseDetected);
+        // The whole family is gone, its current token too.
+        assert!(matches!(f.present(&t2, 2 * MIN, rules()), Presented::Dead(_)));
+        assert!(f.is_empty());
+    }
+
+    #[test]
+    fn grace_returns_the_current_token() {
+        let mut f = Families::new(crate::rng::rng(1, &[]));
+        let r = Rules {
+            reuse_grace_ms: 30_000,
+            ..rules()
+        };
+        let (_, t1) = f.start("u", "api", 0);
+        let t2 = token_of(f.present(&t1, MIN, r));
+        match f.present(&t1, MIN + 29_999, r) {
+            Presented::GraceAccepted(g) => assert_eq!(g.refresh_token, t2),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(f.present(&t1, MIN + 30_000, r), Presented::ReuseDetected);
+    }
+
+    #[test]
+    fn without_rotation_the_same_token_serves() {
+        let mut f = Families::new(crate::rng::rng(1, &[]));
+        let r = Rules {
+            rotation: false,
+            reuse_detection: false,
+            ..rules()
+        };
+        let (_, t1) = f.start("u", "api", 0);
+        assert_eq!(token_of(f.present(&t1, MIN, r)), t1);
+        assert_eq!(token_of(f.present(&t1, 2 * MIN, r)), t1);
+    }
+
+    #[test]
+    fn rotation_without_detection_refuses_but_keeps_the_family() {
+        let mut f = Families::new(crate::rng::rng(1, &[]));
+        let r = Rules {
+            reuse_detection: false,
+            ..rules()
+        };
+        let (_, t1) = f.start("u", "api", 0);
+        let t2 = token_of(f.present(&t1, MIN, r));
+        assert_eq!(f.present(&t1, 2 * MIN, r), Presented::Dead("the refresh token was rotated out"));
+        assert!(matches!(f.present(&t2, 2 * MIN, r), Presented::Granted(_)));
+    }
+
+    #[test]
+    fn absolute_and_idle_expiry() {
+        let mut f = Families::new(crate::rng::rng(1, &[]));
+        let (_, t1) = f.start("u", "api", 0);
+        let t2 = token_of(f.present(&t1, 59 * MIN, rules()));
+        assert_eq!(f.present(&t2, 60 * MIN, rules()), Presented::Dead("the refresh token expired"));
+
+        let idle = Rules {
+            idle_ttl_ms: Some(10 * MIN),
+            ..rules()
+        };
+        let (_, a) = f.start("u", "api", 0);
+        let b = token_of(f.present(&a, 9 * MIN, idle));
+        // b was issued at 9 min: idle until 19 min.
+        assert_eq!(f.present(&b, 19 * MIN, idle), Presented::Dead("the refresh token was idle too long"));
+    }
+}
