@@ -87,11 +87,7 @@ impl Families {
         }
     }
 
-    /// Live families (for tests and memory checks).
-    pub fn len(&self) -> usize {
-        self.families.len()
-    }
-
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.families.is_empty()
     }

@@ -78,7 +78,7 @@ impl Latencies {
     }
 
     fn max_ms(&self) -> u64 {
-        (self.0.max() as f64 / 1000.0).round() as u64
+        (self.0.median_equivalent(self.0.max()) as f64 / 1000.0).round() as u64
     }
 
     pub fn percentiles(&self) -> Percentiles {

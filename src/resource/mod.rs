@@ -1,7 +1,21 @@
-//! The fake API: checks the Bearer access token of each request.
-//! (stub: to be implemented)
+//! The fake API: a handler that checks the Bearer access token of each request.
+//!
+//! Any path under `/api` answers a small JSON body when the request carries a valid
+//! token (RFC 6750 §2.1: `Authorization: Bearer <token>`). The token's signature, `iss`
+//! and `aud` are checked once and the result cached by token, as real gateways do; its
+//! time claims `exp` and `nbf` are checked on every request against the resource's own
+//! clock (the run's clock plus its skew) with the scenario's leeway. jsonwebtoken would
+//! read the system clock for those, so its time checks are switched off and done here.
+//! Rejections are RFC 6750 §3 answers.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, StatusCode};
+use jsonwebtoken::Validation;
+use serde::Deserialize;
 
 use crate::clock::ActorClock;
 use crate::exchange::{Request, Response};
@@ -17,24 +31,285 @@ pub struct ResourceStats {
     pub rejected_not_yet_valid: u64,
     pub rejected_invalid: u64,
     pub rejected_missing: u64,
+    /// Answered 400 invalid_request (an unreadable Authorization header).
     pub malformed: u64,
 }
 
-pub struct Resource;
+/// The time claims of a token whose signature, issuer and audience were verified.
+#[derive(Clone, Copy, Debug, Deserialize)]
+struct TimeClaims {
+    exp: i64,
+    nbf: Option<i64>,
+}
+
+/// Why a token was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rejection {
+    Expired,
+    NotYetValid,
+    Invalid,
+}
+
+/// A cache of verified tokens; expired entries are swept once it doubles in size.
+struct Verified {
+    tokens: HashMap<Bytes, TimeClaims>,
+    sweep_at: usize,
+}
+
+struct State {
+    stats: ResourceStats,
+    verified: Verified,
+}
+
+pub struct Resource {
+    clock: ActorClock,
+    leeway_ms: i64,
+    keys: Arc<KeySet>,
+    validation: Validation,
+    state: Mutex<State>,
+}
+
+const REALM: &str = "tokenstorm";
+const MIN_SWEEP: usize = 1024;
 
 impl Resource {
     pub fn new(
-        _config: &ResourceConfig,
-        _issuer: &IssuerConfig,
-        _keys: Arc<KeySet>,
-        _clock: ActorClock,
+        config: &ResourceConfig,
+        issuer: &IssuerConfig,
+        keys: Arc<KeySet>,
+        clock: ActorClock,
     ) -> Resource {
-        todo!()
+        let mut validation = Validation::new(keys.algorithm());
+        // Time claims are checked against the resource's own clock, not the system's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.required_spec_claims = ["exp", "iss", "aud"].map(String::from).into();
+        validation.set_issuer(&[&issuer.issuer]);
+        validation.set_audience(&[&issuer.audience]);
+        Resource {
+            clock,
+            leeway_ms: config.leeway.as_ms(),
+            keys,
+            validation,
+            state: Mutex::new(State {
+                stats: ResourceStats::default(),
+                verified: Verified {
+                    tokens: HashMap::new(),
+                    sweep_at: MIN_SWEEP,
+                },
+            }),
+        }
     }
-    pub async fn handle(&self, _req: Request) -> Response {
-        todo!()
-    }
+
     pub fn stats(&self) -> ResourceStats {
-        todo!()
+        self.state().stats.clone()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Answers one HTTP request.
+    pub async fn handle(&self, req: Request) -> Response {
+        self.state().stats.requests += 1;
+        let path = req.uri().path();
+        if path != "/api" && !path.starts_with("/api/") {
+            return json(
+                StatusCode::NOT_FOUND,
+                r#"{"error":"not_found","error_description":"the API lives under /api"}"#,
+            );
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            let mut resp = json(
+                StatusCode::METHOD_NOT_ALLOWED,
+                r#"{"error":"method_not_allowed","error_description":"the API answers GET"}"#,
+            );
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return resp;
+        }
+        let token = match bearer(&req) {
+            Credentials::Missing => {
+                self.state().stats.rejected_missing += 1;
+                return challenge(StatusCode::UNAUTHORIZED, None);
+            }
+            Credentials::Malformed(why) => {
+                self.state().stats.malformed += 1;
+                return challenge(StatusCode::BAD_REQUEST, Some(("invalid_request", why)));
+            }
+            Credentials::Token(t) => t,
+        };
+        match self.check(token) {
+            Ok(()) => {
+                self.state().stats.ok += 1;
+                json(StatusCode::OK, r#"{"ok":true}"#)
+            }
+            Err(why) => {
+                let description = {
+                    let mut state = self.state();
+                    match why {
+                        Rejection::Expired => {
+                            state.stats.rejected_expired += 1;
+                            "the access token expired"
+                        }
+                        Rejection::NotYetValid => {
+                            state.stats.rejected_not_yet_valid += 1;
+                            "the access token is not valid yet"
+                        }
+                        Rejection::Invalid => {
+                            state.stats.rejected_invalid += 1;
+                            "the access token is invalid"
+                        }
+                    }
+                };
+                challenge(
+                    StatusCode::UNAUTHORIZED,
+                    Some(("invalid_token", description)),
+                )
+            }
+        }
+    }
+
+    fn check(&self, token: Bytes) -> Result<(), Rejection> {
+        let cached = self.state().verified.tokens.get(&token).copied();
+        let claims = match cached {
+            Some(c) => c,
+            None => {
+                let c = self.verify(&token)?;
+                let now = self.clock.now_ms();
+                let leeway = self.leeway_ms;
+                let mut state = self.state();
+                let v = &mut state.verified;
+                if v.tokens.len() >= v.sweep_at {
+                    v.tokens.retain(|_, c| !expired(c, now, leeway));
+                    v.sweep_at = (v.tokens.len() * 2).max(MIN_SWEEP);
+                }
+                v.tokens.insert(token, c);
+                c
+            }
+        };
+        let now = self.clock.now_ms();
+        if expired(&claims, now, self.leeway_ms) {
+            return Err(Rejection::Expired);
+        }
+        if let Some(nbf) = claims.nbf
+            && now + self.leeway_ms < nbf.saturating_mul(1000)
+        {
+            return Err(Rejection::NotYetValid);
+        }
+        Ok(())
+    }
+
+    /// Signature (by the header's kid), algorithm, iss and aud.
+    fn verify(&self, token: &[u8]) -> Result<TimeClaims, Rejection> {
+        let token = std::str::from_utf8(token).map_err(|_| Rejection::Invalid)?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Invalid)?;
+        let kid = header.kid.ok_or(Rejection::Invalid)?;
+        self.keys
+            .with_decoding_key(&kid, |key| {
+                jsonwebtoken::decode::<TimeClaims>(token, key, &self.validation)
+            })
+            .ok_or(Rejection::Invalid)?
+            .map(|data| data.claims)
+            .map_err(|_| Rejection::Invalid)
+    }
+}
+
+/// RFC 7519 §4.1.4: the token must not be accepted on or after `exp`.
+fn expired(c: &TimeClaims, now_ms: i64, leeway_ms: i64) -> bool {
+    now_ms >= c.exp.saturating_mul(1000).saturating_add(leeway_ms)
+}
+
+enum Credentials {
+    Missing,
+    Malformed(&'static str),
+    Token(Bytes),
+}
+
+/// Reads the Bearer token of the Authorization header (RFC 6750 §2.1). A request with
+/// no credentials, or credentials of another scheme, carries no bearer token (§3.1:
+/// answer without an error code); a Bearer header that breaks the syntax is malformed.
+fn bearer(req: &Request) -> Credentials {
+    let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Credentials::Missing;
+    };
+    if values.next().is_some() {
+        return Credentials::Malformed("more than one Authorization header");
+    }
+    let bytes = value.as_bytes();
+    let (scheme, rest) = match bytes.iter().position(|&b| b == b' ') {
+        Some(i) => (&bytes[..i], &bytes[i + 1..]),
+        None => (bytes, &[][..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Credentials::Missing;
+    }
+    let rest = rest.trim_ascii();
+    if rest.is_empty() {
+        return Credentials::Malformed("the Bearer credentials are empty");
+    }
+    if !is_token68(rest) {
+        return Credentials::Malformed("the Bearer credentials are not a b64token");
+    }
+    Credentials::Token(Bytes::copy_from_slice(rest))
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+fn is_token68(s: &[u8]) -> bool {
+    let body = s.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    body > 0
+        && s[..body]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
+fn json(status: StatusCode, body: &'static str) -> Response {
+    let mut resp = Response::new(Bytes::from_static(body.as_bytes()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// An RFC 6750 §3 answer: the challenge, and the same error as a JSON body.
+fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> Response {
+    let (value, body) = match error {
+        None => (
+            format!("Bearer realm=\"{REALM}\""),
+            r#"{"message":"a Bearer access token is required"}"#
+                .to_string(),
+        ),
+        Some((code, description)) => (
+            format!("Bearer realm=\"{REALM}\", error=\"{code}\", error_description=\"{description}\""),
+            serde_json::json!({"error": code, "error_description": description}).to_string(),
+        ),
+    };
+    let mut resp = Response::new(Bytes::from(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::try_from(value) {
+        h.insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b64token_syntax() {
+        assert!(is_token68(b"abc.DEF-_~+/=="));
+        assert!(!is_token68(b"=="));
+        assert!(!is_token68(b"a b"));
+        assert!(!is_token68(b"a=b"));
+        assert!(!is_token68(b"a,b"));
     }
 }
