@@ -6,7 +6,9 @@
 //! metric. Every problem becomes a [`Problem`] that names the file, the line and column
 //! where known, the key path (`clients[0].policy.buffer`) and what is accepted.
 
+pub mod locate;
 pub mod model;
+pub mod validate;
 
 use std::fmt;
 use std::path::Path;
@@ -78,17 +80,73 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Parses and checks scenario text; `file` names it in messages.
 pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let index = locate::Index::new(text);
+    let problem = |path: String, message: String, at: Option<(u32, u32)>| Problem {
+        file: file.to_string(),
+        line: at.map(|a| a.0),
+        column: at.map(|a| a.1),
+        path,
+        message,
+    };
     let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| {
-        let loc = e.location();
+        let at = e.location().map(|l| (l.line() as u32, l.column() as u32));
+        let mut path = at
+            .and_then(|(l, c)| index.path_at(l, c))
+            .unwrap_or_default()
+            .to_string();
+        let mut message = explain(&e.without_snippet().to_string(), &path);
+        if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+            let key = key.split(',').next().unwrap_or(key).trim().to_string();
+            // The index kept the first occurrence; the repeat is its sibling.
+            path = match locate::parent(&path) {
+                Some(p) if path[p.len()..].starts_with('.') => format!("{p}.{key}"),
+                _ => key.clone(),
+            };
+            message = format!("the key `{key}` is given twice; each key may appear once");
+        }
         ScenarioError {
-            problems: vec![Problem {
-                file: file.to_string(),
-                line: loc.map(|l| l.line() as u32),
-                column: loc.map(|l| l.column() as u32),
-                path: String::new(),
-                message: e.without_snippet().to_string(),
-            }],
+            problems: vec![problem(path, message, at)],
         }
     })?;
-    Ok(scenario)
+    let problems: Vec<Problem> = validate::check(&scenario)
+        .into_iter()
+        .map(|(path, message)| {
+            let at = index.locate(&path);
+            problem(path, message, at)
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(ScenarioError { problems })
+    }
+}
+
+/// A parser message without its location (the Problem carries it), and with what is
+/// accepted where the parser's own words are terse.
+fn explain(raw: &str, path: &str) -> String {
+    let mut m = raw.trim();
+    m = m.strip_prefix("error: ").unwrap_or(m);
+    if let Some(rest) = m.strip_prefix("line ")
+        && let Some((_, after)) = rest.split_once(": ")
+    {
+        m = after;
+    }
+    if let Some(i) = m.rfind(" at line ") {
+        m = &m[..i];
+    }
+    let leaf = path.rsplit(['.', '[']).next().unwrap_or("");
+    let accepted = match leaf {
+        "count" | "instances" | "workers" | "attempts" | "capacity" | "burst" => {
+            Some("a whole number, 1 or more")
+        }
+        "seed" => Some("a whole number from 0 to 18446744073709551615"),
+        "rotation" | "reuse_detection" => Some("true or false"),
+        "fraction" | "rate" => Some("a number between 0 and 1"),
+        _ => None,
+    };
+    match accepted {
+        Some(a) if !m.contains("expected") => format!("{m}; expected {a}"),
+        _ => m.to_string(),
+    }
 }

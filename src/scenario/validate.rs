@@ -1,0 +1,421 @@
+//! The checks a parser cannot make: values that are well-typed but impossible.
+//!
+//! Each rule names the key path it is about and says what is accepted; the caller turns
+//! the paths into lines with [`super::locate::Index`]. Every problem is collected, not
+//! just the first, so one edit can fix them all. Features the scenario format names but
+//! this version does not run yet are refused here, loudly, rather than ignored.
+
+use std::collections::BTreeSet;
+
+use super::model::*;
+use crate::duration::Dur;
+use crate::report::model::Report;
+use crate::report::threshold::{self, Condition};
+
+/// One problem: a key path and a message.
+pub type Finding = (String, String);
+
+/// Runs every check on a parsed scenario.
+pub fn check(s: &Scenario) -> Vec<Finding> {
+    let mut c = Checks::default();
+    c.top(s);
+    c.issuer(&s.issuer, s.duration);
+    c.resource(&s.resource);
+    c.clients(s);
+    c.thresholds(s);
+    c.variants(s);
+    c.out
+}
+
+#[derive(Default)]
+struct Checks {
+    out: Vec<Finding>,
+}
+
+const NAME_ACCEPTED: &str = "letters, digits, `-`, `_` and `.`";
+/// The timeline holds one value per tick per series; more than this is a mistake.
+const MAX_TICKS: i64 = 1_000_000;
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !s.starts_with('.')
+}
+
+impl Checks {
+    fn bad(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.out.push((path.into(), message.into()));
+    }
+
+    fn positive(&mut self, path: &str, d: Dur, what: &str) {
+        if d.as_ms() <= 0 {
+            self.bad(path, format!("{what} must be longer than 0, found {d}"));
+        }
+    }
+
+    fn not_negative(&mut self, path: &str, d: Dur) {
+        if d.is_negative() {
+            self.bad(path, format!("must not be negative, found {d}"));
+        }
+    }
+
+    fn not_yet(&mut self, path: &str, what: &str) {
+        self.bad(
+            path,
+            format!("{what} is not supported yet; remove the key to run this scenario"),
+        );
+    }
+
+    fn top(&mut self, s: &Scenario) {
+        if !is_name(&s.name) {
+            self.bad(
+                "name",
+                format!(
+                    "`{}` cannot name report files; use {NAME_ACCEPTED}",
+                    s.name
+                ),
+            );
+        }
+        self.positive("duration", s.duration, "the run");
+        self.positive("tick", s.tick, "a tick");
+        if s.tick.as_ms() > 0 && s.duration.as_ms() > 0 {
+            if s.tick > s.duration {
+                self.bad(
+                    "tick",
+                    format!(
+                        "a tick of {} is longer than the run ({}); accepted: at most the duration",
+                        s.tick, s.duration
+                    ),
+                );
+            } else if s.duration.as_ms() / s.tick.as_ms() > MAX_TICKS {
+                self.bad(
+                    "tick",
+                    format!(
+                        "{} ticks of {} over {}: at most {MAX_TICKS} ticks are accepted; use a longer tick",
+                        s.duration.as_ms() / s.tick.as_ms(),
+                        s.tick,
+                        s.duration
+                    ),
+                );
+            }
+        }
+        if s.mode == Mode::Live {
+            self.bad(
+                "mode",
+                "mode `live` is not supported yet; accepted: sim",
+            );
+        }
+        if s.targets.is_some() {
+            self.not_yet("targets", "driving external servers (`targets`, live mode)");
+        }
+    }
+
+    fn latency(&mut self, path: &str, l: &Latency) {
+        match l {
+            Latency::Fixed(d) => self.not_negative(path, *d),
+            Latency::Dist(LatencyDist::Lognormal { median, p99 }) => {
+                self.positive(&format!("{path}.median"), *median, "the median");
+                if p99 < median {
+                    self.bad(
+                        format!("{path}.p99"),
+                        format!("p99 ({p99}) must be at least the median ({median})"),
+                    );
+                }
+            }
+            Latency::Dist(LatencyDist::Uniform { min, max }) => {
+                self.not_negative(&format!("{path}.min"), *min);
+                if max < min {
+                    self.bad(
+                        format!("{path}.max"),
+                        format!("max ({max}) must be at least min ({min})"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn issuer(&mut self, i: &IssuerConfig, _duration: Dur) {
+        let at = i.access_token.ttl;
+        self.positive("issuer.access_token.ttl", at, "the access-token lifetime");
+        if at.as_ms() > 0 && at.as_ms() % 1000 != 0 {
+            self.bad(
+                "issuer.access_token.ttl",
+                format!("{at}: expires_in is whole seconds; accepted: a whole number of seconds"),
+            );
+        }
+        let rt = &i.refresh_token;
+        self.positive("issuer.refresh_token.ttl", rt.ttl, "the refresh-token lifetime");
+        if let Some(idle) = rt.idle_ttl {
+            self.positive("issuer.refresh_token.idle_ttl", idle, "the idle lifetime");
+            if idle > rt.ttl {
+                self.bad(
+                    "issuer.refresh_token.idle_ttl",
+                    format!(
+                        "idle_ttl ({idle}) is longer than ttl ({}); accepted: at most the ttl",
+                        rt.ttl
+                    ),
+                );
+            }
+        }
+        if rt.reuse_detection == Some(true) && !rt.rotation {
+            self.bad(
+                "issuer.refresh_token.reuse_detection",
+                "reuse detection needs rotation: a token is only reused once rotated out; set rotation: true or remove reuse_detection",
+            );
+        }
+        self.not_negative("issuer.refresh_token.reuse_grace", rt.reuse_grace);
+        self.latency("issuer.latency", &i.latency);
+        if i.capacity.is_some() {
+            self.not_yet("issuer.capacity", "issuer capacity");
+        }
+        if i.rate_limit.is_some() {
+            self.not_yet("issuer.rate_limit", "the issuer rate limit");
+        }
+        if !i.faults.is_empty() {
+            self.not_yet("issuer.faults", "faults");
+        }
+        for (key, value) in [
+            ("issuer.issuer", &i.issuer),
+            ("issuer.audience", &i.audience),
+            ("issuer.client_id", &i.client_id),
+            ("issuer.client_secret", &i.client_secret),
+            ("issuer.password", &i.password),
+        ] {
+            if value.is_empty() {
+                self.bad(key, "must not be empty");
+            }
+        }
+    }
+
+    fn resource(&mut self, r: &ResourceConfig) {
+        self.not_negative("resource.leeway", r.leeway);
+        self.latency("resource.latency", &r.latency);
+        if !r.faults.is_empty() {
+            self.not_yet("resource.faults", "faults");
+        }
+    }
+
+    fn clients(&mut self, s: &Scenario) {
+        if s.clients.is_empty() {
+            self.bad("clients", "at least one client group is needed");
+        }
+        let mut names = BTreeSet::new();
+        for (g, group) in s.clients.iter().enumerate() {
+            let p = format!("clients[{g}]");
+            if !is_name(&group.name) {
+                self.bad(
+                    format!("{p}.name"),
+                    format!("`{}` is not a group name; use {NAME_ACCEPTED}", group.name),
+                );
+            } else if !names.insert(group.name.as_str()) {
+                self.bad(
+                    format!("{p}.name"),
+                    format!("another group is already named `{}`; names must be unique", group.name),
+                );
+            }
+            for (key, n) in [
+                ("count", group.count),
+                ("instances", group.instances),
+                ("workers", group.workers),
+            ] {
+                if n == 0 {
+                    self.bad(format!("{p}.{key}"), "must be at least 1");
+                }
+            }
+            match &group.start {
+                Start::Burst(at) => {
+                    self.not_negative(&format!("{p}.start.burst"), *at);
+                    if *at >= s.duration && s.duration.as_ms() > 0 {
+                        self.bad(
+                            format!("{p}.start.burst"),
+                            format!("{at} is not before the end of the run ({})", s.duration),
+                        );
+                    }
+                }
+                Start::Ramp(d) => self.not_negative(&format!("{p}.start.ramp"), *d),
+                Start::Uniform(d) => self.not_negative(&format!("{p}.start.uniform"), *d),
+            }
+            self.positive(
+                &format!("{p}.requests.every"),
+                group.requests.every,
+                "the time between requests",
+            );
+            self.not_negative(&format!("{p}.login.latency"), group.login.latency);
+            if let ClockOffset::Uniform { uniform: [lo, hi] } = &group.clock_offset
+                && lo > hi
+            {
+                self.bad(
+                    format!("{p}.clock_offset.uniform"),
+                    format!("[{lo}, {hi}]: the first bound must not exceed the second"),
+                );
+            }
+            self.policy(&format!("{p}.policy"), &group.policy, s.issuer.access_token.ttl);
+        }
+    }
+
+    fn policy(&mut self, p: &str, pol: &PolicySpec, access_ttl: Dur) {
+        if pol.preset.is_some() {
+            self.not_yet(&format!("{p}.preset"), "`preset`");
+        }
+        if pol.refresh == Some(RefreshMode::Background) {
+            self.bad(
+                format!("{p}.refresh"),
+                "refresh `background` is not supported yet; accepted: reactive, proactive",
+            );
+        }
+        if pol.coordination == Some(Coordination::Lock) {
+            self.bad(
+                format!("{p}.coordination"),
+                "coordination `lock` is not supported yet; accepted: none, single_flight",
+            );
+        }
+        if let Some(lock) = &pol.lock {
+            if lock.backend.is_some() {
+                self.not_yet(&format!("{p}.lock.backend"), "a lock backend");
+            }
+            if lock.ttl.is_some() {
+                self.not_yet(&format!("{p}.lock.ttl"), "a lock ttl");
+            }
+            if lock.latency.is_some() {
+                self.not_yet(&format!("{p}.lock.latency"), "lock latency");
+            }
+            if let Some(wait) = lock.wait {
+                self.positive(&format!("{p}.lock.wait"), wait, "the wait");
+            }
+        }
+        if let Some(buffer) = pol.buffer {
+            self.not_negative(&format!("{p}.buffer"), buffer);
+            if access_ttl.as_ms() > 0 && buffer >= access_ttl {
+                self.bad(
+                    format!("{p}.buffer"),
+                    format!(
+                        "a buffer of {buffer} is not shorter than the access-token lifetime ({access_ttl}): every token would need refreshing at once; accepted: 0s up to less than {access_ttl}"
+                    ),
+                );
+            }
+        }
+        if let Some(f) = pol.fraction
+            && !(f > 0.0 && f < 1.0)
+        {
+            self.bad(
+                format!("{p}.fraction"),
+                format!("{f} is not a fraction of the lifetime; accepted: a number between 0 and 1, exclusive"),
+            );
+        }
+        if pol.buffer.is_some() && pol.fraction.is_some() {
+            self.bad(
+                format!("{p}.fraction"),
+                "buffer and fraction are two triggers; give one of them",
+            );
+        }
+        if let Some(j) = pol.jitter {
+            self.not_negative(&format!("{p}.jitter"), j);
+            if access_ttl.as_ms() > 0 && j >= access_ttl {
+                self.bad(
+                    format!("{p}.jitter"),
+                    format!("a jitter of {j} is not shorter than the access-token lifetime ({access_ttl})"),
+                );
+            }
+        }
+        if let Some(r) = &pol.retry {
+            if r.attempts == Some(0) {
+                self.bad(
+                    format!("{p}.retry.attempts"),
+                    "counts every try, the first included: accepted 1 or more",
+                );
+            }
+            if let Some(b) = r.backoff {
+                self.not_negative(&format!("{p}.retry.backoff"), b);
+            }
+            if let (Some(b), Some(m)) = (r.backoff, r.max_backoff)
+                && m < b
+            {
+                self.bad(
+                    format!("{p}.retry.max_backoff"),
+                    format!("max_backoff ({m}) must be at least backoff ({b})"),
+                );
+            }
+        }
+        if let Some(t) = pol.timeout {
+            self.positive(&format!("{p}.timeout"), t, "the timeout");
+        }
+    }
+
+    fn thresholds(&mut self, s: &Scenario) {
+        let groups: Vec<&str> = s.clients.iter().map(|g| g.name.as_str()).collect();
+        let schema = Report::schema_with_groups(&groups);
+        let known = threshold::numeric_paths(&schema);
+        for (metric, text) in &s.thresholds.0 {
+            let p = format!("thresholds.{metric}");
+            if !known.iter().any(|k| k == metric) {
+                let hint = match did_you_mean(metric, &known) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => "accepted: a numeric path of the report, such as unauthorized_rate, refresh.peak_per_second or groups.<group>.failed_rate (the README lists them all)".to_string(),
+                };
+                self.bad(&p, format!("`{metric}` is not a numeric figure of the report; {hint}"));
+            }
+            if let Err(e) = Condition::parse(text) {
+                self.bad(&p, e);
+            }
+        }
+    }
+
+    fn variants(&mut self, s: &Scenario) {
+        let mut names = BTreeSet::new();
+        for (i, v) in s.variants.iter().enumerate() {
+            if !is_name(&v.name) {
+                self.bad(
+                    format!("variants[{i}].name"),
+                    format!("`{}` is not a variant name; use {NAME_ACCEPTED}", v.name),
+                );
+            } else if !names.insert(v.name.as_str()) {
+                self.bad(
+                    format!("variants[{i}].name"),
+                    format!("another variant is already named `{}`", v.name),
+                );
+            }
+        }
+    }
+}
+
+/// The known path closest to `wrong` by edit distance, if it is close.
+pub fn did_you_mean<'a>(wrong: &str, known: &'a [String]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(wrong, k), k))
+        .filter(|(d, k)| *d <= 3.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_are_close_or_absent() {
+        let known = vec![
+            "unauthorized_rate".to_string(),
+            "refresh.peak_per_second".to_string(),
+        ];
+        assert_eq!(did_you_mean("unauthorised_rate", &known), Some("unauthorized_rate"));
+        assert_eq!(did_you_mean("refresh.peak", &known), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}
