@@ -119,10 +119,7 @@ impl<E: Exchange> Client<E> {
     /// Sends `request` with the policy's timeout; `None` when no answer came in time.
     pub async fn send(&self, endpoint: Endpoint, request: Request) -> Option<Response> {
         let timeout = self.policy().timeout.to_std();
-        match tokio::time::timeout(timeout, self.group.exchange.send(endpoint, request)).await {
-            Ok(Ok(response)) => Some(response),
-            _ => None,
-        }
+        self.group.exchange.send(endpoint, request, timeout).await.ok()
     }
 
     fn token_request(&self, pairs: &[(&str, &str)]) -> Request {

@@ -66,13 +66,14 @@ pub async fn run<E: Exchange>(
     let mut next = Instant::now() + pacer.first(&mut rng);
     while next < end {
         tokio::time::sleep_until(next).await;
-        request(&instance, &mut rng).await;
-        next = (next + pacer.next(&mut rng)).max(Instant::now());
+        let (_, done) = request(&instance, &mut rng).await;
+        next = (next + pacer.next(&mut rng)).max(done);
     }
 }
 
-/// One logical request, with its retries; records every attempt.
-pub async fn request<E: Exchange>(instance: &Instance<E>, rng: &mut Rng) -> bool {
+/// One logical request, with its retries; records every attempt. Returns whether it
+/// succeeded, and when it ended.
+pub async fn request<E: Exchange>(instance: &Instance<E>, rng: &mut Rng) -> (bool, Instant) {
     let client = instance.client();
     let policy = client.policy();
     let metrics = &client.group().metrics;
@@ -89,7 +90,7 @@ pub async fn request<E: Exchange>(instance: &Instance<E>, rng: &mut Rng) -> bool
             .insert(AUTHORIZATION, token.header.clone());
         let t0 = Instant::now();
         let answer = client.send(Endpoint::Api, req).await;
-        let latency = t0.elapsed();
+        let done = Instant::now();
         let status = answer.as_ref().map(|r| r.status());
         let outcome = match status {
             Some(s) if s.is_success() => Attempt::Ok,
@@ -97,7 +98,7 @@ pub async fn request<E: Exchange>(instance: &Instance<E>, rng: &mut Rng) -> bool
             Some(_) => Attempt::Error,
             None => Attempt::Timeout,
         };
-        metrics.api_attempt(client.group().index, outcome, latency, retry);
+        metrics.api_attempt(client.group().index, outcome, t0, done, retry);
         retry = true;
         match outcome {
             Attempt::Ok => break true,
@@ -125,6 +126,7 @@ pub async fn request<E: Exchange>(instance: &Instance<E>, rng: &mut Rng) -> bool
             }
         }
     };
-    metrics.logical_request(client.group().index, ok);
-    ok
+    let end = Instant::now();
+    metrics.logical_request(client.group().index, ok, end);
+    (ok, end)
 }

@@ -10,6 +10,7 @@ pub mod latency;
 pub mod sim;
 
 use std::future::Future;
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -34,11 +35,15 @@ pub enum ExchangeError {
 pub type Request = http::Request<Bytes>;
 pub type Response = http::Response<Bytes>;
 
-/// Sends a request and waits for its answer.
+/// Sends a request and waits for its answer, at most `timeout`.
+///
+/// The timeout belongs to the exchange rather than the caller so that the sim, which
+/// knows how long an answer will take when it sends, spends no timer on it.
 pub trait Exchange: Send + Sync + 'static {
     fn send(
         &self,
         endpoint: Endpoint,
         request: Request,
+        timeout: Duration,
     ) -> impl Future<Output = Result<Response, ExchangeError>> + Send;
 }

@@ -6,6 +6,7 @@
 //! arrival are already that much older when the client receives them, as over a wire.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::latency::Sampler;
 use super::{Endpoint, Exchange, ExchangeError, Request, Response};
@@ -40,7 +41,12 @@ impl SimExchange {
 }
 
 impl Exchange for SimExchange {
-    async fn send(&self, endpoint: Endpoint, request: Request) -> Result<Response, ExchangeError> {
+    async fn send(
+        &self,
+        endpoint: Endpoint,
+        request: Request,
+        timeout: Duration,
+    ) -> Result<Response, ExchangeError> {
         let sampler = match endpoint {
             Endpoint::Token => &self.issuer_latency,
             Endpoint::Api => &self.resource_latency,
@@ -50,6 +56,11 @@ impl Exchange for SimExchange {
             Endpoint::Token => self.issuer.handle(request).await,
             Endpoint::Api => self.resource.handle(request).await,
         };
+        // The server did the work either way; a late answer is lost to the client.
+        if delay >= timeout {
+            tokio::time::sleep(timeout).await;
+            return Err(ExchangeError::Timeout);
+        }
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }

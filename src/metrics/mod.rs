@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use hdrhistogram::Histogram;
 
 use crate::clock::Clock;
@@ -253,16 +255,26 @@ impl Metrics {
 
     /// The state and the current (ms, tick).
     fn at(&self) -> (MutexGuard<'_, Recorded>, u64, usize) {
-        let now = self.clock.elapsed_ms();
+        self.at_ms(self.clock.elapsed_ms())
+    }
+
+    /// The state and the (ms, tick) of `t`; callers that already read the clock pass
+    /// what they read (reading it costs a lock in the sim).
+    fn at_instant(&self, t: Instant) -> (MutexGuard<'_, Recorded>, u64, usize) {
+        self.at_ms(t.saturating_duration_since(self.clock.origin()).as_millis() as u64)
+    }
+
+    fn at_ms(&self, now: u64) -> (MutexGuard<'_, Recorded>, u64, usize) {
         self.progress.store(now, Ordering::Relaxed);
         let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         (guard, now, (now / self.tick_ms) as usize)
     }
 
-    /// One API attempt of group `g` got its answer (or none). `retry`: it repeated an
-    /// earlier attempt.
-    pub fn api_attempt(&self, g: usize, outcome: Attempt, latency: Duration, retry: bool) {
-        let (mut guard, _, tick) = self.at();
+    /// One API attempt of group `g`, sent at `sent`, got its answer (or none) at `done`.
+    /// `retry`: it repeated an earlier attempt.
+    pub fn api_attempt(&self, g: usize, outcome: Attempt, sent: Instant, done: Instant, retry: bool) {
+        let latency = done.saturating_duration_since(sent);
+        let (mut guard, _, tick) = self.at_instant(done);
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
         gc.attempts += 1;
@@ -290,9 +302,9 @@ impl Metrics {
         }
     }
 
-    /// A logical request of group `g` ended: with a 2xx (`ok`) or given up.
-    pub fn logical_request(&self, g: usize, ok: bool) {
-        let (mut guard, _, tick) = self.at();
+    /// A logical request of group `g` ended at `at`: with a 2xx (`ok`) or given up.
+    pub fn logical_request(&self, g: usize, ok: bool, at: Instant) {
+        let (mut guard, _, tick) = self.at_instant(at);
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
         gc.logical += 1;

@@ -9,6 +9,7 @@
 //! Rejections are RFC 6750 §3 answers.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -45,14 +46,42 @@ struct TimeClaims {
 /// Why a token was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Rejection {
+    /// Not a b64token: the request is malformed, not the token invalid.
+    Malformed,
     Expired,
     NotYetValid,
     Invalid,
 }
 
+/// Hashes a token by its last bytes only: they are the signature, as good as random,
+/// and hashing the whole token per request would cost more than the lookup saves.
+#[derive(Clone, Copy, Default)]
+struct TailHash;
+
+impl BuildHasher for TailHash {
+    type Hasher = TailHasher;
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+/// FNV-1a over at most the last 16 bytes written.
+struct TailHasher(u64);
+
+impl Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in &bytes[bytes.len().saturating_sub(16)..] {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A cache of verified tokens; expired entries are swept once it doubles in size.
 struct Verified {
-    tokens: HashMap<Bytes, TimeClaims>,
+    tokens: HashMap<Box<[u8]>, TimeClaims, TailHash>,
     sweep_at: usize,
 }
 
@@ -94,7 +123,7 @@ impl Resource {
             state: Mutex::new(State {
                 stats: ResourceStats::default(),
                 verified: Verified {
-                    tokens: HashMap::new(),
+                    tokens: HashMap::default(),
                     sweep_at: MIN_SWEEP,
                 },
             }),
@@ -139,10 +168,20 @@ impl Resource {
             }
             Credentials::Token(t) => t,
         };
-        match self.check(token) {
+        match self.check(&token) {
             Ok(()) => {
                 self.state().stats.ok += 1;
                 json(StatusCode::OK, r#"{"ok":true}"#)
+            }
+            Err(Rejection::Malformed) => {
+                self.state().stats.malformed += 1;
+                challenge(
+                    StatusCode::BAD_REQUEST,
+                    Some((
+                        "invalid_request",
+                        "the Bearer credentials are not a b64token",
+                    )),
+                )
             }
             Err(why) => {
                 let description = {
@@ -156,7 +195,7 @@ impl Resource {
                             state.stats.rejected_not_yet_valid += 1;
                             "the access token is not valid yet"
                         }
-                        Rejection::Invalid => {
+                        Rejection::Invalid | Rejection::Malformed => {
                             state.stats.rejected_invalid += 1;
                             "the access token is invalid"
                         }
@@ -170,12 +209,15 @@ impl Resource {
         }
     }
 
-    fn check(&self, token: Bytes) -> Result<(), Rejection> {
-        let cached = self.state().verified.tokens.get(&token).copied();
+    fn check(&self, token: &[u8]) -> Result<(), Rejection> {
+        let cached = self.state().verified.tokens.get(token).copied();
         let claims = match cached {
             Some(c) => c,
             None => {
-                let c = self.verify(&token)?;
+                if !is_token68(token) {
+                    return Err(Rejection::Malformed);
+                }
+                let c = self.verify(token)?;
                 let now = self.clock.now_ms();
                 let leeway = self.leeway_ms;
                 let mut state = self.state();
@@ -184,7 +226,7 @@ impl Resource {
                     v.tokens.retain(|_, c| !expired(c, now, leeway));
                     v.sweep_at = (v.tokens.len() * 2).max(MIN_SWEEP);
                 }
-                v.tokens.insert(token, c);
+                v.tokens.insert(token.into(), c);
                 c
             }
         };
@@ -220,16 +262,16 @@ fn expired(c: &TimeClaims, now_ms: i64, leeway_ms: i64) -> bool {
     now_ms >= c.exp.saturating_mul(1000).saturating_add(leeway_ms)
 }
 
-enum Credentials {
+enum Credentials<'a> {
     Missing,
     Malformed(&'static str),
-    Token(Bytes),
+    Token(&'a [u8]),
 }
 
 /// Reads the Bearer token of the Authorization header (RFC 6750 §2.1). A request with
 /// no credentials, or credentials of another scheme, carries no bearer token (§3.1:
 /// answer without an error code); a Bearer header that breaks the syntax is malformed.
-fn bearer(req: &Request) -> Credentials {
+fn bearer(req: &Request) -> Credentials<'_> {
     let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Credentials::Missing;
@@ -249,20 +291,27 @@ fn bearer(req: &Request) -> Credentials {
     if rest.is_empty() {
         return Credentials::Malformed("the Bearer credentials are empty");
     }
-    if !is_token68(rest) {
-        return Credentials::Malformed("the Bearer credentials are not a b64token");
-    }
-    Credentials::Token(Bytes::copy_from_slice(rest))
+    // The b64token syntax is checked only for tokens not seen before (see `check`).
+    Credentials::Token(rest)
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
 fn is_token68(s: &[u8]) -> bool {
     let body = s.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
-    body > 0
-        && s[..body]
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    body > 0 && s[..body].iter().all(|&b| B64TOKEN[b as usize])
 }
+
+/// The bytes a b64token may hold before its `=` padding.
+static B64TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    t
+};
 
 fn json(status: StatusCode, body: &'static str) -> Response {
     let mut resp = Response::new(Bytes::from_static(body.as_bytes()));

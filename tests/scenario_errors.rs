@@ -1,0 +1,233 @@
+//! Scenario files with mistakes, as a new user would write them: each is refused before
+//! anything runs, with one message per problem naming the file, the line and column,
+//! the key path and what is accepted.
+
+use tokenstorm::scenario::{Problem, parse};
+
+const FILE: &str = "s.yaml";
+
+fn problems(text: &str) -> Vec<Problem> {
+    match parse(text, FILE) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e.problems,
+    }
+}
+
+/// The only problem of `text`.
+fn problem(text: &str) -> Problem {
+    let mut p = problems(text);
+    assert_eq!(p.len(), 1, "expected one problem, got {p:#?}");
+    p.remove(0)
+}
+
+const BASE: &str = "\
+name: t
+duration: 1h
+issuer:
+  access_token: { ttl: 15m }
+clients:
+  - name: web
+    count: 10
+";
+
+#[test]
+fn the_base_scenario_is_accepted() {
+    parse(BASE, FILE).unwrap();
+}
+
+#[test]
+fn an_unknown_key_names_its_line_path_and_the_accepted_keys() {
+    let p = problem(&format!("{BASE}    policy:\n      bufer: 30s\n"));
+    assert_eq!((p.line, p.column), (Some(9), Some(7)));
+    assert_eq!(p.path, "clients[0].policy.bufer");
+    assert!(p.message.contains("unknown field `bufer`"), "{}", p.message);
+    assert!(p.message.contains("buffer"), "{}", p.message);
+    assert_eq!(
+        p.to_string().split(": ").next(),
+        Some("s.yaml:9:7"),
+        "{p}"
+    );
+}
+
+#[test]
+fn a_wrong_type_names_its_path_and_what_is_accepted() {
+    let p = problem(&BASE.replace("count: 10", "count: ten"));
+    assert_eq!(p.line, Some(7));
+    assert_eq!(p.path, "clients[0].count");
+    assert!(p.message.contains("whole number"), "{}", p.message);
+
+    let p = problem(&format!("{BASE}    policy: {{ timeout: 10 }}\n"));
+    assert_eq!(p.path, "clients[0].policy.timeout");
+    assert!(p.message.contains("30s"), "a duration's forms: {}", p.message);
+}
+
+#[test]
+fn an_unknown_enum_value_lists_the_accepted_ones() {
+    let p = problem(&format!("{BASE}    policy: {{ refresh: sometimes }}\n"));
+    assert_eq!(p.path, "clients[0].policy.refresh");
+    assert!(p.message.contains("reactive") && p.message.contains("proactive"), "{}", p.message);
+}
+
+#[test]
+fn a_repeated_key_is_refused() {
+    let p = problem(&BASE.replace("duration: 1h\n", "duration: 1h\nduration: 2h\n"));
+    assert_eq!(p.path, "duration");
+    assert_eq!(p.line, Some(3));
+    assert!(p.message.contains("twice"), "{}", p.message);
+}
+
+#[test]
+fn impossible_values_are_all_reported_at_once() {
+    let text = "\
+name: t
+duration: 1h
+issuer:
+  access_token: { ttl: 0s }
+  refresh_token: { ttl: 1h, idle_ttl: 2h }
+clients:
+  - name: web
+    count: 0
+";
+    let p = problems(text);
+    let paths: Vec<&str> = p.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "issuer.access_token.ttl",
+            "issuer.refresh_token.idle_ttl",
+            "clients[0].count"
+        ]
+    );
+    assert_eq!(p[0].line, Some(4));
+    assert_eq!(p[1].line, Some(5));
+    assert_eq!(p[2].line, Some(8));
+    assert!(p[1].message.contains("at most the ttl"), "{}", p[1].message);
+}
+
+#[test]
+fn a_buffer_not_shorter_than_the_lifetime_is_refused() {
+    let p = problem(&format!("{BASE}    policy: {{ refresh: proactive, buffer: 15m }}\n"));
+    assert_eq!(p.path, "clients[0].policy.buffer");
+    assert_eq!(p.line, Some(8));
+    assert!(p.message.contains("less than 15m"), "{}", p.message);
+    parse(
+        &format!("{BASE}    policy: {{ refresh: proactive, buffer: 14m59s }}\n"),
+        FILE,
+    )
+    .unwrap();
+}
+
+#[test]
+fn each_rule_names_its_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("duration: 1h", "duration: 0s", "duration"),
+        ("name: t", "name: a/b", "name"),
+        ("name: t", "name: t\nmode: live", "mode"),
+        ("name: t", "name: t\ntick: 2h", "tick"),
+        ("count: 10", "count: 10\n    instances: 0", "clients[0].instances"),
+        ("count: 10", "count: 10\n    workers: 0", "clients[0].workers"),
+        ("count: 10", "count: 10\n    requests: { every: 0s }", "clients[0].requests.every"),
+        ("count: 10", "count: 10\n    start: { burst: 2h }", "clients[0].start.burst"),
+        (
+            "count: 10",
+            "count: 10\n    clock_offset: { uniform: [30s, -30s] }",
+            "clients[0].clock_offset.uniform",
+        ),
+        (
+            "count: 10",
+            "count: 10\n    policy: { fraction: 1.5 }",
+            "clients[0].policy.fraction",
+        ),
+        (
+            "count: 10",
+            "count: 10\n    policy: { retry: { attempts: 0 } }",
+            "clients[0].policy.retry.attempts",
+        ),
+        (
+            "count: 10",
+            "count: 10\n    policy: { retry: { backoff: 10s, max_backoff: 1s } }",
+            "clients[0].policy.retry.max_backoff",
+        ),
+        (
+            "count: 10",
+            "count: 10\n    policy: { timeout: 0s }",
+            "clients[0].policy.timeout",
+        ),
+        (
+            "ttl: 15m }",
+            "ttl: 15m }\n  refresh_token: { rotation: false, reuse_detection: true }",
+            "issuer.refresh_token.reuse_detection",
+        ),
+        (
+            "ttl: 15m }",
+            "ttl: 1500ms }",
+            "issuer.access_token.ttl",
+        ),
+        (
+            "ttl: 15m }",
+            "ttl: 15m }\n  latency: { distribution: lognormal, median: 50ms, p99: 10ms }",
+            "issuer.latency.p99",
+        ),
+        (
+            "ttl: 15m }",
+            "ttl: 15m }\nresource: { leeway: -5s }",
+            "resource.leeway",
+        ),
+    ];
+    for (from, to, path) in cases {
+        let text = BASE.replacen(from, to, 1);
+        let p = problem(&text);
+        assert_eq!(p.path, *path, "{text}\n{p}");
+        assert!(p.line.is_some(), "{p}");
+    }
+}
+
+#[test]
+fn two_groups_may_not_share_a_name() {
+    let p = problem(&format!("{BASE}  - name: web\n    count: 1\n"));
+    assert_eq!(p.path, "clients[1].name");
+    assert_eq!(p.line, Some(8));
+}
+
+#[test]
+fn features_not_built_yet_are_refused_not_ignored() {
+    for (text, path) in [
+        (format!("{BASE}    policy: {{ preset: msal }}\n"), "clients[0].policy.preset"),
+        (
+            format!("{BASE}    policy: {{ coordination: lock }}\n"),
+            "clients[0].policy.coordination",
+        ),
+        (
+            BASE.replace("ttl: 15m }", "ttl: 15m }\n  capacity: 10"),
+            "issuer.capacity",
+        ),
+        (
+            BASE.replace("ttl: 15m }", "ttl: 15m }\n  faults: [ { kind: outage } ]"),
+            "issuer.faults",
+        ),
+    ] {
+        let p = problem(&text);
+        assert_eq!(p.path, path);
+        assert!(p.message.contains("not supported yet"), "{}", p.message);
+    }
+}
+
+#[test]
+fn thresholds_must_name_a_figure_and_hold_a_condition() {
+    let p = problems(&format!(
+        "{BASE}thresholds:\n  unauthorised_rate: \"< 0.1\"\n  refresh.peak_per_second: \"about 5\"\n  groups.web.failed_rate: \"== 0\"\n  groups.mobile.failed_rate: \"== 0\"\n"
+    ));
+    assert_eq!(p.len(), 3, "{p:#?}");
+    assert_eq!(p[0].path, "thresholds.unauthorised_rate");
+    assert_eq!(p[0].line, Some(9));
+    assert!(p[0].message.contains("did you mean `unauthorized_rate`"), "{}", p[0].message);
+    assert_eq!(p[1].path, "thresholds.refresh.peak_per_second");
+    assert!(p[1].message.contains("< <= > >= == !="), "{}", p[1].message);
+    assert_eq!(p[2].path, "thresholds.groups.mobile.failed_rate");
+}
+
+#[test]
+fn text_that_is_not_yaml_has_a_line() {
+    let p = problem("name: t\nclients: [ { name: web\n");
+    assert!(p.line.is_some(), "{p}");
+}
