@@ -10,11 +10,12 @@ fn run(yaml: &str) -> Report {
     engine::run(&s, &Control::default()).expect("run")
 }
 
-/// The report as JSON with the wall-clock fields blanked.
+/// The bytes of the JSON report, as `run` writes them, with the wall-clock fields blanked.
 fn json_without_run_info(report: &Report) -> String {
+    use tokenstorm::report::export::{Exporter, Json};
     let mut r = report.clone();
     r.run_info = Default::default();
-    serde_json::to_string_pretty(&r).unwrap()
+    String::from_utf8(Json.export(&r).unwrap()).unwrap()
 }
 
 const BASE: &str = r#"
@@ -53,6 +54,32 @@ clients:
     let c = run(&yaml.replace("seed: 1", "seed: 2"));
     assert_ne!(json_without_run_info(&a), json_without_run_info(&c));
     assert!(a.requests.total > 0);
+}
+
+#[test]
+fn races_between_instances_replay_identically() {
+    // Rotation races, reuse detection and forced logins depend on the order in which
+    // tasks run; with ES256 each token's signature is random, yet the report is not.
+    let yaml = r#"
+name: t
+seed: 9
+duration: 1h
+issuer:
+  signing: es256
+  access_token: { ttl: 5m }
+  refresh_token: { rotation: true, reuse_detection: true, reuse_grace: 0s }
+  latency: { distribution: lognormal, median: 20ms, p99: 300ms }
+clients:
+  - name: web
+    count: 20
+    instances: 3
+    workers: 2
+    requests: { every: 10s }
+    policy: { refresh: proactive, buffer: 30s, jitter: 10s, coordination: none }
+"#;
+    let a = run(yaml);
+    assert!(a.rotation.reuse_detected > 0, "the race happens: {:?}", a.rotation);
+    assert_eq!(json_without_run_info(&a), json_without_run_info(&run(yaml)));
 }
 
 #[test]
