@@ -3,7 +3,7 @@
 //! Criterion reports the throughput in elements (simulated API requests) per second.
 //! Run with `cargo bench --bench sim_throughput`.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use tokenstorm::engine::{self, Control};
 use tokenstorm::scenario;
 
@@ -34,7 +34,9 @@ fn bench(c: &mut Criterion) {
         .requests
         .total;
     let mut group = c.benchmark_group("sim");
+    // One run takes tens of seconds: ten single runs, no linear ramp.
     group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Elements(requests));
     group.bench_function("10k_clients_6h", |b| {
         b.iter(|| engine::run(&s, &Control::default()).expect("run"))

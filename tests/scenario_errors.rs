@@ -42,11 +42,7 @@ fn an_unknown_key_names_its_line_path_and_the_accepted_keys() {
     assert_eq!(p.path, "clients[0].policy.bufer");
     assert!(p.message.contains("unknown field `bufer`"), "{}", p.message);
     assert!(p.message.contains("buffer"), "{}", p.message);
-    assert_eq!(
-        p.to_string().split(": ").next(),
-        Some("s.yaml:9:7"),
-        "{p}"
-    );
+    assert_eq!(p.to_string().split(": ").next(), Some("s.yaml:9:7"), "{p}");
 }
 
 #[test]
@@ -58,14 +54,22 @@ fn a_wrong_type_names_its_path_and_what_is_accepted() {
 
     let p = problem(&format!("{BASE}    policy: {{ timeout: 10 }}\n"));
     assert_eq!(p.path, "clients[0].policy.timeout");
-    assert!(p.message.contains("30s"), "a duration's forms: {}", p.message);
+    assert!(
+        p.message.contains("30s"),
+        "a duration's forms: {}",
+        p.message
+    );
 }
 
 #[test]
 fn an_unknown_enum_value_lists_the_accepted_ones() {
     let p = problem(&format!("{BASE}    policy: {{ refresh: sometimes }}\n"));
     assert_eq!(p.path, "clients[0].policy.refresh");
-    assert!(p.message.contains("reactive") && p.message.contains("proactive"), "{}", p.message);
+    assert!(
+        p.message.contains("reactive") && p.message.contains("proactive"),
+        "{}",
+        p.message
+    );
 }
 
 #[test]
@@ -106,7 +110,9 @@ clients:
 
 #[test]
 fn a_buffer_not_shorter_than_the_lifetime_is_refused() {
-    let p = problem(&format!("{BASE}    policy: {{ refresh: proactive, buffer: 15m }}\n"));
+    let p = problem(&format!(
+        "{BASE}    policy: {{ refresh: proactive, buffer: 15m }}\n"
+    ));
     assert_eq!(p.path, "clients[0].policy.buffer");
     assert_eq!(p.line, Some(8));
     assert!(p.message.contains("less than 15m"), "{}", p.message);
@@ -124,10 +130,26 @@ fn each_rule_names_its_key() {
         ("name: t", "name: a/b", "name"),
         ("name: t", "name: t\nmode: live", "mode"),
         ("name: t", "name: t\ntick: 2h", "tick"),
-        ("count: 10", "count: 10\n    instances: 0", "clients[0].instances"),
-        ("count: 10", "count: 10\n    workers: 0", "clients[0].workers"),
-        ("count: 10", "count: 10\n    requests: { every: 0s }", "clients[0].requests.every"),
-        ("count: 10", "count: 10\n    start: { burst: 2h }", "clients[0].start.burst"),
+        (
+            "count: 10",
+            "count: 10\n    instances: 0",
+            "clients[0].instances",
+        ),
+        (
+            "count: 10",
+            "count: 10\n    workers: 0",
+            "clients[0].workers",
+        ),
+        (
+            "count: 10",
+            "count: 10\n    requests: { every: 0s }",
+            "clients[0].requests.every",
+        ),
+        (
+            "count: 10",
+            "count: 10\n    start: { burst: 2h }",
+            "clients[0].start.burst",
+        ),
         (
             "count: 10",
             "count: 10\n    clock_offset: { uniform: [30s, -30s] }",
@@ -158,11 +180,7 @@ fn each_rule_names_its_key() {
             "ttl: 15m }\n  refresh_token: { rotation: false, reuse_detection: true }",
             "issuer.refresh_token.reuse_detection",
         ),
-        (
-            "ttl: 15m }",
-            "ttl: 1500ms }",
-            "issuer.access_token.ttl",
-        ),
+        ("ttl: 15m }", "ttl: 1500ms }", "issuer.access_token.ttl"),
         (
             "ttl: 15m }",
             "ttl: 15m }\n  latency: { distribution: lognormal, median: 50ms, p99: 10ms }",
@@ -192,7 +210,10 @@ fn two_groups_may_not_share_a_name() {
 #[test]
 fn features_not_built_yet_are_refused_not_ignored() {
     for (text, path) in [
-        (format!("{BASE}    policy: {{ preset: msal }}\n"), "clients[0].policy.preset"),
+        (
+            format!("{BASE}    policy: {{ preset: msal }}\n"),
+            "clients[0].policy.preset",
+        ),
         (
             format!("{BASE}    policy: {{ coordination: lock }}\n"),
             "clients[0].policy.coordination",
@@ -220,7 +241,11 @@ fn thresholds_must_name_a_figure_and_hold_a_condition() {
     assert_eq!(p.len(), 3, "{p:#?}");
     assert_eq!(p[0].path, "thresholds.unauthorised_rate");
     assert_eq!(p[0].line, Some(9));
-    assert!(p[0].message.contains("did you mean `unauthorized_rate`"), "{}", p[0].message);
+    assert!(
+        p[0].message.contains("did you mean `unauthorized_rate`"),
+        "{}",
+        p[0].message
+    );
     assert_eq!(p[1].path, "thresholds.refresh.peak_per_second");
     assert!(p[1].message.contains("< <= > >= == !="), "{}", p[1].message);
     assert_eq!(p[2].path, "thresholds.groups.mobile.failed_rate");

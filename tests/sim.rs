@@ -78,7 +78,11 @@ clients:
     policy: { refresh: proactive, buffer: 30s, jitter: 10s, coordination: none }
 "#;
     let a = run(yaml);
-    assert!(a.rotation.reuse_detected > 0, "the race happens: {:?}", a.rotation);
+    assert!(
+        a.rotation.reuse_detected > 0,
+        "the race happens: {:?}",
+        a.rotation
+    );
     assert_eq!(json_without_run_info(&a), json_without_run_info(&run(yaml)));
 }
 

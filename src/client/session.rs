@@ -119,7 +119,11 @@ impl<E: Exchange> Client<E> {
     /// Sends `request` with the policy's timeout; `None` when no answer came in time.
     pub async fn send(&self, endpoint: Endpoint, request: Request) -> Option<Response> {
         let timeout = self.policy().timeout.to_std();
-        self.group.exchange.send(endpoint, request, timeout).await.ok()
+        self.group
+            .exchange
+            .send(endpoint, request, timeout)
+            .await
+            .ok()
     }
 
     fn token_request(&self, pairs: &[(&str, &str)]) -> Request {

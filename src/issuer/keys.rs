@@ -95,7 +95,10 @@ impl KeySet {
     /// Runs `f` with the verification key of `kid`, if the set knows it.
     pub fn with_decoding_key<R>(&self, kid: &str, f: impl FnOnce(&DecodingKey) -> R) -> Option<R> {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
-        keys.all.iter().find(|k| k.kid == kid).map(|k| f(&k.decoding))
+        keys.all
+            .iter()
+            .find(|k| k.kid == kid)
+            .map(|k| f(&k.decoding))
     }
 }
 
@@ -151,7 +154,12 @@ mod tests {
 
     #[test]
     fn every_algorithm_signs_and_its_key_verifies() {
-        for signing in [Signing::Hs256, Signing::Rs256, Signing::Es256, Signing::Eddsa] {
+        for signing in [
+            Signing::Hs256,
+            Signing::Rs256,
+            Signing::Es256,
+            Signing::Eddsa,
+        ] {
             let keys = KeySet::new(signing, 7).unwrap();
             let token = keys.sign(&serde_json::json!({"sub": "u"})).unwrap();
             let header = jsonwebtoken::decode_header(&token).unwrap();

@@ -83,7 +83,10 @@ fn json(status: StatusCode, body: &impl Serialize) -> Response {
     let mut resp = Response::new(Bytes::from(bytes));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     resp
@@ -197,7 +200,10 @@ impl Issuer {
         Ok(Issuer {
             config: config.clone(),
             clock,
-            keys: Arc::new(KeySet::new(config.signing, rng::derive(seed, &[stream::KEYS]))?),
+            keys: Arc::new(KeySet::new(
+                config.signing,
+                rng::derive(seed, &[stream::KEYS]),
+            )?),
             state: Mutex::new(State {
                 families: Families::new(rng::rng(seed, &[stream::ISSUER])),
                 next_jti: 0,
@@ -254,7 +260,10 @@ impl Issuer {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+            .map(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
             .unwrap_or(false);
         if !form_type {
             return Err(OAuthError::invalid_request(
@@ -273,7 +282,9 @@ impl Issuer {
             other => Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                format!("grant type `{other}` is not supported; accepted: password, client_credentials, refresh_token"),
+                format!(
+                    "grant type `{other}` is not supported; accepted: password, client_credentials, refresh_token"
+                ),
             )),
         }
     }
@@ -284,7 +295,9 @@ impl Issuer {
         let mut authorizations = req.headers().get_all(header::AUTHORIZATION).iter();
         if let Some(value) = authorizations.next() {
             if authorizations.next().is_some() {
-                return Err(OAuthError::invalid_request("more than one Authorization header"));
+                return Err(OAuthError::invalid_request(
+                    "more than one Authorization header",
+                ));
             }
             let value = value
                 .to_str()
@@ -318,7 +331,9 @@ impl Issuer {
                 ));
             }
             (Some(c), None) | (None, Some(c)) => c,
-            (None, None) => return Err(OAuthError::invalid_client("client authentication required")),
+            (None, None) => {
+                return Err(OAuthError::invalid_client("client authentication required"));
+            }
         };
         if id != self.config.client_id || secret != self.config.client_secret {
             return Err(OAuthError::invalid_client("unknown client or wrong secret"));
@@ -345,7 +360,13 @@ impl Issuer {
         }
     }
 
-    fn access_token(&self, state: &mut State, sub: &str, scope: &str, sid: Option<u64>) -> Result<String, OAuthError> {
+    fn access_token(
+        &self,
+        state: &mut State,
+        sub: &str,
+        scope: &str,
+        sid: Option<u64>,
+    ) -> Result<String, OAuthError> {
         let iat = self.clock.now_secs();
         let ttl = self.config.access_token.ttl.as_ms() / 1000;
         state.next_jti += 1;
@@ -362,7 +383,11 @@ impl Issuer {
             sid: sid.map(|f| format!("fam-{f:x}")),
         };
         self.keys.sign(&claims).map_err(|e| {
-            OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e.to_string())
+            OAuthError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                e.to_string(),
+            )
         })
     }
 
@@ -434,7 +459,8 @@ impl Issuer {
             }
             Presented::Dead(why) => return Err(OAuthError::invalid_grant(why)),
         };
-        let access = self.access_token(state, &granted.sub, &granted.scope, Some(granted.family))?;
+        let access =
+            self.access_token(state, &granted.sub, &granted.scope, Some(granted.family))?;
         state.stats.refreshes += 1;
         Ok(self.tokens(access, Some(granted.refresh_token), &granted.scope))
     }

@@ -95,15 +95,12 @@ impl Families {
     fn new_token(&mut self, family: u64, now_ms: i64) -> u128 {
         loop {
             let t: u128 = self.rng.random();
-            if !self.tokens.contains_key(&t) {
-                self.tokens.insert(
-                    t,
-                    Token {
-                        family,
-                        last_used_ms: now_ms,
-                        rotated_out_ms: None,
-                    },
-                );
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.tokens.entry(t) {
+                slot.insert(Token {
+                    family,
+                    last_used_ms: now_ms,
+                    rotated_out_ms: None,
+                });
                 return t;
             }
         }
@@ -222,11 +219,21 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_garbage_is_unknown() {
         assert_eq!(decode(&encode(0xabc)), Some(0xabc));
-        for bad in ["", "rt_", "rt_xyz", "abc", &"rt_".repeat(20), "rt_0000000000000000000000000000000g"] {
+        for bad in [
+            "",
+            "rt_",
+            "rt_xyz",
+            "abc",
+            &"rt_".repeat(20),
+            "rt_0000000000000000000000000000000g",
+        ] {
             assert_eq!(decode(bad), None, "{bad}");
         }
         let mut f = Families::new(crate::rng::rng(1, &[]));
-        assert_eq!(f.present("rt_nope", 0, rules()), Presented::Dead("unknown refresh token"));
+        assert_eq!(
+            f.present("rt_nope", 0, rules()),
+            Presented::Dead("unknown refresh token")
+        );
     }
 
     #[test]
@@ -237,7 +244,10 @@ mod tests {
         assert_ne!(t1, t2);
         assert_eq!(f.present(&t1, 2 * MIN, rules()), Presented::ReuseDetected);
         // The whole family is gone, its current token too.
-        assert!(matches!(f.present(&t2, 2 * MIN, rules()), Presented::Dead(_)));
+        assert!(matches!(
+            f.present(&t2, 2 * MIN, rules()),
+            Presented::Dead(_)
+        ));
         assert!(f.is_empty());
     }
 
@@ -279,7 +289,10 @@ mod tests {
         };
         let (_, t1) = f.start("u", "api", 0);
         let t2 = token_of(f.present(&t1, MIN, r));
-        assert_eq!(f.present(&t1, 2 * MIN, r), Presented::Dead("the refresh token was rotated out"));
+        assert_eq!(
+            f.present(&t1, 2 * MIN, r),
+            Presented::Dead("the refresh token was rotated out")
+        );
         assert!(matches!(f.present(&t2, 2 * MIN, r), Presented::Granted(_)));
     }
 
@@ -288,7 +301,10 @@ mod tests {
         let mut f = Families::new(crate::rng::rng(1, &[]));
         let (_, t1) = f.start("u", "api", 0);
         let t2 = token_of(f.present(&t1, 59 * MIN, rules()));
-        assert_eq!(f.present(&t2, 60 * MIN, rules()), Presented::Dead("the refresh token expired"));
+        assert_eq!(
+            f.present(&t2, 60 * MIN, rules()),
+            Presented::Dead("the refresh token expired")
+        );
 
         let idle = Rules {
             idle_ttl_ms: Some(10 * MIN),
@@ -297,6 +313,9 @@ mod tests {
         let (_, a) = f.start("u", "api", 0);
         let b = token_of(f.present(&a, 9 * MIN, idle));
         // b was issued at 9 min: idle until 19 min.
-        assert_eq!(f.present(&b, 19 * MIN, idle), Presented::Dead("the refresh token was idle too long"));
+        assert_eq!(
+            f.present(&b, 19 * MIN, idle),
+            Presented::Dead("the refresh token was idle too long")
+        );
     }
 }

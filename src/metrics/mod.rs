@@ -272,7 +272,14 @@ impl Metrics {
 
     /// One API attempt of group `g`, sent at `sent`, got its answer (or none) at `done`.
     /// `retry`: it repeated an earlier attempt.
-    pub fn api_attempt(&self, g: usize, outcome: Attempt, sent: Instant, done: Instant, retry: bool) {
+    pub fn api_attempt(
+        &self,
+        g: usize,
+        outcome: Attempt,
+        sent: Instant,
+        done: Instant,
+        retry: bool,
+    ) {
         let latency = done.saturating_duration_since(sent);
         let (mut guard, _, tick) = self.at_instant(done);
         let m = &mut *guard;

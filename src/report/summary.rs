@@ -109,15 +109,15 @@ pub fn render(report: &Report, style: Style) -> String {
         (
             "requests",
             format!(
-                "{} sent · {} ok · {} unauthorized ({}) · {} failed of {} ({}) · {} retried",
+                "{} attempts · {} ok · {} unauthorized ({}) · {} retried · {} of {} requests failed ({})",
                 thousands(r.total),
                 thousands(r.ok),
                 thousands(r.unauthorized),
                 percent(report.unauthorized_rate),
+                thousands(r.retried),
                 thousands(r.failed),
                 thousands(r.logical),
                 percent(report.failed_rate),
-                thousands(r.retried),
             ),
         ),
         (
@@ -185,8 +185,40 @@ pub fn render(report: &Report, style: Style) -> String {
     for (name, text) in rows {
         table.add_row(vec![Cell::new(name), Cell::new(text)]);
     }
-    out.push_str(&table.to_string());
+    out.push_str(&trimmed(&table));
     out.push_str("\n\n");
+
+    if report.groups.len() > 1 {
+        let mut groups = Table::new();
+        groups.load_style(NOTHING);
+        groups.set_header(vec![
+            "group",
+            "attempts",
+            "unauthorized",
+            "failed",
+            "refreshes",
+            "duplicates",
+            "forced logins",
+        ]);
+        for (name, g) in &report.groups {
+            groups.add_row(vec![
+                Cell::new(name),
+                Cell::new(thousands(g.requests.total)),
+                Cell::new(percent(g.unauthorized_rate)),
+                Cell::new(percent(g.failed_rate)),
+                Cell::new(thousands(g.refresh.attempts)),
+                Cell::new(thousands(g.refresh.duplicates)),
+                Cell::new(thousands(g.login.forced)),
+            ]);
+        }
+        for i in 1..7 {
+            if let Some(col) = groups.column_mut(i) {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        out.push_str(&trimmed(&groups));
+        out.push_str("\n\n");
+    }
 
     let mut lat = Table::new();
     lat.load_style(NOTHING);
@@ -202,9 +234,19 @@ pub fn render(report: &Report, style: Style) -> String {
     latency_row(&mut lat, "request", &report.latency_ms.request);
     latency_row(&mut lat, "refresh", &report.latency_ms.refresh);
     latency_row(&mut lat, "login", &report.latency_ms.login);
-    out.push_str(&lat.to_string());
+    out.push_str(&trimmed(&lat));
     out.push('\n');
     out
+}
+
+/// A table's lines without the padding comfy-table leaves at their ends.
+fn trimmed(table: &Table) -> String {
+    table
+        .to_string()
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

@@ -165,13 +165,19 @@ mod tests {
             ("== 0", Op::Eq, 0.0),
             ("  != 2.5 ", Op::Ne, 2.5),
         ] {
-            assert_eq!(Condition::parse(text), Ok(Condition { op, value }), "{text}");
+            assert_eq!(
+                Condition::parse(text),
+                Ok(Condition { op, value }),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn refuses_what_is_not_a_condition() {
-        for text in ["", "0.1", "=< 1", "< ", "< abc", "<< 1", "< NaN", "< inf", "~ 1"] {
+        for text in [
+            "", "0.1", "=< 1", "< ", "< abc", "<< 1", "< NaN", "< inf", "~ 1",
+        ] {
             assert!(Condition::parse(text).is_err(), "{text} should be refused");
         }
     }

@@ -168,7 +168,7 @@ impl Resource {
             }
             Credentials::Token(t) => t,
         };
-        match self.check(&token) {
+        match self.check(token) {
             Ok(()) => {
                 self.state().stats.ok += 1;
                 json(StatusCode::OK, r#"{"ok":true}"#)
@@ -328,11 +328,12 @@ fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> Response {
     let (value, body) = match error {
         None => (
             format!("Bearer realm=\"{REALM}\""),
-            r#"{"message":"a Bearer access token is required"}"#
-                .to_string(),
+            r#"{"message":"a Bearer access token is required"}"#.to_string(),
         ),
         Some((code, description)) => (
-            format!("Bearer realm=\"{REALM}\", error=\"{code}\", error_description=\"{description}\""),
+            format!(
+                "Bearer realm=\"{REALM}\", error=\"{code}\", error_description=\"{description}\""
+            ),
             serde_json::json!({"error": code, "error_description": description}).to_string(),
         ),
     };

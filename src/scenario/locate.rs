@@ -211,7 +211,10 @@ clients:
         assert_eq!(index.locate("clients[0].policy.buffer"), Some((5, 7)));
         assert_eq!(index.locate("clients[1].count"), Some((7, 5)));
         // Unwritten keys fall back to their parent.
-        assert_eq!(index.locate("clients[1].policy.buffer"), index.locate("clients[1]"));
+        assert_eq!(
+            index.locate("clients[1].policy.buffer"),
+            index.locate("clients[1]")
+        );
         assert_eq!(index.path_at(5, 15), Some("clients[0].policy.buffer"));
         assert_eq!(index.path_at(7, 12), Some("clients[1].count"));
     }

@@ -71,10 +71,7 @@ impl Checks {
         if !is_name(&s.name) {
             self.bad(
                 "name",
-                format!(
-                    "`{}` cannot name report files; use {NAME_ACCEPTED}",
-                    s.name
-                ),
+                format!("`{}` cannot name report files; use {NAME_ACCEPTED}", s.name),
             );
         }
         self.positive("duration", s.duration, "the run");
@@ -101,10 +98,7 @@ impl Checks {
             }
         }
         if s.mode == Mode::Live {
-            self.bad(
-                "mode",
-                "mode `live` is not supported yet; accepted: sim",
-            );
+            self.bad("mode", "mode `live` is not supported yet; accepted: sim");
         }
         if s.targets.is_some() {
             self.not_yet("targets", "driving external servers (`targets`, live mode)");
@@ -145,7 +139,11 @@ impl Checks {
             );
         }
         let rt = &i.refresh_token;
-        self.positive("issuer.refresh_token.ttl", rt.ttl, "the refresh-token lifetime");
+        self.positive(
+            "issuer.refresh_token.ttl",
+            rt.ttl,
+            "the refresh-token lifetime",
+        );
         if let Some(idle) = rt.idle_ttl {
             self.positive("issuer.refresh_token.idle_ttl", idle, "the idle lifetime");
             if idle > rt.ttl {
@@ -211,7 +209,10 @@ impl Checks {
             } else if !names.insert(group.name.as_str()) {
                 self.bad(
                     format!("{p}.name"),
-                    format!("another group is already named `{}`; names must be unique", group.name),
+                    format!(
+                        "another group is already named `{}`; names must be unique",
+                        group.name
+                    ),
                 );
             }
             for (key, n) in [
@@ -250,7 +251,11 @@ impl Checks {
                     format!("[{lo}, {hi}]: the first bound must not exceed the second"),
                 );
             }
-            self.policy(&format!("{p}.policy"), &group.policy, s.issuer.access_token.ttl);
+            self.policy(
+                &format!("{p}.policy"),
+                &group.policy,
+                s.issuer.access_token.ttl,
+            );
         }
     }
 
@@ -353,7 +358,10 @@ impl Checks {
                     Some(m) => format!("did you mean `{m}`?"),
                     None => "accepted: a numeric path of the report, such as unauthorized_rate, refresh.peak_per_second or groups.<group>.failed_rate (the README lists them all)".to_string(),
                 };
-                self.bad(&p, format!("`{metric}` is not a numeric figure of the report; {hint}"));
+                self.bad(
+                    &p,
+                    format!("`{metric}` is not a numeric figure of the report; {hint}"),
+                );
             }
             if let Err(e) = Condition::parse(text) {
                 self.bad(&p, e);
@@ -414,7 +422,10 @@ mod tests {
             "unauthorized_rate".to_string(),
             "refresh.peak_per_second".to_string(),
         ];
-        assert_eq!(did_you_mean("unauthorised_rate", &known), Some("unauthorized_rate"));
+        assert_eq!(
+            did_you_mean("unauthorised_rate", &known),
+            Some("unauthorized_rate")
+        );
         assert_eq!(did_you_mean("refresh.peak", &known), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
