@@ -37,6 +37,7 @@ fn bench(c: &mut Criterion) {
     // One run takes tens of seconds: ten single runs, no linear ramp.
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
+    group.measurement_time(std::time::Duration::from_secs(300));
     group.throughput(Throughput::Elements(requests));
     group.bench_function("10k_clients_6h", |b| {
         b.iter(|| engine::run(&s, &Control::default()).expect("run"))

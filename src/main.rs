@@ -164,18 +164,23 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_RUN);
         }
     };
-    let written = match export::write(&report, &args.out, &formats) {
-        Ok(paths) => paths,
+    let written = export::write(&report, &args.out, &formats);
+    // The summary is printed even when the files cannot be written: what was measured
+    // reaches the user one way or the other.
+    if !args.quiet || written.is_err() {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", summary::render(&report, Style { color }));
+    }
+    match written {
+        Ok(paths) if !args.quiet => {
+            for path in &paths {
+                println!("report: {}", path.display());
+            }
+        }
+        Ok(_) => {}
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_RUN);
-        }
-    };
-    if !args.quiet {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", summary::render(&report, Style { color }));
-        for path in &written {
-            println!("report: {}", path.display());
         }
     }
     if report.run_info.interrupted {

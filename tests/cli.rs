@@ -168,3 +168,57 @@ fn help_has_examples() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
     }
 }
+
+#[test]
+fn a_report_that_cannot_be_written_exits_3_and_still_prints_the_summary() {
+    let dir = temp_dir("unwritable");
+    let file = write(&dir, "small.yaml", &SMALL.replace("THRESHOLD", "< 0.5"));
+    // A file where the output directory should be.
+    let blocker = write(&dir, "out", "not a directory");
+    let out = tokenstorm(&["run", &file, "--out", &blocker]);
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("unauthorized_rate"), "{stdout}");
+    assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_run_writes_what_it_measured_and_exits_130() {
+    let dir = temp_dir("interrupt");
+    // Days of simulated time: far longer than the test waits.
+    let file = write(
+        &dir,
+        "long.yaml",
+        &SMALL
+            .replace("duration: 30m", "duration: 30d")
+            .replace("count: 20", "count: 2000")
+            .replace("THRESHOLD", "< 0.5"),
+    );
+    let out_dir = dir.join("out");
+    let child = Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
+        .args(["run", &file, "--out", out_dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("small.json")).unwrap()).unwrap();
+    assert_eq!(report["run_info"]["interrupted"], true);
+    let covered = report["duration_seconds"].as_f64().unwrap();
+    assert!(covered > 0.0 && covered < 30.0 * 86_400.0, "{covered}");
+    assert!(report["requests"]["total"].as_u64().unwrap() > 0);
+}
