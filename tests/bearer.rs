@@ -3,7 +3,6 @@
 //! with its leeway, and time claims checked on every request even once a token's
 //! signature is cached.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
