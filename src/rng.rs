@@ -32,6 +32,7 @@ pub mod stream {
     pub const CLIENT: u64 = 4;
     pub const WORKER: u64 = 5;
     pub const KEYS: u64 = 6;
+    pub const BACKGROUND: u64 = 7;
 }
 
 #[cfg(test)]

@@ -211,10 +211,6 @@ fn two_groups_may_not_share_a_name() {
 fn features_not_built_yet_are_refused_not_ignored() {
     for (text, path) in [
         (
-            format!("{BASE}    policy: {{ preset: msal }}\n"),
-            "clients[0].policy.preset",
-        ),
-        (
             format!("{BASE}    policy: {{ coordination: lock }}\n"),
             "clients[0].policy.coordination",
         ),
@@ -231,6 +227,38 @@ fn features_not_built_yet_are_refused_not_ignored() {
         assert_eq!(p.path, path);
         assert!(p.message.contains("not supported yet"), "{}", p.message);
     }
+}
+
+#[test]
+fn an_unknown_preset_lists_the_known_ones() {
+    let p = problem(&format!("{BASE}    policy: {{ preset: msal }}\n"));
+    assert_eq!(p.path, "clients[0].policy.preset");
+    assert!(
+        p.message.contains("msal-python") && p.message.contains("golang-oauth2"),
+        "{}",
+        p.message
+    );
+}
+
+#[test]
+fn a_preset_whose_buffers_outlast_the_token_is_refused_at_the_preset() {
+    // botocore treats credentials with less than 10 minutes left as expired.
+    let text = BASE.replace("ttl: 15m", "ttl: 5m");
+    let p = problems(&format!("{text}    policy: {{ preset: botocore }}\n"));
+    assert!(
+        p.iter().all(|p| p.path == "clients[0].policy.preset"),
+        "{p:#?}"
+    );
+    assert!(
+        p.iter().any(|p| p.message.contains("hard buffer")),
+        "{p:#?}"
+    );
+    // Overriding the preset's keys makes it fit.
+    parse(
+        &format!("{text}    policy: {{ preset: botocore, buffer: 2m, hard_buffer: 1m }}\n"),
+        FILE,
+    )
+    .unwrap();
 }
 
 #[test]

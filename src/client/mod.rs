@@ -7,6 +7,7 @@
 //! paused clock and, over an HTTP exchange, in real time.
 
 pub mod policy;
+pub mod presets;
 pub mod session;
 pub mod store;
 pub mod worker;
@@ -22,7 +23,7 @@ use crate::clock::Clock;
 use crate::exchange::Exchange;
 use crate::metrics::Metrics;
 use crate::rng::{self, stream};
-use crate::scenario::{ClientGroup, ClockOffset, IssuerConfig, Start};
+use crate::scenario::{ClientGroup, ClockOffset, IssuerConfig, RefreshMode, Start};
 pub use policy::Policy;
 pub use session::{Client, Group, Instance};
 
@@ -96,7 +97,12 @@ pub fn spawn_group<E: Exchange>(
             // A failed first login is retried by the first request that needs a token.
             let _ = client.login(&mut crng).await;
             for i in 0..instances {
-                let instance = Arc::new(Instance::new(client.clone()));
+                let irng = rng::rng(seed, &[stream::BACKGROUND, g as u64, c as u64, i as u64]);
+                let instance = Arc::new(Instance::new(client.clone(), irng));
+                // One timer per token store: the first instance's.
+                if i == 0 && client.policy().refresh == RefreshMode::Background {
+                    tokio::spawn(instance.clone().timer(end));
+                }
                 for w in 0..workers {
                     let wrng = rng::rng(
                         seed,

@@ -1,34 +1,57 @@
 //! A client group's refresh policy, resolved: every knob has its value.
 //!
-//! The scenario's `policy` keys are all optional (see `scenario::PolicySpec`); this module
-//! fills what the user left out, from defaults chosen to match the most common SDK
-//! behaviour (on-demand refresh, one refresh per process at a time, three tries).
+//! The scenario's `policy` keys are all optional (see `scenario::PolicySpec`). A
+//! `preset` supplies the values of a real SDK (see [`super::presets`]); keys written
+//! beside it override them; whatever is still unset takes the defaults below, chosen
+//! to match the most common SDK behaviour (on-demand refresh, one refresh per process
+//! at a time, three tries).
 
 use crate::duration::Dur;
-use crate::scenario::{Coordination, ExpirySource, On401, PolicySpec, RefreshMode, RetryJitter};
+use crate::scenario::{
+    Coordination, DuringRefresh, ExpirySource, JitterPer, On401, On401When, PolicySpec,
+    RefreshMode, RetryJitter, RetrySpec, SoftWindow, StatusPattern,
+};
 
 /// What the defaults are, in one place (the README's reference quotes them).
 pub mod defaults {
     use super::*;
     pub const REFRESH: RefreshMode = RefreshMode::Reactive;
     pub const BUFFER: Dur = Dur::secs(60);
+    pub const HARD_BUFFER: Dur = Dur::ZERO;
+    pub const SOFT_WINDOW: SoftWindow = SoftWindow::Block;
+    pub const JITTER_PER: JitterPer = JitterPer::Check;
     pub const ON_401: On401 = On401::RefreshAndRetry;
+    pub const REPLAYS: u32 = 1;
+    pub const ON_401_WHEN: On401When = On401When::Any;
     pub const COORDINATION: Coordination = Coordination::SingleFlight;
+    pub const DURING_REFRESH: DuringRefresh = DuringRefresh::OldToken;
     pub const EXPIRY_SOURCE: ExpirySource = ExpirySource::ExpiresIn;
     pub const ATTEMPTS: u32 = 3;
     pub const BACKOFF: Dur = Dur::secs(1);
+    pub const MULTIPLIER: f64 = 2.0;
     pub const MAX_BACKOFF: Dur = Dur::secs(30);
     pub const RETRY_JITTER: RetryJitter = RetryJitter::Full;
+    pub const JITTER_RATIO: f64 = 0.1;
+    pub const STATUSES: [StatusPattern; 3] = [
+        StatusPattern::Code(408),
+        StatusPattern::Code(429),
+        StatusPattern::Class(5),
+    ];
     pub const TIMEOUT: Dur = Dur::secs(10);
 }
 
-/// When a proactive client decides its token needs refreshing.
+/// When a token's soft point comes, before jitter.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Trigger {
     /// Less than this is left before expiry.
     Buffer(Dur),
-    /// This fraction of the token's lifetime has passed.
-    Fraction(f64),
+    /// This share of the lifetime has passed, for tokens living at least `min_lifetime`;
+    /// shorter-lived tokens fall back to `buffer`.
+    Fraction {
+        fraction: f64,
+        min_lifetime: Dur,
+        buffer: Dur,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -36,72 +59,192 @@ pub struct Retry {
     /// Tries in all, the first included.
     pub attempts: u32,
     pub backoff: Dur,
+    pub multiplier: f64,
     pub max_backoff: Dur,
     pub jitter: RetryJitter,
+    pub jitter_ratio: f64,
+    pub statuses: Vec<StatusPattern>,
+    /// Between two refresh attempts of one client.
+    pub min_interval: Dur,
+    pub keep_token: bool,
+    pub retry_after: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
     pub refresh: RefreshMode,
     pub trigger: Trigger,
-    /// Refresh up to this much earlier, drawn uniformly at each check.
+    pub use_refresh_in: bool,
+    pub hard_buffer: Dur,
+    pub soft_window: SoftWindow,
+    /// Refresh up to this much earlier, drawn uniformly.
     pub jitter: Dur,
+    pub jitter_per: JitterPer,
     pub on_401: On401,
+    pub replays: u32,
+    pub on_401_when: On401When,
     pub coordination: Coordination,
-    /// How long a caller waits for another's refresh before doing its own; None: forever.
+    /// How long a caller waits for another's refresh (or for the lock) before going on
+    /// without it; None: as long as it takes.
     pub wait: Option<Dur>,
+    pub during_refresh: DuringRefresh,
     pub expiry_source: ExpirySource,
     pub retry: Retry,
     /// Per exchange (API request, refresh, login).
     pub timeout: Dur,
 }
 
+/// `over` written on top of `base`: every key `over` sets wins, per key (also inside
+/// `retry` and `lock`).
+pub fn overlay(base: &PolicySpec, over: &PolicySpec) -> PolicySpec {
+    fn pick<T: Clone>(over: &Option<T>, base: &Option<T>) -> Option<T> {
+        over.clone().or_else(|| base.clone())
+    }
+    let retry = match (&base.retry, &over.retry) {
+        (Some(b), Some(o)) => Some(RetrySpec {
+            attempts: pick(&o.attempts, &b.attempts),
+            backoff: pick(&o.backoff, &b.backoff),
+            multiplier: pick(&o.multiplier, &b.multiplier),
+            max_backoff: pick(&o.max_backoff, &b.max_backoff),
+            jitter: pick(&o.jitter, &b.jitter),
+            jitter_ratio: pick(&o.jitter_ratio, &b.jitter_ratio),
+            statuses: pick(&o.statuses, &b.statuses),
+            min_interval: pick(&o.min_interval, &b.min_interval),
+            keep_token: pick(&o.keep_token, &b.keep_token),
+            retry_after: pick(&o.retry_after, &b.retry_after),
+        }),
+        (b, o) => pick(o, b),
+    };
+    let lock = match (&base.lock, &over.lock) {
+        (Some(b), Some(o)) => Some(crate::scenario::LockSpec {
+            backend: pick(&o.backend, &b.backend),
+            ttl: pick(&o.ttl, &b.ttl),
+            wait: pick(&o.wait, &b.wait),
+            latency: pick(&o.latency, &b.latency),
+        }),
+        (b, o) => pick(o, b),
+    };
+    // A trigger written explicitly replaces the preset's, whichever kind it is.
+    let (buffer, fraction) = if over.buffer.is_some() || over.fraction.is_some() {
+        (over.buffer, over.fraction)
+    } else {
+        (base.buffer, base.fraction)
+    };
+    PolicySpec {
+        preset: pick(&over.preset, &base.preset),
+        refresh: pick(&over.refresh, &base.refresh),
+        buffer,
+        fraction,
+        min_lifetime: pick(&over.min_lifetime, &base.min_lifetime),
+        use_refresh_in: pick(&over.use_refresh_in, &base.use_refresh_in),
+        hard_buffer: pick(&over.hard_buffer, &base.hard_buffer),
+        soft_window: pick(&over.soft_window, &base.soft_window),
+        jitter: pick(&over.jitter, &base.jitter),
+        jitter_per: pick(&over.jitter_per, &base.jitter_per),
+        on_401: pick(&over.on_401, &base.on_401),
+        replays: pick(&over.replays, &base.replays),
+        on_401_when: pick(&over.on_401_when, &base.on_401_when),
+        coordination: pick(&over.coordination, &base.coordination),
+        lock,
+        during_refresh: pick(&over.during_refresh, &base.during_refresh),
+        expiry_source: pick(&over.expiry_source, &base.expiry_source),
+        retry,
+        timeout: pick(&over.timeout, &base.timeout),
+    }
+}
+
 impl Policy {
-    pub fn resolve(spec: &PolicySpec) -> Policy {
-        let trigger = match (spec.fraction, spec.buffer) {
-            (Some(f), _) => Trigger::Fraction(f),
-            (None, Some(b)) => Trigger::Buffer(b),
-            (None, None) => Trigger::Buffer(defaults::BUFFER),
+    /// The policy a group's `policy` section describes: its preset (which must exist;
+    /// the scenario checks refuse unknown names), overridden by its own keys, then the
+    /// defaults.
+    pub fn resolve(written: &PolicySpec) -> Policy {
+        let preset = written
+            .preset
+            .as_deref()
+            .and_then(super::presets::find)
+            .map(|p| p.spec());
+        let spec = match &preset {
+            Some(p) => overlay(p, written),
+            None => written.clone(),
+        };
+        Self::from_spec(&spec)
+    }
+
+    fn from_spec(spec: &PolicySpec) -> Policy {
+        let buffer = spec.buffer.unwrap_or(defaults::BUFFER);
+        let trigger = match spec.fraction {
+            Some(fraction) => Trigger::Fraction {
+                fraction,
+                min_lifetime: spec.min_lifetime.unwrap_or(Dur::ZERO),
+                buffer,
+            },
+            None => Trigger::Buffer(buffer),
         };
         let retry = spec.retry.clone().unwrap_or_default();
         Policy {
             refresh: spec.refresh.unwrap_or(defaults::REFRESH),
             trigger,
+            use_refresh_in: spec.use_refresh_in.unwrap_or(false),
+            hard_buffer: spec.hard_buffer.unwrap_or(defaults::HARD_BUFFER),
+            soft_window: spec.soft_window.unwrap_or(defaults::SOFT_WINDOW),
             jitter: spec.jitter.unwrap_or(Dur::ZERO),
+            jitter_per: spec.jitter_per.unwrap_or(defaults::JITTER_PER),
             on_401: spec.on_401.unwrap_or(defaults::ON_401),
+            replays: spec.replays.unwrap_or(defaults::REPLAYS),
+            on_401_when: spec.on_401_when.unwrap_or(defaults::ON_401_WHEN),
             coordination: spec.coordination.unwrap_or(defaults::COORDINATION),
             wait: spec.lock.as_ref().and_then(|l| l.wait),
+            during_refresh: spec.during_refresh.unwrap_or(defaults::DURING_REFRESH),
             expiry_source: spec.expiry_source.unwrap_or(defaults::EXPIRY_SOURCE),
             retry: Retry {
                 attempts: retry.attempts.unwrap_or(defaults::ATTEMPTS).max(1),
                 backoff: retry.backoff.unwrap_or(defaults::BACKOFF),
+                multiplier: retry.multiplier.unwrap_or(defaults::MULTIPLIER),
                 max_backoff: retry.max_backoff.unwrap_or(defaults::MAX_BACKOFF),
                 jitter: retry.jitter.unwrap_or(defaults::RETRY_JITTER),
+                jitter_ratio: retry.jitter_ratio.unwrap_or(defaults::JITTER_RATIO),
+                statuses: retry
+                    .statuses
+                    .unwrap_or_else(|| defaults::STATUSES.to_vec()),
+                min_interval: retry.min_interval.unwrap_or(Dur::ZERO),
+                keep_token: retry.keep_token.unwrap_or(true),
+                retry_after: retry.retry_after.unwrap_or(true),
             },
             timeout: spec.timeout.unwrap_or(defaults::TIMEOUT),
         }
     }
+
+    /// Whether the policy ever refreshes before a 401.
+    pub fn ahead_of_expiry(&self) -> bool {
+        self.refresh != RefreshMode::Reactive
+    }
 }
 
 impl Retry {
-    /// The wait before retry number `n` (1 for the first retry): exponential, capped, and
-    /// jittered as configured. `unit` is a uniform draw in [0, 1).
+    /// The wait before retry number `n` (1 for the first retry): backoff × multiplier^(n-1),
+    /// capped, and jittered as configured. `unit` is a uniform draw in [0, 1).
     pub fn delay(&self, n: u32, unit: f64) -> Dur {
-        let exp = n.saturating_sub(1).min(30);
-        let base = (self.backoff.as_ms().saturating_mul(1i64 << exp)).min(self.max_backoff.as_ms());
+        let exp = n.saturating_sub(1).min(60) as i32;
+        let base = (self.backoff.as_ms() as f64 * self.multiplier.powi(exp))
+            .min(self.max_backoff.as_ms() as f64);
         let ms = match self.jitter {
-            RetryJitter::None => base as f64,
-            RetryJitter::Full => base as f64 * unit,
-            RetryJitter::Equal => base as f64 / 2.0 + base as f64 / 2.0 * unit,
+            RetryJitter::None => base,
+            RetryJitter::Full => base * unit,
+            RetryJitter::Equal => base / 2.0 + base / 2.0 * unit,
+            RetryJitter::Proportional => base * (1.0 + self.jitter_ratio * (2.0 * unit - 1.0)),
         };
-        Dur::ms(ms.round() as i64)
+        Dur::ms(ms.round().max(0.0) as i64)
+    }
+
+    /// Whether an answer with this status is worth another try.
+    pub fn retryable(&self, status: u16) -> bool {
+        self.statuses.iter().any(|p| p.matches(status))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::RetrySpec;
 
     #[test]
     fn defaults_fill_what_is_unset() {
@@ -111,6 +254,7 @@ mod tests {
         assert_eq!(p.coordination, Coordination::SingleFlight);
         assert_eq!(p.retry.attempts, 3);
         assert_eq!(p.timeout, Dur::secs(10));
+        assert!(p.retry.retryable(503) && p.retry.retryable(429) && !p.retry.retryable(400));
     }
 
     #[test]
@@ -127,22 +271,53 @@ mod tests {
         };
         let p = Policy::resolve(&spec);
         assert_eq!(p.refresh, RefreshMode::Proactive);
-        assert_eq!(p.trigger, Trigger::Fraction(0.8));
+        assert!(matches!(p.trigger, Trigger::Fraction { fraction, .. } if fraction == 0.8));
         assert_eq!(p.coordination, Coordination::None);
         assert_eq!(p.retry.attempts, 5);
     }
 
     #[test]
-    fn backoff_doubles_caps_and_jitters() {
+    fn keys_beside_a_preset_override_it_one_by_one() {
+        let written = PolicySpec {
+            preset: Some("google-auth-python".into()),
+            buffer: Some(Dur::secs(30)),
+            retry: Some(RetrySpec {
+                attempts: Some(7),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let p = Policy::resolve(&written);
+        assert_eq!(p.trigger, Trigger::Buffer(Dur::secs(30)));
+        assert_eq!(p.retry.attempts, 7);
+        // Untouched preset values stay.
+        assert_eq!(p.retry.jitter, RetryJitter::Proportional);
+        assert_eq!(p.replays, 2);
+    }
+
+    #[test]
+    fn backoff_multiplies_caps_and_jitters() {
         let r = Retry {
             attempts: 5,
             backoff: Dur::secs(1),
+            multiplier: 2.0,
             max_backoff: Dur::secs(3),
             jitter: RetryJitter::None,
+            jitter_ratio: 0.1,
+            statuses: defaults::STATUSES.to_vec(),
+            min_interval: Dur::ZERO,
+            keep_token: true,
+            retry_after: true,
         };
         assert_eq!(r.delay(1, 0.5), Dur::secs(1));
         assert_eq!(r.delay(2, 0.5), Dur::secs(2));
         assert_eq!(r.delay(3, 0.5), Dur::secs(3));
+        let triple = Retry {
+            multiplier: 3.0,
+            max_backoff: Dur::secs(100),
+            ..r.clone()
+        };
+        assert_eq!(triple.delay(3, 0.5), Dur::secs(9));
         let full = Retry {
             jitter: RetryJitter::Full,
             ..r.clone()
@@ -150,9 +325,15 @@ mod tests {
         assert_eq!(full.delay(2, 0.25), Dur::ms(500));
         let equal = Retry {
             jitter: RetryJitter::Equal,
-            ..r
+            ..r.clone()
         };
         assert_eq!(equal.delay(2, 0.0), Dur::secs(1));
         assert_eq!(equal.delay(2, 1.0), Dur::secs(2));
+        let prop = Retry {
+            jitter: RetryJitter::Proportional,
+            ..r
+        };
+        assert_eq!(prop.delay(1, 0.0), Dur::ms(900));
+        assert_eq!(prop.delay(1, 1.0), Dur::ms(1100));
     }
 }

@@ -1,12 +1,16 @@
 //! One client: its shared token store, its instances, and how it refreshes and logs in.
 //!
 //! A [`Client`] is one user (one token family at a time); its [`Instance`]s are the
-//! processes that share its store. How a caller that needs a new token behaves is the
-//! policy's `coordination`: with `none` it refreshes itself, whatever others are doing;
-//! with `single_flight` one refresh per instance is in flight and the instance's other
-//! callers wait for it (and a caller re-checks the store first, so a token another
-//! instance already renewed is not renewed again). Instances are never coordinated with
-//! each other here, which is why rotation races between them show.
+//! processes that share its store. Before each request a caller asks its instance for a
+//! token, and the policy decides: past the soft point the soft window applies (block,
+//! one caller inline, every caller inline, or serve the current token while a background
+//! refresh runs); past the hard buffer everyone waits. How callers that need a new token
+//! are coordinated is the policy's `coordination`: with `none` each refreshes itself;
+//! with `single_flight` one refresh per instance is in flight and the others wait for
+//! its result; with `try_lock` they take the instance's mutex with a timeout and
+//! re-check the store. A caller re-checks the store first, so a token another instance
+//! already renewed is not renewed again. Instances are never coordinated with each
+//! other here, which is why rotation races between them show.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,7 +30,8 @@ use crate::duration::Dur;
 use crate::exchange::{Endpoint, Exchange, Request, Response};
 use crate::metrics::{LoginKind, Metrics, RefreshEnd};
 use crate::rng::Rng;
-use crate::scenario::{Coordination, RefreshMode};
+use crate::scenario::Coordination;
+use crate::scenario::{DuringRefresh, JitterPer, SoftWindow};
 
 /// What every client of a group shares.
 pub struct Group<E> {
@@ -67,11 +72,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// 5xx, 429 and 408 are worth another try; everything else is an answer.
-pub fn retryable(status: StatusCode) -> bool {
-    status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
+/// The seconds of a `Retry-After: <seconds>` header on a 429 or 503 answer.
+pub fn retry_after(resp: &Response) -> Option<Duration> {
+    if resp.status() != StatusCode::TOO_MANY_REQUESTS
+        && resp.status() != StatusCode::SERVICE_UNAVAILABLE
+    {
+        return None;
+    }
+    let secs: u64 = resp
+        .headers()
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs))
 }
 
 /// The `error` code of an RFC 6749 §5.2 error body.
@@ -89,6 +105,8 @@ pub struct Client<E> {
     clock: ActorClock,
     store: Mutex<TokenState>,
     logged_in: AtomicBool,
+    /// When this client last sent a refresh (for `retry.min_interval`).
+    last_refresh: Mutex<Option<Instant>>,
 }
 
 impl<E: Exchange> Client<E> {
@@ -99,6 +117,7 @@ impl<E: Exchange> Client<E> {
             clock,
             store: Mutex::new(TokenState::default()),
             logged_in: AtomicBool::new(false),
+            last_refresh: Mutex::new(None),
         }
     }
 
@@ -142,11 +161,41 @@ impl<E: Exchange> Client<E> {
         req
     }
 
-    /// Waits before retry `n`, per the policy.
-    async fn back_off(&self, n: u32, rng: &mut Rng) {
-        let delay = self.policy().retry.delay(n, rng.random::<f64>());
-        if delay > Dur::ZERO {
-            tokio::time::sleep(delay.to_std()).await;
+    /// Drops the access token of `version` (on_401: drop_token); the next caller
+    /// renews it.
+    pub fn drop_access(&self, version: u64) {
+        let mut s = lock(&self.store);
+        if s.version == version {
+            s.access = None;
+        }
+    }
+
+    /// Whether a refresh was sent less than `retry.min_interval` ago.
+    fn too_soon(&self) -> bool {
+        let min = self.policy().retry.min_interval;
+        min > Dur::ZERO && lock(&self.last_refresh).is_some_and(|t| t.elapsed() < min.to_std())
+    }
+
+    /// Keeps a token response, with its per-token jitter drawn.
+    fn keep(&self, mut access: AccessToken, refresh_token: Option<String>, rng: &mut Rng) {
+        let policy = self.policy();
+        if policy.jitter_per == JitterPer::Token && policy.jitter.as_ms() > 0 {
+            access.jitter_ms = rng.random_range(0..=policy.jitter.as_ms());
+        }
+        lock(&self.store).store(access, refresh_token);
+    }
+
+    /// Waits before retry `n`, per the policy and the answer's Retry-After.
+    async fn back_off(&self, n: u32, answer: Option<&Response>, rng: &mut Rng) {
+        let retry = &self.policy().retry;
+        let mut delay = retry.delay(n, rng.random::<f64>()).to_std();
+        if retry.retry_after
+            && let Some(after) = answer.and_then(retry_after)
+        {
+            delay = delay.max(after);
+        }
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -187,21 +236,21 @@ impl<E: Exchange> Client<E> {
                         && let Some(access) =
                             tokens.access_token(self.policy().expiry_source, self.clock.now_ms())
                     {
-                        lock(&self.store).store(access, tokens.refresh_token);
+                        self.keep(access, tokens.refresh_token, rng);
                         self.logged_in.store(true, Ordering::Relaxed);
                         metrics.login_attempt_done(self.group.index, true, latency);
                         return Ok(());
                     }
                     false
                 }
-                Some(resp) => retryable(resp.status()),
+                Some(resp) => self.policy().retry.retryable(resp.status().as_u16()),
                 None => true,
             };
             metrics.login_attempt_done(self.group.index, false, latency);
             if !retry || attempt == attempts {
                 break;
             }
-            self.back_off(attempt, rng).await;
+            self.back_off(attempt, answer.as_ref(), rng).await;
         }
         Err(Failure::Login)
     }
@@ -230,6 +279,7 @@ impl<E: Exchange> Client<E> {
                 ("refresh_token", &refresh_token),
             ]);
             metrics.refresh_sent(self.group.index, duplicate && attempt == 1);
+            *lock(&self.last_refresh) = Some(Instant::now());
             let t0 = Instant::now();
             let answer = self.send(Endpoint::Token, req).await;
             let latency = t0.elapsed();
@@ -240,7 +290,7 @@ impl<E: Exchange> Client<E> {
                             tokens.access_token(self.policy().expiry_source, self.clock.now_ms())
                     {
                         metrics.refresh_done(self.group.index, RefreshEnd::Ok, latency);
-                        lock(&self.store).store(access, tokens.refresh_token);
+                        self.keep(access, tokens.refresh_token, rng);
                         return Ok(());
                     }
                     false
@@ -261,14 +311,14 @@ impl<E: Exchange> Client<E> {
                     }
                     return self.login(rng).await;
                 }
-                Some(resp) => retryable(resp.status()),
+                Some(resp) => self.policy().retry.retryable(resp.status().as_u16()),
                 None => true,
             };
             metrics.refresh_done(self.group.index, RefreshEnd::Failed, latency);
             if !retry || attempt == attempts {
                 break;
             }
-            self.back_off(attempt, rng).await;
+            self.back_off(attempt, answer.as_ref(), rng).await;
         }
         Err(Failure::Refresh)
     }
@@ -277,11 +327,25 @@ impl<E: Exchange> Client<E> {
 /// What a single-flight leader tells its waiters: `None` while the refresh runs.
 type FlightResult = Option<Result<(), Failure>>;
 
+/// Where a token stands for a policy that refreshes ahead of expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Fresh,
+    /// Past the soft point: the soft window applies.
+    Soft,
+    /// Past the hard buffer: every caller waits for a new token.
+    Hard,
+}
+
 /// One process of a client: shares the client's store, coordinates its own callers.
 pub struct Instance<E> {
     client: Arc<Client<E>>,
     /// The refresh in flight in this instance, if any (single_flight).
     flight: Mutex<Option<watch::Receiver<FlightResult>>>,
+    /// The instance's refresh mutex (try_lock).
+    mutex: tokio::sync::Mutex<()>,
+    /// Draws for refreshes that run in the background (serve_stale, the timer).
+    rng: Mutex<Rng>,
 }
 
 enum Role {
@@ -291,10 +355,12 @@ enum Role {
 }
 
 impl<E: Exchange> Instance<E> {
-    pub fn new(client: Arc<Client<E>>) -> Instance<E> {
+    pub fn new(client: Arc<Client<E>>, rng: Rng) -> Instance<E> {
         Instance {
             client,
             flight: Mutex::new(None),
+            mutex: tokio::sync::Mutex::new(()),
+            rng: Mutex::new(rng),
         }
     }
 
@@ -302,46 +368,189 @@ impl<E: Exchange> Instance<E> {
         &self.client
     }
 
-    /// Whether a proactive policy wants this token renewed now.
-    fn due(&self, token: &AccessToken, rng: &mut Rng) -> bool {
+    /// The soft point of `token` on the client's clock, before jitter.
+    fn soft_point(&self, token: &AccessToken) -> i64 {
         let policy = self.client.policy();
-        let now = self.client.clock.now_ms();
-        let jitter = match policy.jitter.as_ms() {
-            j if j > 0 => rng.random_range(0..=j),
-            _ => 0,
-        };
+        if policy.use_refresh_in
+            && let Some(at) = token.refresh_at_ms
+        {
+            return at;
+        }
         match policy.trigger {
-            Trigger::Buffer(buffer) => token.expires_at_ms - now < buffer.as_ms() + jitter,
-            Trigger::Fraction(f) => {
-                now + jitter >= token.received_at_ms + (token.lifetime_ms() as f64 * f) as i64
+            Trigger::Buffer(buffer) => token.expires_at_ms - buffer.as_ms(),
+            Trigger::Fraction {
+                fraction,
+                min_lifetime,
+                buffer,
+            } => {
+                if token.lifetime_ms() >= min_lifetime.as_ms() {
+                    token.received_at_ms + (token.lifetime_ms() as f64 * fraction) as i64
+                } else {
+                    token.expires_at_ms - buffer.as_ms()
+                }
             }
         }
     }
 
+    /// The jitter for one check of `token`, in ms.
+    fn jitter(&self, token: &AccessToken, rng: &mut Rng) -> i64 {
+        let policy = self.client.policy();
+        match policy.jitter_per {
+            JitterPer::Token => token.jitter_ms,
+            JitterPer::Check => match policy.jitter.as_ms() {
+                j if j > 0 => rng.random_range(0..=j),
+                _ => 0,
+            },
+        }
+    }
+
+    /// Where `token` stands now, for a policy that refreshes ahead of expiry.
+    fn stage(&self, token: &AccessToken, rng: &mut Rng) -> Stage {
+        let policy = self.client.policy();
+        let now = self.client.clock.now_ms();
+        if now >= token.expires_at_ms - policy.hard_buffer.as_ms() {
+            return Stage::Hard;
+        }
+        if now + self.jitter(token, rng) >= self.soft_point(token) && !self.client.too_soon() {
+            return Stage::Soft;
+        }
+        Stage::Fresh
+    }
+
+    /// Whether a refresh is in flight in this instance.
+    fn busy(&self) -> bool {
+        lock(&self.flight).is_some() || self.mutex.try_lock().is_err()
+    }
+
+    /// Waits for the refresh in flight in this instance, if any (during_refresh: queue).
+    /// The wait counts as a lock wait.
+    async fn queue_behind_flight(&self) -> bool {
+        let rx = lock(&self.flight).clone();
+        let metrics = &self.client.group.metrics;
+        let g = self.client.group.index;
+        if let Some(mut rx) = rx {
+            metrics.lock_wait_started();
+            let t0 = Instant::now();
+            let _ = rx.wait_for(Option::is_some).await;
+            metrics.lock_wait_ended(g, t0.elapsed(), false);
+            return true;
+        }
+        if self.mutex.try_lock().is_err() {
+            metrics.lock_wait_started();
+            let t0 = Instant::now();
+            drop(self.mutex.lock().await);
+            metrics.lock_wait_ended(g, t0.elapsed(), false);
+            return true;
+        }
+        false
+    }
+
     /// A token to send a request with, renewing it first when the policy says so.
-    pub async fn token(&self, rng: &mut Rng) -> Result<(u64, Arc<AccessToken>), Failure> {
-        let proactive = self.client.policy().refresh != RefreshMode::Reactive;
+    pub async fn token(
+        self: &Arc<Self>,
+        rng: &mut Rng,
+    ) -> Result<(u64, Arc<AccessToken>), Failure> {
+        let policy = self.client.policy();
         let mut renewed = false;
+        if policy.during_refresh == DuringRefresh::Queue {
+            self.queue_behind_flight().await;
+        }
         loop {
             let (version, access) = self.client.current();
-            match access {
+            let token = match access {
                 None if renewed => return Err(Failure::Login),
                 None => {
                     renewed = true;
                     self.obtain(Need::Login { seen: version }, rng).await?;
+                    continue;
                 }
-                Some(token) if proactive && !renewed && self.due(&token, rng) => {
-                    renewed = true;
-                    // On failure the old token is still worth a try.
-                    if self
-                        .obtain(Need::Refresh { seen: version }, rng)
-                        .await
-                        .is_err()
-                    {
-                        return Ok((version, token));
-                    }
+                Some(token) => token,
+            };
+            if !policy.ahead_of_expiry() || renewed {
+                return Ok((version, token));
+            }
+            let need = Need::Refresh { seen: version };
+            let window = match self.stage(&token, rng) {
+                Stage::Fresh => return Ok((version, token)),
+                Stage::Hard => SoftWindow::Block,
+                Stage::Soft => policy.soft_window,
+            };
+            renewed = true;
+            let result = match window {
+                SoftWindow::Block => self.obtain(need, rng).await,
+                SoftWindow::AllInline => self.client.renew(need, rng).await,
+                SoftWindow::OneInline if self.busy() => return Ok((version, token)),
+                SoftWindow::OneInline => self.obtain(need, rng).await,
+                SoftWindow::ServeStale => {
+                    self.refresh_in_background(need);
+                    return Ok((version, token));
                 }
-                Some(token) => return Ok((version, token)),
+            };
+            if result.is_err() {
+                // A soft failure: the current token may still serve, if the policy keeps it.
+                let (v, current) = self.client.current();
+                return match current {
+                    Some(t) if policy.retry.keep_token => Ok((v, t)),
+                    _ => Err(Failure::Refresh),
+                };
+            }
+        }
+    }
+
+    /// Starts a refresh that no caller waits for (serve_stale). With coordination, one
+    /// at a time per instance; without, every caller starts its own.
+    fn refresh_in_background(self: &Arc<Self>, need: Need) {
+        let coordinated = self.client.policy().coordination != Coordination::None;
+        if coordinated && self.busy() {
+            return;
+        }
+        let this = self.clone();
+        let mut rng = {
+            let mut r = lock(&self.rng);
+            rand::SeedableRng::from_rng(&mut *r)
+        };
+        tokio::spawn(async move {
+            let _ = this.obtain(need, &mut rng).await;
+        });
+    }
+
+    /// Refreshes at each token's soft point whether or not a request is waiting
+    /// (refresh: background), until `end`.
+    pub async fn timer(self: Arc<Self>, end: Instant) {
+        let mut rng = {
+            let mut r = lock(&self.rng);
+            <Rng as rand::SeedableRng>::from_rng(&mut *r)
+        };
+        let pause = self
+            .client
+            .policy()
+            .retry
+            .backoff
+            .to_std()
+            .max(Duration::from_secs(1));
+        while Instant::now() < end {
+            let (version, access) = self.client.current();
+            let Some(token) = access else {
+                tokio::time::sleep(pause.min(until(end))).await;
+                continue;
+            };
+            let due = self.soft_point(&token) - self.jitter(&token, &mut rng);
+            let wait_ms = due - self.client.clock.now_ms();
+            if wait_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(wait_ms as u64).min(until(end))).await;
+                continue;
+            }
+            if self.client.current().0 == version
+                && self
+                    .obtain(Need::Refresh { seen: version }, &mut rng)
+                    .await
+                    .is_err()
+            {
+                tokio::time::sleep(pause.min(until(end))).await;
+            }
+            if self.client.current().0 == version {
+                // Nothing changed (a failure, or a refresh too soon): do not spin.
+                tokio::time::sleep(pause.min(until(end))).await;
             }
         }
     }
@@ -350,9 +559,42 @@ impl<E: Exchange> Instance<E> {
     pub async fn obtain(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
         match self.client.policy().coordination {
             Coordination::SingleFlight => self.single_flight(need, rng).await,
+            Coordination::TryLock => self.try_lock(need, rng).await,
             // `lock` coordination across instances is refused by validation for now.
             Coordination::None | Coordination::Lock => self.client.renew(need, rng).await,
         }
+    }
+
+    /// Takes the instance's mutex, waiting at most `lock.wait`, then re-checks the store:
+    /// a token renewed meanwhile is used as it is. A caller that times out re-checks too,
+    /// and renews without the lock if nothing changed.
+    async fn try_lock(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
+        let metrics = self.client.group.metrics.clone();
+        let g = self.client.group.index;
+        let guard = match self.mutex.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(_) => {
+                metrics.lock_wait_started();
+                let t0 = Instant::now();
+                let guard = match self.client.policy().wait {
+                    Some(limit) => tokio::time::timeout(limit.to_std(), self.mutex.lock())
+                        .await
+                        .ok(),
+                    None => Some(self.mutex.lock().await),
+                };
+                metrics.lock_wait_ended(g, t0.elapsed(), guard.is_none());
+                guard
+            }
+        };
+        if guard.is_some() {
+            metrics.lock_acquired(g);
+        }
+        if lock(&self.client.store).version != need.seen() {
+            return Ok(());
+        }
+        let result = self.client.renew(need, rng).await;
+        drop(guard);
+        result
     }
 
     async fn single_flight(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {

@@ -21,6 +21,10 @@ pub struct AccessToken {
     pub expires_at_ms: i64,
     /// When it arrived, on the client's clock (Unix ms).
     pub received_at_ms: i64,
+    /// When the server asked for a refresh (`refresh_in`), on the client's clock.
+    pub refresh_at_ms: Option<i64>,
+    /// This token's jitter, when the policy draws it once per token (ms earlier).
+    pub jitter_ms: i64,
 }
 
 impl AccessToken {
@@ -81,6 +85,9 @@ pub struct TokenResponse {
     pub expires_in: Option<i64>,
     #[serde(default)]
     pub refresh_token: Option<String>,
+    /// Seconds after which the client should refresh (Microsoft's identity platform).
+    #[serde(default)]
+    pub refresh_in: Option<i64>,
 }
 
 /// Assumed when a response carries no `expires_in` (what most SDKs assume).
@@ -110,6 +117,8 @@ impl TokenResponse {
             header,
             expires_at_ms,
             received_at_ms: now_ms,
+            refresh_at_ms: self.refresh_in.map(|s| now_ms + s.max(0) * 1000),
+            jitter_ms: 0,
         })
     }
 }

@@ -16,11 +16,12 @@ use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 use tokio::time::Instant;
 
-use super::session::{Instance, Need, retryable};
+use super::session::{Instance, Need, retry_after};
+use crate::exchange::Response;
 use crate::exchange::{Endpoint, Exchange, Request};
 use crate::metrics::Attempt;
 use crate::rng::Rng;
-use crate::scenario::{On401, Requests, Spacing};
+use crate::scenario::{On401, On401When, Requests, Spacing};
 
 /// Gaps between a worker's requests.
 pub struct Pacer {
@@ -73,12 +74,12 @@ pub async fn run<E: Exchange>(
 
 /// One logical request, with its retries; records every attempt. Returns whether it
 /// succeeded, and when it ended.
-pub async fn request<E: Exchange>(instance: &Instance<E>, rng: &mut Rng) -> (bool, Instant) {
+pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) -> (bool, Instant) {
     let client = instance.client();
     let policy = client.policy();
     let metrics = &client.group().metrics;
     let mut failures = 0u32;
-    let mut replayed = false;
+    let mut replays = 0u32;
     let mut retry = false;
     let ok = loop {
         let Ok((version, token)) = instance.token(rng).await else {
@@ -103,30 +104,61 @@ pub async fn request<E: Exchange>(instance: &Instance<E>, rng: &mut Rng) -> (boo
         match outcome {
             Attempt::Ok => break true,
             Attempt::Unauthorized => {
-                if policy.on_401 != On401::RefreshAndRetry || replayed {
-                    break false;
-                }
-                replayed = true;
-                if instance
-                    .obtain(Need::Refresh { seen: version }, rng)
-                    .await
-                    .is_err()
-                {
-                    break false;
+                let applies = policy.on_401_when == On401When::Any
+                    || answer.as_ref().is_some_and(says_invalid_token);
+                match policy.on_401 {
+                    On401::RefreshAndRetry if applies && replays < policy.replays => {
+                        replays += 1;
+                        if instance
+                            .obtain(Need::Refresh { seen: version }, rng)
+                            .await
+                            .is_err()
+                        {
+                            break false;
+                        }
+                    }
+                    On401::DropToken if applies => {
+                        client.drop_access(version);
+                        break false;
+                    }
+                    _ => break false,
                 }
             }
             Attempt::Error | Attempt::Timeout => {
-                let again = status.is_none_or(retryable);
+                let again = status.is_none_or(|s| policy.retry.retryable(s.as_u16()));
                 failures += 1;
                 if !again || failures >= policy.retry.attempts {
                     break false;
                 }
-                let delay = policy.retry.delay(failures, rng.random::<f64>());
-                tokio::time::sleep(delay.to_std()).await;
+                let mut delay = policy.retry.delay(failures, rng.random::<f64>()).to_std();
+                if policy.retry.retry_after
+                    && let Some(after) = answer.as_ref().and_then(retry_after)
+                {
+                    delay = delay.max(after);
+                }
+                tokio::time::sleep(delay).await;
             }
         }
     };
     let end = Instant::now();
     metrics.logical_request(client.group().index, ok, end);
     (ok, end)
+}
+
+/// Whether a 401 says the token is invalid or expired: an RFC 6750 challenge with
+/// `error="invalid_token"`, or a JSON body with that error code.
+pub fn says_invalid_token(resp: &Response) -> bool {
+    let challenge = resp
+        .headers()
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("invalid_token"));
+    challenge || {
+        #[derive(serde::Deserialize)]
+        struct E {
+            error: String,
+        }
+        serde_json::from_slice::<E>(resp.body()).is_ok_and(|e| e.error == "invalid_token")
+    }
 }

@@ -139,6 +139,8 @@ struct TokenBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
     scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_in: Option<i64>,
 }
 
 struct State {
@@ -400,6 +402,11 @@ impl Issuer {
                 expires_in: self.config.access_token.ttl.as_ms() / 1000,
                 refresh_token,
                 scope,
+                refresh_in: self
+                    .config
+                    .access_token
+                    .refresh_in
+                    .map(|d| d.as_ms() / 1000),
             },
         )
     }

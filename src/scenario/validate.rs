@@ -8,6 +8,9 @@
 use std::collections::BTreeSet;
 
 use super::model::*;
+use crate::client::Policy;
+use crate::client::policy::Trigger;
+use crate::client::presets;
 use crate::duration::Dur;
 use crate::report::model::Report;
 use crate::report::threshold::{self, Condition};
@@ -138,6 +141,15 @@ impl Checks {
                 format!("{at}: expires_in is whole seconds; accepted: a whole number of seconds"),
             );
         }
+        if let Some(r) = i.access_token.refresh_in {
+            self.positive("issuer.access_token.refresh_in", r, "refresh_in");
+            if r >= at || r.as_ms() % 1000 != 0 {
+                self.bad(
+                    "issuer.access_token.refresh_in",
+                    format!("{r}: accepted a whole number of seconds shorter than the ttl ({at})"),
+                );
+            }
+        }
         let rt = &i.refresh_token;
         self.positive(
             "issuer.refresh_token.ttl",
@@ -259,23 +271,26 @@ impl Checks {
         }
     }
 
-    fn policy(&mut self, p: &str, pol: &PolicySpec, access_ttl: Dur) {
-        if pol.preset.is_some() {
-            self.not_yet(&format!("{p}.preset"), "`preset`");
-        }
-        if pol.refresh == Some(RefreshMode::Background) {
+    fn policy(&mut self, p: &str, written: &PolicySpec, access_ttl: Dur) {
+        if let Some(name) = &written.preset
+            && presets::find(name).is_none()
+        {
             self.bad(
-                format!("{p}.refresh"),
-                "refresh `background` is not supported yet; accepted: reactive, proactive",
+                format!("{p}.preset"),
+                format!(
+                    "no preset is named `{name}`; accepted: {}",
+                    presets::names()
+                ),
             );
+            return;
         }
-        if pol.coordination == Some(Coordination::Lock) {
+        if written.coordination == Some(Coordination::Lock) {
             self.bad(
                 format!("{p}.coordination"),
-                "coordination `lock` is not supported yet; accepted: none, single_flight",
+                "coordination `lock` is not supported yet; accepted: none, single_flight, try_lock",
             );
         }
-        if let Some(lock) = &pol.lock {
+        if let Some(lock) = &written.lock {
             if lock.backend.is_some() {
                 self.not_yet(&format!("{p}.lock.backend"), "a lock backend");
             }
@@ -289,18 +304,17 @@ impl Checks {
                 self.positive(&format!("{p}.lock.wait"), wait, "the wait");
             }
         }
-        if let Some(buffer) = pol.buffer {
-            self.not_negative(&format!("{p}.buffer"), buffer);
-            if access_ttl.as_ms() > 0 && buffer >= access_ttl {
-                self.bad(
-                    format!("{p}.buffer"),
-                    format!(
-                        "a buffer of {buffer} is not shorter than the access-token lifetime ({access_ttl}): every token would need refreshing at once; accepted: 0s up to less than {access_ttl}"
-                    ),
-                );
+        for (key, d) in [
+            ("buffer", written.buffer),
+            ("hard_buffer", written.hard_buffer),
+            ("jitter", written.jitter),
+            ("min_lifetime", written.min_lifetime),
+        ] {
+            if let Some(d) = d {
+                self.not_negative(&format!("{p}.{key}"), d);
             }
         }
-        if let Some(f) = pol.fraction
+        if let Some(f) = written.fraction
             && !(f > 0.0 && f < 1.0)
         {
             self.bad(
@@ -308,30 +322,24 @@ impl Checks {
                 format!("{f} is not a fraction of the lifetime; accepted: a number between 0 and 1, exclusive"),
             );
         }
-        if pol.buffer.is_some() && pol.fraction.is_some() {
+        if written.buffer.is_some() && written.fraction.is_some() && written.min_lifetime.is_none()
+        {
             self.bad(
                 format!("{p}.fraction"),
-                "buffer and fraction are two triggers; give one of them",
+                "buffer and fraction are two triggers; give one of them (or min_lifetime, below which the buffer applies)",
             );
         }
-        if let Some(j) = pol.jitter {
-            self.not_negative(&format!("{p}.jitter"), j);
-            if access_ttl.as_ms() > 0 && j >= access_ttl {
-                self.bad(
-                    format!("{p}.jitter"),
-                    format!("a jitter of {j} is not shorter than the access-token lifetime ({access_ttl})"),
-                );
-            }
-        }
-        if let Some(r) = &pol.retry {
+        if let Some(r) = &written.retry {
             if r.attempts == Some(0) {
                 self.bad(
                     format!("{p}.retry.attempts"),
                     "counts every try, the first included: accepted 1 or more",
                 );
             }
-            if let Some(b) = r.backoff {
-                self.not_negative(&format!("{p}.retry.backoff"), b);
+            for (key, d) in [("backoff", r.backoff), ("min_interval", r.min_interval)] {
+                if let Some(d) = d {
+                    self.not_negative(&format!("{p}.retry.{key}"), d);
+                }
             }
             if let (Some(b), Some(m)) = (r.backoff, r.max_backoff)
                 && m < b
@@ -341,9 +349,65 @@ impl Checks {
                     format!("max_backoff ({m}) must be at least backoff ({b})"),
                 );
             }
+            if let Some(m) = r.multiplier
+                && !(m >= 1.0 && m.is_finite())
+            {
+                self.bad(
+                    format!("{p}.retry.multiplier"),
+                    format!("{m}: accepted a number of 1 or more (1 keeps the wait constant)"),
+                );
+            }
+            if let Some(j) = r.jitter_ratio
+                && !(0.0..1.0).contains(&j)
+            {
+                self.bad(
+                    format!("{p}.retry.jitter_ratio"),
+                    format!("{j}: accepted a number from 0 up to less than 1"),
+                );
+            }
         }
-        if let Some(t) = pol.timeout {
+        if let Some(t) = written.timeout {
             self.positive(&format!("{p}.timeout"), t, "the timeout");
+        }
+        // What the policy comes to once its preset is applied, against the token's life.
+        let policy = Policy::resolve(written);
+        let from = |key: &str, set: bool| {
+            if set || written.preset.is_none() {
+                format!("{p}.{key}")
+            } else {
+                format!("{p}.preset")
+            }
+        };
+        if access_ttl.as_ms() > 0 {
+            if let Trigger::Buffer(buffer) = policy.trigger
+                && policy.ahead_of_expiry()
+                && buffer >= access_ttl
+            {
+                self.bad(
+                    from("buffer", written.buffer.is_some()),
+                    format!(
+                        "a buffer of {buffer} is not shorter than the access-token lifetime ({access_ttl}): every token would need refreshing at once; accepted: 0s up to less than {access_ttl}"
+                    ),
+                );
+            }
+            if policy.hard_buffer >= access_ttl {
+                self.bad(
+                    from("hard_buffer", written.hard_buffer.is_some()),
+                    format!(
+                        "a hard buffer of {} is not shorter than the access-token lifetime ({access_ttl}): every request would wait for a refresh; accepted: less than {access_ttl}",
+                        policy.hard_buffer
+                    ),
+                );
+            }
+            if policy.jitter >= access_ttl {
+                self.bad(
+                    from("jitter", written.jitter.is_some()),
+                    format!(
+                        "a jitter of {} is not shorter than the access-token lifetime ({access_ttl})",
+                        policy.jitter
+                    ),
+                );
+            }
         }
     }
 
