@@ -343,7 +343,7 @@ pub struct Instance<E> {
     /// The refresh in flight in this instance, if any (single_flight).
     flight: Mutex<Option<watch::Receiver<FlightResult>>>,
     /// The instance's refresh mutex (try_lock).
-    mutex: tokio::sync::Mutex<()>,
+    mutex: Arc<tokio::sync::Mutex<()>>,
     /// Draws for refreshes that run in the background (serve_stale, the timer).
     rng: Mutex<Rng>,
 }
@@ -359,7 +359,7 @@ impl<E: Exchange> Instance<E> {
         Instance {
             client,
             flight: Mutex::new(None),
-            mutex: tokio::sync::Mutex::new(()),
+            mutex: Arc::new(tokio::sync::Mutex::new(())),
             rng: Mutex::new(rng),
         }
     }
@@ -461,7 +461,9 @@ impl<E: Exchange> Instance<E> {
                 None if renewed => return Err(Failure::Login),
                 None => {
                     renewed = true;
-                    self.obtain(Need::Login { seen: version }, rng).await?;
+                    // A refresh when a refresh token is at hand (the access token was
+                    // dropped), else a login: `renew` decides.
+                    self.obtain(Need::Refresh { seen: version }, rng).await?;
                     continue;
                 }
                 Some(token) => token,
@@ -498,20 +500,44 @@ impl<E: Exchange> Instance<E> {
     }
 
     /// Starts a refresh that no caller waits for (serve_stale). With coordination, one
-    /// at a time per instance; without, every caller starts its own.
+    /// at a time per instance: the flight (or the mutex) is claimed before this returns,
+    /// so the next caller sees it busy; without, every caller starts its own.
     fn refresh_in_background(self: &Arc<Self>, need: Need) {
-        let coordinated = self.client.policy().coordination != Coordination::None;
-        if coordinated && self.busy() {
-            return;
-        }
-        let this = self.clone();
         let mut rng = {
             let mut r = lock(&self.rng);
-            rand::SeedableRng::from_rng(&mut *r)
+            <Rng as rand::SeedableRng>::from_rng(&mut *r)
         };
-        tokio::spawn(async move {
-            let _ = this.obtain(need, &mut rng).await;
-        });
+        let this = self.clone();
+        match self.client.policy().coordination {
+            Coordination::SingleFlight => {
+                let Role::Lead(tx) = self.claim(need) else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let _ = this.lead(tx, need, &mut rng).await;
+                });
+            }
+            Coordination::TryLock => {
+                let Ok(guard) = self.mutex.clone().try_lock_owned() else {
+                    return;
+                };
+                self.client
+                    .group
+                    .metrics
+                    .lock_acquired(self.client.group.index);
+                tokio::spawn(async move {
+                    if lock(&this.client.store).version == need.seen() {
+                        let _ = this.client.renew(need, &mut rng).await;
+                    }
+                    drop(guard);
+                });
+            }
+            Coordination::None | Coordination::Lock => {
+                tokio::spawn(async move {
+                    let _ = this.client.renew(need, &mut rng).await;
+                });
+            }
+        }
     }
 
     /// Refreshes at each token's soft point whether or not a request is waiting
@@ -597,30 +623,44 @@ impl<E: Exchange> Instance<E> {
         result
     }
 
+    /// Who does the work for `need` in this instance: a new leader, a waiter on the
+    /// flight in progress, or nobody because the store moved on already.
+    fn claim(&self, need: Need) -> Role {
+        let mut flight = lock(&self.flight);
+        if let Some(rx) = flight.as_ref() {
+            Role::Wait(rx.clone())
+        } else if lock(&self.client.store).version != need.seen() {
+            Role::AlreadyDone
+        } else {
+            let (tx, rx) = watch::channel(None);
+            *flight = Some(rx);
+            Role::Lead(tx)
+        }
+    }
+
+    /// Renews as the leader of a flight and tells the waiters.
+    async fn lead(
+        &self,
+        tx: watch::Sender<FlightResult>,
+        need: Need,
+        rng: &mut Rng,
+    ) -> Result<(), Failure> {
+        self.client
+            .group
+            .metrics
+            .lock_acquired(self.client.group.index);
+        let result = self.client.renew(need, rng).await;
+        *lock(&self.flight) = None;
+        let _ = tx.send(Some(result));
+        result
+    }
+
     async fn single_flight(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
         let metrics = self.client.group.metrics.clone();
         loop {
-            let role = {
-                let mut flight = lock(&self.flight);
-                if let Some(rx) = flight.as_ref() {
-                    Role::Wait(rx.clone())
-                } else if lock(&self.client.store).version != need.seen() {
-                    Role::AlreadyDone
-                } else {
-                    let (tx, rx) = watch::channel(None);
-                    *flight = Some(rx);
-                    Role::Lead(tx)
-                }
-            };
-            match role {
+            match self.claim(need) {
                 Role::AlreadyDone => return Ok(()),
-                Role::Lead(tx) => {
-                    metrics.lock_acquired(self.client.group.index);
-                    let result = self.client.renew(need, rng).await;
-                    *lock(&self.flight) = None;
-                    let _ = tx.send(Some(result));
-                    return result;
-                }
+                Role::Lead(tx) => return self.lead(tx, need, rng).await,
                 Role::Wait(mut rx) => {
                     metrics.lock_wait_started();
                     let t0 = Instant::now();

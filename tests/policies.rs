@@ -1,0 +1,538 @@
+//! Every refresh-policy knob, each in a test that fails if the knob is ignored.
+//!
+//! Two kinds of test: a client alone against a scripted server (answers decided by the
+//! test, every request's time logged on the paused clock) for retries, Retry-After,
+//! minimum intervals and 401 handling; and whole sim runs for the knobs whose effect is
+//! a figure of the report (triggers, jitter, soft windows, coordination, queueing).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::StatusCode;
+use tokenstorm::client::session::{Client, Group, Instance};
+use tokenstorm::client::{Policy, basic_auth, worker};
+use tokenstorm::clock::{Clock, SIM_EPOCH_MS};
+use tokenstorm::duration::Dur;
+use tokenstorm::engine::{self, Control};
+use tokenstorm::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
+use tokenstorm::metrics::Metrics;
+use tokenstorm::report::Report;
+use tokenstorm::scenario::{self, PolicySpec};
+
+// ---------------------------------------------------------------------------------------
+// A client against a scripted server
+
+/// One scripted answer.
+#[derive(Clone)]
+enum Answer {
+    /// A token response (token endpoint) or 200 (API).
+    Ok,
+    Status(u16, Vec<(&'static str, &'static str)>),
+}
+
+struct Scripted {
+    start: tokio::time::Instant,
+    ttl_secs: i64,
+    token: Mutex<VecDeque<Answer>>,
+    api: Mutex<VecDeque<Answer>>,
+    /// (ms since start, endpoint, grant type or path)
+    log: Mutex<Vec<(u64, Endpoint, String)>>,
+    issued: Mutex<u64>,
+}
+
+impl Scripted {
+    fn new(ttl_secs: i64, token: &[Answer], api: &[Answer]) -> Scripted {
+        Scripted {
+            start: tokio::time::Instant::now(),
+            ttl_secs,
+            token: Mutex::new(token.iter().cloned().collect()),
+            api: Mutex::new(api.iter().cloned().collect()),
+            log: Mutex::new(Vec::new()),
+            issued: Mutex::new(0),
+        }
+    }
+
+    /// Times (ms) of the token requests with this grant type.
+    fn grants(&self, grant: &str) -> Vec<u64> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, e, what)| *e == Endpoint::Token && what == grant)
+            .map(|(t, _, _)| *t)
+            .collect()
+    }
+
+    fn api_calls(&self) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, e, _)| *e == Endpoint::Api)
+            .count()
+    }
+}
+
+fn status(code: u16, headers: &[(&'static str, &'static str)], body: &'static str) -> Response {
+    let mut r = Response::new(Bytes::from_static(body.as_bytes()));
+    *r.status_mut() = StatusCode::from_u16(code).unwrap();
+    for (k, v) in headers {
+        r.headers_mut().insert(*k, v.parse().unwrap());
+    }
+    r
+}
+
+impl Exchange for Scripted {
+    async fn send(
+        &self,
+        endpoint: Endpoint,
+        request: Request,
+        _timeout: Duration,
+    ) -> Result<Response, ExchangeError> {
+        let now = self.start.elapsed().as_millis() as u64;
+        let what = match endpoint {
+            Endpoint::Token => form_urlencoded::parse(request.body())
+                .find(|(k, _)| k == "grant_type")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default(),
+            Endpoint::Api => request.uri().path().to_string(),
+        };
+        self.log.lock().unwrap().push((now, endpoint, what));
+        let queue = match endpoint {
+            Endpoint::Token => &self.token,
+            Endpoint::Api => &self.api,
+        };
+        let answer = queue.lock().unwrap().pop_front().unwrap_or(Answer::Ok);
+        Ok(match (answer, endpoint) {
+            (Answer::Ok, Endpoint::Token) => {
+                let n = {
+                    let mut i = self.issued.lock().unwrap();
+                    *i += 1;
+                    *i
+                };
+                let body = format!(
+                    r#"{{"access_token":"at{n}","token_type":"Bearer","expires_in":{},"refresh_token":"rt{n}"}}"#,
+                    self.ttl_secs
+                );
+                let mut r = Response::new(Bytes::from(body));
+                r.headers_mut()
+                    .insert("content-type", "application/json".parse().unwrap());
+                r
+            }
+            (Answer::Ok, Endpoint::Api) => status(200, &[], "{}"),
+            (Answer::Status(code, headers), _) => status(code, &headers, r#"{"error":"x"}"#),
+        })
+    }
+}
+
+/// One client with one instance, its policy written as YAML.
+fn client(policy: &str, server: Scripted) -> (Arc<Instance<Scripted>>, Arc<Scripted>) {
+    let spec: PolicySpec = serde_saphyr::from_str(policy).unwrap();
+    let server = Arc::new(server);
+    let clock = Clock::start(SIM_EPOCH_MS);
+    let metrics = Arc::new(Metrics::new(clock, 1000, 100, 1, Default::default()));
+    let group = Arc::new(Group {
+        index: 0,
+        exchange: server.clone(),
+        metrics,
+        policy: Policy::resolve(&spec),
+        login_latency: Dur::ZERO,
+        client_auth: basic_auth("demo", "demo-secret"),
+        password: "demo-password".into(),
+    });
+    let c = Arc::new(Client::new(group, "u".into(), clock.skewed(0)));
+    (Arc::new(Instance::new(c, rng(1))), server)
+}
+
+fn rng(n: u64) -> tokenstorm::rng::Rng {
+    tokenstorm::rng::rng(n, &[99])
+}
+
+async fn at(ms: u64) {
+    tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_millis(ms)).await;
+}
+
+const UNAVAILABLE: Answer = Answer::Status(503, Vec::new());
+
+#[tokio::test(start_paused = true)]
+async fn retries_wait_backoff_times_multiplier() {
+    let (i, s) = client(
+        "retry: { attempts: 3, backoff: 1s, multiplier: 3, jitter: none }",
+        Scripted::new(600, &[UNAVAILABLE, UNAVAILABLE], &[]),
+    );
+    i.client().login(&mut rng(1)).await.unwrap();
+    assert_eq!(s.grants("password"), [0, 1000, 4000]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_the_listed_statuses_are_retried() {
+    let (i, s) = client(
+        "retry: { attempts: 3, backoff: 1s, jitter: none, statuses: [500] }",
+        Scripted::new(600, &[UNAVAILABLE], &[]),
+    );
+    assert!(i.client().login(&mut rng(1)).await.is_err());
+    assert_eq!(s.grants("password"), [0]);
+    let (i, s) = client(
+        "retry: { attempts: 3, backoff: 1s, jitter: none, statuses: [5xx] }",
+        Scripted::new(600, &[UNAVAILABLE], &[]),
+    );
+    assert!(i.client().login(&mut rng(1)).await.is_ok());
+    assert_eq!(s.grants("password"), [0, 1000]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured_unless_switched_off() {
+    let limited = || Answer::Status(429, vec![("retry-after", "7")]);
+    let (i, s) = client(
+        "retry: { attempts: 2, backoff: 1s, jitter: none }",
+        Scripted::new(600, &[limited()], &[]),
+    );
+    i.client().login(&mut rng(1)).await.unwrap();
+    assert_eq!(s.grants("password"), [0, 7000]);
+    let (i, s) = client(
+        "retry: { attempts: 2, backoff: 1s, jitter: none, retry_after: false }",
+        Scripted::new(600, &[limited()], &[]),
+    );
+    i.client().login(&mut rng(1)).await.unwrap();
+    assert_eq!(s.grants("password"), [0, 1000]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn min_interval_spaces_soft_refreshes_and_keep_token_serves_the_old_one() {
+    let policy = "{ refresh: proactive, buffer: 5m, soft_window: all_inline, retry: { attempts: 1, min_interval: 2m } }";
+    // login ok, then the first refresh fails.
+    let (i, s) = client(policy, Scripted::new(600, &[Answer::Ok, UNAVAILABLE], &[]));
+    let mut r = rng(2);
+    i.token(&mut r).await.unwrap();
+    at(360_000).await; // 6 min: soft
+    assert!(i.token(&mut r).await.is_ok(), "the old token is kept");
+    at(30_000).await; // 6m30s: within the minimum interval
+    i.token(&mut r).await.unwrap();
+    assert_eq!(s.grants("refresh_token"), [360_000]);
+    at(91_000).await; // 8m01s: past it
+    i.token(&mut r).await.unwrap();
+    assert_eq!(s.grants("refresh_token"), [360_000, 481_000]);
+
+    let strict = "{ refresh: proactive, buffer: 5m, soft_window: all_inline, retry: { attempts: 1, keep_token: false } }";
+    let (i, _) = client(strict, Scripted::new(600, &[Answer::Ok, UNAVAILABLE], &[]));
+    i.token(&mut r).await.unwrap();
+    at(360_000).await;
+    assert!(i.token(&mut r).await.is_err(), "keep_token: false gives up");
+}
+
+fn unauthorized(challenge: bool) -> Answer {
+    if challenge {
+        Answer::Status(
+            401,
+            vec![(
+                "www-authenticate",
+                "Bearer realm=\"x\", error=\"invalid_token\"",
+            )],
+        )
+    } else {
+        Answer::Status(401, Vec::new())
+    }
+}
+
+/// One logical request after the login; whether it succeeded.
+async fn one_request(i: &Arc<Instance<Scripted>>) -> bool {
+    let mut r = rng(3);
+    i.token(&mut r).await.unwrap();
+    worker::request(i, &mut r).await.0
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_401_replays_at_most_n_times() {
+    let twice = [unauthorized(true), unauthorized(true)];
+    let (i, s) = client(
+        "{ on_401: refresh_and_retry, replays: 2 }",
+        Scripted::new(600, &[], &twice),
+    );
+    assert!(one_request(&i).await);
+    assert_eq!((s.grants("refresh_token").len(), s.api_calls()), (2, 3));
+    let (i, s) = client(
+        "{ on_401: refresh_and_retry, replays: 1 }",
+        Scripted::new(600, &[], &twice),
+    );
+    assert!(!one_request(&i).await);
+    assert_eq!((s.grants("refresh_token").len(), s.api_calls()), (1, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_401_when_invalid_token_ignores_a_bare_401() {
+    let policy = "{ on_401: refresh_and_retry, on_401_when: invalid_token }";
+    let (i, s) = client(policy, Scripted::new(600, &[], &[unauthorized(false)]));
+    assert!(!one_request(&i).await);
+    assert!(s.grants("refresh_token").is_empty());
+    let (i, s) = client(policy, Scripted::new(600, &[], &[unauthorized(true)]));
+    assert!(one_request(&i).await);
+    assert_eq!(s.grants("refresh_token").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_401_fail_keeps_the_token_and_drop_token_renews_it_next_time() {
+    let (i, s) = client(
+        "{ on_401: fail }",
+        Scripted::new(600, &[], &[unauthorized(true)]),
+    );
+    assert!(!one_request(&i).await);
+    assert!(one_request(&i).await);
+    assert!(s.grants("refresh_token").is_empty());
+
+    let (i, s) = client(
+        "{ on_401: drop_token }",
+        Scripted::new(600, &[], &[unauthorized(true)]),
+    );
+    assert!(!one_request(&i).await, "no replay");
+    assert!(s.grants("refresh_token").is_empty());
+    assert!(one_request(&i).await);
+    assert_eq!(
+        s.grants("refresh_token").len(),
+        1,
+        "the next request renewed it"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Whole runs
+
+fn run(yaml: &str) -> Report {
+    let s = scenario::parse(yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+    engine::run(&s, &Control::default()).expect("run")
+}
+
+/// Clients per run.
+const N: u64 = 8;
+
+/// N clients for `duration`, tokens of `ttl`, requests every `every` from `workers`
+/// workers, with `policy`.
+fn world(duration: &str, ttl: &str, every: &str, workers: u32, policy: &str) -> String {
+    world_spaced(duration, ttl, every, "constant", workers, policy)
+}
+
+fn world_spaced(
+    duration: &str,
+    ttl: &str,
+    every: &str,
+    spacing: &str,
+    workers: u32,
+    policy: &str,
+) -> String {
+    format!(
+        r#"
+name: t
+seed: 11
+duration: {duration}
+issuer:
+  access_token: {{ ttl: {ttl} }}
+  latency: {{ distribution: uniform, min: 50ms, max: 150ms }}
+clients:
+  - name: c
+    count: {N}
+    workers: {workers}
+    start: {{ uniform: 1m }}
+    requests: {{ every: {every}, distribution: {spacing} }}
+    policy: {policy}
+"#
+    )
+}
+
+#[test]
+fn background_refreshes_without_requests_waiting() {
+    let on_demand = run(&world(
+        "6h",
+        "10m",
+        "30m",
+        1,
+        "{ refresh: proactive, buffer: 2m }",
+    ));
+    let timer = run(&world(
+        "6h",
+        "10m",
+        "30m",
+        1,
+        "{ refresh: background, buffer: 2m }",
+    ));
+    // On demand: about one refresh per request (12 per client); by timer, one per
+    // 8 minutes (45 per client).
+    let per_client = |r: &Report| r.refresh.attempts / N;
+    assert!(
+        (11..=13).contains(&per_client(&on_demand)),
+        "{}",
+        per_client(&on_demand)
+    );
+    assert!(
+        (43..=46).contains(&per_client(&timer)),
+        "{}",
+        per_client(&timer)
+    );
+    assert_eq!(timer.requests.unauthorized, 0);
+}
+
+#[test]
+fn fraction_applies_above_min_lifetime_else_the_buffer() {
+    let policy = |min: &str| {
+        format!("{{ refresh: background, fraction: 0.5, buffer: 1m, min_lifetime: {min} }}")
+    };
+    let half = run(&world("4h", "1h", "1h", 1, &policy("30m")));
+    let buffer = run(&world("4h", "1h", "1h", 1, &policy("2h")));
+    // Every 30 minutes against every 59 minutes.
+    assert!(
+        (7..=8).contains(&(half.refresh.attempts / N)),
+        "{}",
+        half.refresh.attempts
+    );
+    assert!(
+        (4..=4).contains(&(buffer.refresh.attempts / N)),
+        "{}",
+        buffer.refresh.attempts
+    );
+}
+
+#[test]
+fn the_servers_refresh_in_sets_the_point_when_used() {
+    let yaml = |use_it: bool| {
+        world(
+            "4h",
+            "1h",
+            "1h",
+            1,
+            &format!("{{ refresh: background, buffer: 1m, use_refresh_in: {use_it} }}"),
+        )
+        .replace("ttl: 1h }", "ttl: 1h, refresh_in: 10m }")
+    };
+    let used = run(&yaml(true));
+    let ignored = run(&yaml(false));
+    assert!(
+        (23..=24).contains(&(used.refresh.attempts / N)),
+        "{}",
+        used.refresh.attempts
+    );
+    assert_eq!(ignored.refresh.attempts / N, 4);
+}
+
+#[test]
+fn jitter_per_check_pulls_refreshes_earlier_than_per_token() {
+    let policy =
+        |per: &str| format!("{{ refresh: proactive, buffer: 1m, jitter: 4m, jitter_per: {per} }}");
+    let check = run(&world("2h", "10m", "2s", 1, &policy("check")));
+    let token = run(&world("2h", "10m", "2s", 1, &policy("token")));
+    let none = run(&world(
+        "2h",
+        "10m",
+        "2s",
+        1,
+        "{ refresh: proactive, buffer: 1m }",
+    ));
+    // With a draw at every check, one soon lands near the full jitter: tokens live
+    // about 5 min; with one draw per token, 7 min on average; without jitter, 9 min.
+    let per = |r: &Report| r.refresh.attempts as f64 / N as f64;
+    assert!(
+        per(&check) > per(&token) + 3.0,
+        "{} vs {}",
+        per(&check),
+        per(&token)
+    );
+    assert!(
+        per(&token) > per(&none) + 2.0,
+        "{} vs {}",
+        per(&token),
+        per(&none)
+    );
+}
+
+#[test]
+fn soft_windows_decide_who_waits() {
+    let policy =
+        |window: &str| format!("{{ refresh: proactive, buffer: 2m, soft_window: {window} }}");
+    let block = run(&world("1h", "10m", "1s", 4, &policy("block")));
+    let stale = run(&world("1h", "10m", "1s", 4, &policy("serve_stale")));
+    let one = run(&world("1h", "10m", "1s", 4, &policy("one_inline")));
+    let all = run(&world("1h", "10m", "1s", 4, &policy("all_inline")));
+    for r in [&block, &stale, &one, &all] {
+        assert_eq!(r.requests.unauthorized, 0);
+        assert!(r.refresh.attempts >= N * 6);
+    }
+    // block: the instance's other workers wait on the refresh.
+    assert!(block.lock.contended > 0);
+    // serve_stale: nobody waits, not even the caller that started the refresh.
+    assert_eq!(stale.lock.contended, 0);
+    assert_eq!(
+        stale.refresh.duplicates, 0,
+        "one background refresh at a time"
+    );
+    // one_inline: the caller that refreshes waits, the others do not.
+    assert_eq!(one.lock.contended, 0);
+    assert_eq!(one.refresh.duplicates, 0);
+    // all_inline: every caller past the point refreshes: duplicates.
+    assert!(all.refresh.duplicates > 0, "{:?}", all.refresh);
+    assert_eq!(block.refresh.duplicates, 0);
+}
+
+#[test]
+fn a_hard_buffer_makes_everyone_wait_even_when_serving_stale() {
+    let stale_hard = run(&world(
+        "1h",
+        "10m",
+        "1s",
+        4,
+        "{ refresh: proactive, buffer: 2m, hard_buffer: 2m, soft_window: serve_stale }",
+    ));
+    assert!(stale_hard.lock.contended > 0);
+}
+
+#[test]
+fn try_lock_rechecks_and_times_out_into_uncoordinated_refreshes() {
+    let patient = run(&world(
+        "1h",
+        "10m",
+        "1s",
+        4,
+        "{ refresh: proactive, buffer: 2m, coordination: try_lock, lock: { wait: 5s } }",
+    ));
+    assert!(patient.lock.contended > 0);
+    assert_eq!(patient.lock.timeouts, 0);
+    assert_eq!(
+        patient.refresh.duplicates, 0,
+        "the store is re-checked after acquiring"
+    );
+    let hasty = run(&world(
+        "1h",
+        "10m",
+        "1s",
+        4,
+        "{ refresh: proactive, buffer: 2m, coordination: try_lock, lock: { wait: 10ms } }",
+    ));
+    assert!(hasty.lock.timeouts > 0);
+    assert!(hasty.refresh.duplicates > 0, "{:?}", hasty.refresh);
+}
+
+#[test]
+fn queueing_during_a_refresh_avoids_the_401s_of_the_old_token() {
+    let policy = |during: &str| format!("{{ refresh: reactive, during_refresh: {during} }}");
+    let old = run(&world_spaced(
+        "1h",
+        "10m",
+        "200ms",
+        "exponential",
+        4,
+        &policy("old_token"),
+    ));
+    let queue = run(&world_spaced(
+        "1h",
+        "10m",
+        "200ms",
+        "exponential",
+        4,
+        &policy("queue"),
+    ));
+    assert!(
+        queue.requests.unauthorized < old.requests.unauthorized,
+        "{} vs {}",
+        queue.requests.unauthorized,
+        old.requests.unauthorized
+    );
+    assert!(queue.lock.contended > 0);
+}
