@@ -23,6 +23,7 @@ fn secs(s: i64) -> Dur {
 }
 
 /// The columns every row has.
+#[allow(clippy::too_many_arguments)]
 #[track_caller]
 fn row(
     p: &Policy,
