@@ -191,6 +191,7 @@ fn group(c: &Counts) -> m::Group {
             failed: c.refresh_failed,
             invalid_grant: c.refresh_invalid_grant,
             duplicates: c.refresh_duplicates,
+            peak_per_second: c.refresh_peak_per_second,
         },
         login: login(c),
         lock: m::GroupLock {

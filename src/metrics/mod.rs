@@ -134,6 +134,10 @@ pub struct Counts {
     pub lock_acquisitions: u64,
     pub lock_contended: u64,
     pub lock_timeouts: u64,
+    /// The most refresh attempts of this group within any one second.
+    pub refresh_peak_per_second: u64,
+    /// Arrival times (ms) of this group's refreshes of the last second.
+    window: VecDeque<u64>,
 }
 
 impl Counts {
@@ -330,6 +334,11 @@ impl Metrics {
         if duplicate {
             gc.refresh_duplicates += 1;
         }
+        gc.window.push_back(now);
+        while gc.window.front().is_some_and(|&t| t + 1000 <= now) {
+            gc.window.pop_front();
+        }
+        gc.refresh_peak_per_second = gc.refresh_peak_per_second.max(gc.window.len() as u64);
         m.series_refreshes.add(tick, 1);
         m.refresh_window.push_back(now);
         while m.refresh_window.front().is_some_and(|&t| t + 1000 <= now) {

@@ -176,6 +176,8 @@ pub struct GroupRefresh {
     pub failed: u64,
     pub invalid_grant: u64,
     pub duplicates: u64,
+    /// The most of this group's refresh attempts within any one second.
+    pub peak_per_second: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
