@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod compare;
 pub mod duration;
 pub mod engine;
 pub mod exchange;

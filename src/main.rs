@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use tokenstorm::compare as cmp;
 use tokenstorm::engine::{self, Control};
 use tokenstorm::report::export::{self, Format};
 use tokenstorm::report::summary::{self, Style};
@@ -27,7 +28,7 @@ const EXIT_INTERRUPTED: u8 = 130;
     name = "tokenstorm",
     version,
     about = "See and measure what happens around access-token expiry: 401 waves, refresh storms, reuse detection, lock contention, clock skew.",
-    after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/mass-login-storm.yaml --seed 42 --out ci-reports\n  tokenstorm validate scenarios/*.yaml\n\nExit codes: 0 thresholds passed, 1 a threshold failed, 2 bad input or usage, 3 the run failed, 130 interrupted.\nLogs: -v / -vv, or RUST_LOG=tokenstorm=debug. Colour: off when NO_COLOR is set or stdout is not a terminal."
+    after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/mass-login-storm.yaml --seed 42 --out ci-reports\n  tokenstorm validate scenarios/*.yaml\n  tokenstorm compare scenarios/reactive-vs-proactive.yaml --vary clients.1.policy.buffer=0s,60s,300s\n  tokenstorm presets\n\nExit codes: 0 thresholds passed, 1 a threshold failed, 2 bad input or usage, 3 the run failed, 130 interrupted.\nLogs: -v / -vv, or RUST_LOG=tokenstorm=debug. Colour: off when NO_COLOR is set or stdout is not a terminal."
 )]
 struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
@@ -53,6 +54,37 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run a scenario's variants (or a sweep of one knob) side by side on the same seed.
+    #[command(
+        after_help = "Examples:\n  tokenstorm compare scenarios/reactive-vs-proactive.yaml --vary clients.1.policy.buffer=0s,30s,60s,120s,300s\n  tokenstorm compare my-scenario.yaml --jobs 1 --out ci-reports\n\nRuns every entry of the scenario's `variants` (or one variant per --vary value), writes <out>/<scenario>.<variant>.json for each and <out>/<scenario>.compare.json, and prints the key figures side by side with the best of each row marked. Thresholds apply to every variant."
+    )]
+    Compare(CompareArgs),
+    /// List the SDK presets `policy.preset` accepts.
+    Presets,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The scenario file (YAML).
+    scenario: PathBuf,
+    /// Sweep one knob instead of the scenario's variants: PATH=V1,V2,...
+    #[arg(long, value_name = "PATH=V1,V2,...")]
+    vary: Option<String>,
+    /// Overrides the scenario's seed (for every variant).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Variants run at once; default: the number of cores.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Where reports are written.
+    #[arg(long, default_value = "reports")]
+    out: PathBuf,
+    /// Report formats, comma-separated.
+    #[arg(long, default_value = "json", value_delimiter = ',')]
+    format: Vec<String>,
+    /// No table; only errors.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -79,6 +111,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Validate { files } => validate(&files),
+        Command::Compare(args) => compare(args),
+        Command::Presets => presets(),
     }
 }
 
@@ -109,7 +143,7 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     let mut bad = 0;
     for file in files {
         match scenario::load(file) {
-            Ok(s) => println!("{}: ok ({})", file.display(), s.name),
+            Ok(s) => out(&format!("{}: ok ({})\n", file.display(), s.name)),
             Err(e) => {
                 bad += 1;
                 eprintln!("{e}");
@@ -124,9 +158,22 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn run(args: RunArgs) -> ExitCode {
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to stdout: {e}");
+    }
+}
+
+fn formats(names: &[String]) -> Result<Vec<Format>, ExitCode> {
     let mut formats = Vec::new();
-    for f in &args.format {
+    for f in names {
         match Format::parse(f) {
             Some(format) => formats.push(format),
             None => {
@@ -134,10 +181,18 @@ fn run(args: RunArgs) -> ExitCode {
                     "error: unknown report format `{f}` in --format (accepted: {})",
                     Format::ACCEPTED
                 );
-                return ExitCode::from(EXIT_INPUT);
+                return Err(ExitCode::from(EXIT_INPUT));
             }
         }
     }
+    Ok(formats)
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let formats = match formats(&args.format) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let mut scenario = match load(&args.scenario) {
         Ok(s) => s,
         Err(code) => return code,
@@ -169,12 +224,12 @@ fn run(args: RunArgs) -> ExitCode {
     // reaches the user one way or the other.
     if !args.quiet || written.is_err() {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", summary::render(&report, Style { color }));
+        out(&summary::render(&report, Style { color }));
     }
     match written {
         Ok(paths) if !args.quiet => {
             for path in &paths {
-                println!("report: {}", path.display());
+                out(&format!("report: {}\n", path.display()));
             }
         }
         Ok(_) => {}
@@ -186,6 +241,118 @@ fn run(args: RunArgs) -> ExitCode {
     if report.run_info.interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if report.thresholds.iter().all(|t| t.pass) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_THRESHOLD)
+    }
+}
+
+fn presets() -> ExitCode {
+    let width = tokenstorm::client::presets::ALL
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for p in tokenstorm::client::presets::ALL {
+        text.push_str(&format!("{:width$}  {}: {}\n", p.name, p.sdk, p.summary));
+    }
+    text.push_str(
+        "\nUse one with `policy: { preset: NAME }`; keys written beside it override it.\n",
+    );
+    out(&text);
+    ExitCode::SUCCESS
+}
+
+fn compare(args: CompareArgs) -> ExitCode {
+    let formats = match formats(&args.format) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let (text, base) = match cmp::load_text(&args.scenario) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_INPUT);
+        }
+    };
+    let (swept, variants) = match &args.vary {
+        Some(arg) => match cmp::sweep(arg) {
+            Ok((path, v)) => (Some(path), v),
+            Err(e) => {
+                eprintln!("error: --vary {e}");
+                return ExitCode::from(EXIT_INPUT);
+            }
+        },
+        None => (None, cmp::declared(&base)),
+    };
+    if variants.is_empty() {
+        eprintln!(
+            "error: nothing to compare: {} has no `variants` and no --vary was given",
+            args.scenario.display()
+        );
+        return ExitCode::from(EXIT_INPUT);
+    }
+    let file = args.scenario.display().to_string();
+    let mut scenarios = match cmp::build_all(&text, &file, &variants) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_INPUT);
+        }
+    };
+    let seed = args.seed.unwrap_or(base.seed);
+    for s in &mut scenarios {
+        s.seed = seed;
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let control = Control::default();
+    stop_on_ctrl_c(control.stop.clone());
+    let names: Vec<String> = variants.iter().map(|v| v.name.clone()).collect();
+    let mut reports = Vec::new();
+    for result in cmp::run_all(&scenarios, &names, jobs, &control) {
+        match result {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("error: {}: {e}", args.scenario.display());
+                return ExitCode::from(EXIT_RUN);
+            }
+        }
+    }
+    let mut base = base;
+    base.seed = seed;
+    let comparison = cmp::compare(&base, swept.as_deref(), &variants, &reports);
+    let mut written = Vec::new();
+    for r in &reports {
+        match export::write(r, &args.out, &formats) {
+            Ok(paths) => written.extend(paths),
+            Err(e) => {
+                out(&cmp::render(&comparison, &reports));
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_RUN);
+            }
+        }
+    }
+    let path = args.out.join(cmp::file_name(&comparison));
+    if let Err(e) = std::fs::write(&path, cmp::to_json(&comparison)) {
+        out(&cmp::render(&comparison, &reports));
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return ExitCode::from(EXIT_RUN);
+    }
+    written.push(path);
+    if !args.quiet {
+        let mut text = cmp::render(&comparison, &reports);
+        text.push('\n');
+        for p in &written {
+            text.push_str(&format!("report: {}\n", p.display()));
+        }
+        out(&text);
+    }
+    if reports.iter().any(|r| r.run_info.interrupted) {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if reports.iter().all(|r| r.thresholds.iter().all(|t| t.pass)) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_THRESHOLD)
