@@ -76,15 +76,22 @@ struct CompareArgs {
     /// Variants run at once; default: the number of cores.
     #[arg(long)]
     jobs: Option<usize>,
+    #[command(flatten)]
+    reports: ReportArgs,
+    /// No table; only errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Where reports go and in which formats (`run` and `compare`).
+#[derive(Args)]
+struct ReportArgs {
     /// Where reports are written.
     #[arg(long, default_value = "reports")]
     out: PathBuf,
     /// Report formats, comma-separated.
     #[arg(long, default_value = "json", value_delimiter = ',')]
     format: Vec<String>,
-    /// No table; only errors.
-    #[arg(long, short)]
-    quiet: bool,
 }
 
 #[derive(Args)]
@@ -94,12 +101,8 @@ struct RunArgs {
     /// Overrides the scenario's seed.
     #[arg(long)]
     seed: Option<u64>,
-    /// Where reports are written.
-    #[arg(long, default_value = "reports")]
-    out: PathBuf,
-    /// Report formats, comma-separated.
-    #[arg(long, default_value = "json", value_delimiter = ',')]
-    format: Vec<String>,
+    #[command(flatten)]
+    reports: ReportArgs,
     /// No progress bar and no summary; only errors.
     #[arg(long, short)]
     quiet: bool,
@@ -189,7 +192,7 @@ fn formats(names: &[String]) -> Result<Vec<Format>, ExitCode> {
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    let formats = match formats(&args.format) {
+    let formats = match formats(&args.reports.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -219,7 +222,7 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_RUN);
         }
     };
-    let written = export::write(&report, &args.out, &formats);
+    let written = export::write(&report, &args.reports.out, &formats);
     // The summary is printed even when the files cannot be written: what was measured
     // reaches the user one way or the other.
     if !args.quiet || written.is_err() {
@@ -265,7 +268,7 @@ fn presets() -> ExitCode {
 }
 
 fn compare(args: CompareArgs) -> ExitCode {
-    let formats = match formats(&args.format) {
+    let formats = match formats(&args.reports.format) {
         Ok(f) => f,
         Err(code) => return code,
     };
@@ -326,7 +329,7 @@ fn compare(args: CompareArgs) -> ExitCode {
     let comparison = cmp::compare(&base, swept.as_deref(), &variants, &reports);
     let mut written = Vec::new();
     for r in &reports {
-        match export::write(r, &args.out, &formats) {
+        match export::write(r, &args.reports.out, &formats) {
             Ok(paths) => written.extend(paths),
             Err(e) => {
                 out(&cmp::render(&comparison, &reports));
@@ -335,7 +338,7 @@ fn compare(args: CompareArgs) -> ExitCode {
             }
         }
     }
-    let path = args.out.join(cmp::file_name(&comparison));
+    let path = args.reports.out.join(cmp::file_name(&comparison));
     if let Err(e) = std::fs::write(&path, cmp::to_json(&comparison)) {
         out(&cmp::render(&comparison, &reports));
         eprintln!("error: cannot write {}: {e}", path.display());

@@ -176,6 +176,14 @@ impl<E: Exchange> Client<E> {
         min > Dur::ZERO && lock(&self.last_refresh).is_some_and(|t| t.elapsed() < min.to_std())
     }
 
+    /// The tokens of a 200 answer, the access token's expiry judged per the policy on
+    /// this client's clock; None when the body is not a token response.
+    fn tokens_of(&self, resp: &Response) -> Option<(AccessToken, Option<String>)> {
+        let tokens = TokenResponse::parse(resp.body())?;
+        let access = tokens.access_token(self.policy().expiry_source, self.clock.now_ms())?;
+        Some((access, tokens.refresh_token))
+    }
+
     /// Keeps a token response, with its per-token jitter drawn.
     fn keep(&self, mut access: AccessToken, refresh_token: Option<String>, rng: &mut Rng) {
         let policy = self.policy();
@@ -232,11 +240,8 @@ impl<E: Exchange> Client<E> {
             let latency = t0.elapsed();
             let retry = match &answer {
                 Some(resp) if resp.status() == StatusCode::OK => {
-                    if let Some(tokens) = TokenResponse::parse(resp.body())
-                        && let Some(access) =
-                            tokens.access_token(self.policy().expiry_source, self.clock.now_ms())
-                    {
-                        self.keep(access, tokens.refresh_token, rng);
+                    if let Some((access, refresh_token)) = self.tokens_of(resp) {
+                        self.keep(access, refresh_token, rng);
                         self.logged_in.store(true, Ordering::Relaxed);
                         metrics.login_attempt_done(self.group.index, true, latency);
                         return Ok(());
@@ -285,12 +290,9 @@ impl<E: Exchange> Client<E> {
             let latency = t0.elapsed();
             let retry = match &answer {
                 Some(resp) if resp.status() == StatusCode::OK => {
-                    if let Some(tokens) = TokenResponse::parse(resp.body())
-                        && let Some(access) =
-                            tokens.access_token(self.policy().expiry_source, self.clock.now_ms())
-                    {
+                    if let Some((access, refresh_token)) = self.tokens_of(resp) {
                         metrics.refresh_done(self.group.index, RefreshEnd::Ok, latency);
-                        self.keep(access, tokens.refresh_token, rng);
+                        self.keep(access, refresh_token, rng);
                         return Ok(());
                     }
                     false
