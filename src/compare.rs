@@ -376,11 +376,6 @@ pub fn to_json(c: &Comparison) -> Vec<u8> {
     bytes
 }
 
-/// `<scenario>.compare.json`
-pub fn file_name(c: &Comparison) -> String {
-    format!("{}.compare.json", c.scenario)
-}
-
 /// The table a person reads: figures as rows, variants as columns, the best of each row
 /// marked `*`; then each variant's verdicts.
 pub fn render(c: &Comparison, reports: &[Report]) -> String {

@@ -219,6 +219,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
     let mut report = Report {
         schema_version: m::SCHEMA_VERSION,
         scenario: scenario.name.clone(),
+        description: scenario.description.trim().to_string(),
         variant: None,
         seed: scenario.seed,
         mode: scenario.mode.as_str().to_string(),

@@ -338,13 +338,14 @@ fn compare(args: CompareArgs) -> ExitCode {
             }
         }
     }
-    let path = args.reports.out.join(cmp::file_name(&comparison));
-    if let Err(e) = std::fs::write(&path, cmp::to_json(&comparison)) {
-        out(&cmp::render(&comparison, &reports));
-        eprintln!("error: cannot write {}: {e}", path.display());
-        return ExitCode::from(EXIT_RUN);
+    match export::write_comparison(&comparison, &reports, &args.reports.out, &formats) {
+        Ok(paths) => written.extend(paths),
+        Err(e) => {
+            out(&cmp::render(&comparison, &reports));
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_RUN);
+        }
     }
-    written.push(path);
     if !args.quiet {
         let mut text = cmp::render(&comparison, &reports);
         text.push('\n');

@@ -14,6 +14,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Report {
     pub schema_version: u32,
     pub scenario: String,
+    /// The scenario's description, for reports a person reads.
+    pub description: String,
     pub variant: Option<String>,
     pub seed: u64,
     pub mode: String,
@@ -212,6 +214,22 @@ pub struct Series {
     pub failed: Vec<u64>,
     pub logins: Vec<u64>,
     pub forced_logins: Vec<u64>,
+}
+
+impl Series {
+    /// Every series with its name, in the order reports show them.
+    pub fn columns(&self) -> [(&'static str, &[u64]); 8] {
+        [
+            ("requests", &self.requests),
+            ("unauthorized", &self.unauthorized),
+            ("refreshes", &self.refreshes),
+            ("concurrent_refreshes", &self.concurrent_refreshes),
+            ("lock_waiters", &self.lock_waiters),
+            ("failed", &self.failed),
+            ("logins", &self.logins),
+            ("forced_logins", &self.forced_logins),
+        ]
+    }
 }
 
 impl Report {

@@ -1,6 +1,7 @@
 //! The JSON report of SPEC §2: pretty-printed, keys in a fixed order, newline-terminated.
 
 use super::{ExportError, Exporter};
+use crate::compare::Comparison;
 use crate::report::Report;
 
 pub struct Json;
@@ -15,5 +16,13 @@ impl Exporter for Json {
             serde_json::to_vec_pretty(report).map_err(|e| ExportError::Encode(e.to_string()))?;
         bytes.push(b'\n');
         Ok(bytes)
+    }
+
+    fn export_comparison(
+        &self,
+        comparison: &Comparison,
+        _reports: &[Report],
+    ) -> Result<Option<Vec<u8>>, ExportError> {
+        Ok(Some(crate::compare::to_json(comparison)))
     }
 }

@@ -1,0 +1,607 @@
+//! One self-contained HTML page per run (or comparison): verdicts first, then charts
+//! over time and tables. Charts are SVG drawn by plotters' SVG backend, which writes
+//! text as SVG text and so needs no font files; styles are inline and nothing is
+//! fetched, so the page opens offline.
+
+use std::fmt::Write as _;
+
+use plotters::prelude::*;
+use serde_json::Value;
+
+use super::{ExportError, Exporter, figure};
+use crate::compare::Comparison;
+use crate::report::Report;
+use crate::report::model::Percentiles;
+use crate::report::threshold::lookup;
+
+pub struct Html;
+
+const WIDTH: u32 = 960;
+const HEIGHT: u32 = 320;
+
+/// Distinct, colour-blind-friendly line colours (Okabe–Ito).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(240, 228, 66),
+];
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// One line of a chart.
+struct Line {
+    name: String,
+    values: Vec<f64>,
+}
+
+fn encode_err(e: impl std::fmt::Display) -> ExportError {
+    ExportError::Encode(format!("chart: {e}"))
+}
+
+/// The unit the time axis is read in, for a run of `seconds`.
+fn time_unit(seconds: f64) -> (f64, &'static str) {
+    if seconds > 3.0 * 3600.0 {
+        (3600.0, "h")
+    } else if seconds > 180.0 {
+        (60.0, "min")
+    } else {
+        (1.0, "s")
+    }
+}
+
+/// A chart of values per tick over time, one line per series, wrapped in a `<figure>`
+/// named `id`.
+fn time_chart(
+    id: &str,
+    title: &str,
+    y_desc: &str,
+    tick_seconds: f64,
+    lines: &[Line],
+) -> Result<String, ExportError> {
+    let ticks = lines
+        .iter()
+        .map(|l| l.values.len())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let (unit, unit_name) = time_unit(ticks as f64 * tick_seconds);
+    let x_max = (ticks as f64 * tick_seconds / unit).max(f64::MIN_POSITIVE);
+    let y_max = lines
+        .iter()
+        .flat_map(|l| l.values.iter().copied())
+        .fold(0.0f64, f64::max);
+    let y_max = if y_max > 0.0 { y_max * 1.08 } else { 1.0 };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(encode_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+            .map_err(encode_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("time ({unit_name})"))
+            .y_desc(y_desc)
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 15))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(encode_err)?;
+        for (i, line) in lines.iter().enumerate() {
+            let c = color(i);
+            let points = line
+                .values
+                .iter()
+                .enumerate()
+                .map(|(t, v)| (t as f64 * tick_seconds / unit, *v));
+            chart
+                .draw_series(LineSeries::new(points, c.stroke_width(2)))
+                .map_err(encode_err)?
+                .label(line.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .draw()
+            .map_err(encode_err)?;
+        root.present().map_err(encode_err)?;
+    }
+    Ok(figure_of(id, &svg))
+}
+
+fn figure_of(id: &str, svg: &str) -> String {
+    format!("<figure data-chart=\"{id}\">{svg}</figure>\n")
+}
+
+const PERCENTILES: [&str; 5] = ["p50", "p90", "p99", "p99.9", "max"];
+
+fn percentile_values(p: &Percentiles) -> Vec<f64> {
+    [p.p50, p.p90, p.p99, p.p999, p.max]
+        .iter()
+        .map(|v| *v as f64)
+        .collect()
+}
+
+/// Latency by percentile, one line per kind of request (or per variant).
+fn latency_chart(id: &str, title: &str, lines: &[Line]) -> Result<String, ExportError> {
+    let y_max = lines
+        .iter()
+        .flat_map(|l| l.values.iter().copied())
+        .fold(0.0f64, f64::max);
+    let y_max = if y_max > 0.0 { y_max * 1.08 } else { 1.0 };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(encode_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.2f64..4.2f64, 0f64..y_max)
+            .map_err(encode_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("percentile")
+            .y_desc("latency (ms)")
+            .x_labels(5)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 0.01 && (0.0..=4.0).contains(&i) {
+                    PERCENTILES[i as usize].to_string()
+                } else {
+                    String::new()
+                }
+            })
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 15))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(encode_err)?;
+        for (i, line) in lines.iter().enumerate() {
+            let c = color(i);
+            let points: Vec<(f64, f64)> = line
+                .values
+                .iter()
+                .enumerate()
+                .map(|(x, v)| (x as f64, *v))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), c.stroke_width(2)))
+                .map_err(encode_err)?
+                .label(line.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
+                });
+            chart
+                .draw_series(points.into_iter().map(|p| Circle::new(p, 4, c.filled())))
+                .map_err(encode_err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .draw()
+            .map_err(encode_err)?;
+        root.present().map_err(encode_err)?;
+    }
+    Ok(figure_of(id, &svg))
+}
+
+/// Unauthorized rate against issuer load, one labelled point per variant.
+fn tradeoff_chart(points: &[(String, f64, f64)], knob: &str) -> Result<String, ExportError> {
+    let x_max = points.iter().map(|p| p.1).fold(0.0f64, f64::max).max(1.0) * 1.15;
+    let y_max = points.iter().map(|p| p.2).fold(0.0f64, f64::max);
+    let y_max = if y_max > 0.0 { y_max * 1.2 } else { 0.01 };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
+        root.fill(&WHITE).map_err(encode_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("Trade-off of {knob}"), ("sans-serif", 20))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+            .map_err(encode_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("issuer token requests")
+            .y_desc("unauthorized rate (401s / API requests)")
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 15))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(encode_err)?;
+        for (i, (name, x, y)) in points.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((*x, *y))
+                        + Circle::new((0, 0), 6, c.filled())
+                        + Text::new(name.clone(), (9, -16), ("sans-serif", 14).into_font()),
+                ))
+                .map_err(encode_err)?;
+        }
+        root.present().map_err(encode_err)?;
+    }
+    Ok(figure_of("tradeoff", &svg))
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
+h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}\
+.meta{color:#555}.pass{color:#0a7d32}.fail{color:#b3261e}\
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding:.3em .7em;text-align:right}\
+td:first-child,th:first-child{text-align:left}th{background:#f5f5f5}.best{font-weight:bold;background:#e8f5e9}\
+figure{margin:1em 0}svg{max-width:100%;height:auto}";
+
+fn page(title: &str, body: &str) -> Vec<u8> {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
+        escape(title)
+    )
+    .into_bytes()
+}
+
+fn verdicts(report: &Report) -> String {
+    if report.thresholds.is_empty() {
+        return "<p>No thresholds.</p>\n".to_string();
+    }
+    let mut s = String::from("<table><tr><th></th><th>threshold</th><th>actual</th></tr>\n");
+    for t in &report.thresholds {
+        let _ = writeln!(
+            s,
+            "<tr><td class=\"{}\">{}</td><td><code>{} {}</code></td><td>{}</td></tr>",
+            if t.pass { "pass" } else { "fail" },
+            if t.pass { "✓" } else { "✗" },
+            escape(&t.metric),
+            escape(&t.condition),
+            figure(t.actual)
+        );
+    }
+    s.push_str("</table>\n");
+    s
+}
+
+fn series(report: &Report, name: &str) -> Vec<f64> {
+    report
+        .timeline
+        .series
+        .columns()
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.iter().map(|x| *x as f64).collect())
+        .unwrap_or_default()
+}
+
+/// The charts over time: (id, title, y axis, series name).
+const TIME_CHARTS: [(&str, &str, &str, &str); 6] = [
+    (
+        "requests",
+        "API requests per tick",
+        "requests per tick",
+        "requests",
+    ),
+    (
+        "unauthorized",
+        "401 answers per tick",
+        "401s per tick",
+        "unauthorized",
+    ),
+    (
+        "refreshes",
+        "Refreshes per tick (the storm)",
+        "refreshes per tick",
+        "refreshes",
+    ),
+    (
+        "concurrent_refreshes",
+        "Refreshes in flight (most per tick)",
+        "refreshes in flight",
+        "concurrent_refreshes",
+    ),
+    (
+        "lock_waiters",
+        "Callers waiting for a refresh (most per tick)",
+        "waiting callers",
+        "lock_waiters",
+    ),
+    (
+        "forced_logins",
+        "Forced logins per tick",
+        "logins per tick",
+        "forced_logins",
+    ),
+];
+
+fn latency_table(rows: &[(&str, &Percentiles)]) -> String {
+    let mut s = String::from(
+        "<table><tr><th>latency (ms)</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>mean</th></tr>\n",
+    );
+    for (name, p) in rows {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(name),
+            p.p50,
+            p.p90,
+            p.p99,
+            p.p999,
+            p.max,
+            figure(p.mean)
+        );
+    }
+    s.push_str("</table>\n");
+    s
+}
+
+impl Exporter for Html {
+    fn extension(&self) -> &'static str {
+        "html"
+    }
+
+    fn export(&self, r: &Report) -> Result<Vec<u8>, ExportError> {
+        let json = serde_json::to_value(r).map_err(|e| ExportError::Encode(e.to_string()))?;
+        let tick_s = r.timeline.tick_ms as f64 / 1000.0;
+        let name = match &r.variant {
+            Some(v) => format!("{} · {v}", r.scenario),
+            None => r.scenario.clone(),
+        };
+        let passed = r.thresholds.iter().filter(|t| t.pass).count();
+        let mut b = String::new();
+        let _ = writeln!(b, "<h1>tokenstorm · {}</h1>", escape(&name));
+        if !r.description.is_empty() {
+            let _ = writeln!(b, "<p>{}</p>", escape(&r.description));
+        }
+        let _ = writeln!(
+            b,
+            "<p class=\"meta\">seed {} · mode {} · {} s simulated{} · <span class=\"{}\">{passed} of {} thresholds passed</span></p>",
+            r.seed,
+            escape(&r.mode),
+            figure(r.duration_seconds),
+            if r.run_info.interrupted {
+                " · interrupted"
+            } else {
+                ""
+            },
+            if passed == r.thresholds.len() {
+                "pass"
+            } else {
+                "fail"
+            },
+            r.thresholds.len()
+        );
+        b.push_str("<h2>Thresholds</h2>\n");
+        b.push_str(&verdicts(r));
+        b.push_str("<h2>Key figures</h2>\n<table><tr><th>metric</th><th>value</th></tr>\n");
+        for m in crate::compare::METRICS {
+            let v = lookup(&json, m).and_then(Value::as_f64).unwrap_or(f64::NAN);
+            let _ = writeln!(
+                b,
+                "<tr><td><code>{m}</code></td><td>{}</td></tr>",
+                figure(v)
+            );
+        }
+        b.push_str("</table>\n<h2>Over time</h2>\n");
+        b.push_str(&time_chart(
+            "requests",
+            "API requests per tick, 401s overlaid",
+            "requests per tick",
+            tick_s,
+            &[
+                Line {
+                    name: "requests".into(),
+                    values: series(r, "requests"),
+                },
+                Line {
+                    name: "401 unauthorized".into(),
+                    values: series(r, "unauthorized"),
+                },
+            ],
+        )?);
+        for (id, title, y, s) in &TIME_CHARTS[2..] {
+            b.push_str(&time_chart(
+                id,
+                title,
+                y,
+                tick_s,
+                &[Line {
+                    name: (*s).replace('_', " "),
+                    values: series(r, s),
+                }],
+            )?);
+        }
+        b.push_str("<h2>Latency</h2>\n");
+        let l = &r.latency_ms;
+        b.push_str(&latency_table(&[
+            ("API request", &l.request),
+            ("refresh", &l.refresh),
+            ("login", &l.login),
+        ]));
+        let w = &r.lock.wait_ms;
+        let _ = writeln!(
+            b,
+            "<p>Lock waits: {} contended of {} acquisitions, {} timeouts; waited p50 {} ms, p90 {} ms, p99 {} ms, max {} ms.</p>",
+            r.lock.contended, r.lock.acquisitions, r.lock.timeouts, w.p50, w.p90, w.p99, w.max
+        );
+        b.push_str(&latency_chart(
+            "latency",
+            "Latency distribution",
+            &[
+                Line {
+                    name: "API request".into(),
+                    values: percentile_values(&l.request),
+                },
+                Line {
+                    name: "refresh".into(),
+                    values: percentile_values(&l.refresh),
+                },
+                Line {
+                    name: "login".into(),
+                    values: percentile_values(&l.login),
+                },
+            ],
+        )?);
+        b.push_str("<h2>Client groups</h2>\n<table><tr><th>group</th><th>API requests</th><th>unauthorized rate</th><th>failed rate</th><th>refreshes</th><th>duplicates</th><th>refresh peak /s</th><th>forced logins</th><th>lock contended</th></tr>\n");
+        for (g, x) in &r.groups {
+            let _ = writeln!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(g),
+                x.requests.total,
+                figure(x.unauthorized_rate),
+                figure(x.failed_rate),
+                x.refresh.attempts,
+                x.refresh.duplicates,
+                x.refresh.peak_per_second,
+                x.login.forced,
+                x.lock.contended
+            );
+        }
+        b.push_str("</table>\n");
+        Ok(page(&format!("tokenstorm · {name}"), &b))
+    }
+
+    fn export_comparison(
+        &self,
+        c: &Comparison,
+        reports: &[Report],
+    ) -> Result<Option<Vec<u8>>, ExportError> {
+        let tick_s = reports
+            .first()
+            .map_or(1.0, |r| r.timeline.tick_ms as f64 / 1000.0);
+        let mut b = String::new();
+        let passed = c.variants.iter().filter(|v| v.thresholds_passed).count();
+        let _ = writeln!(b, "<h1>tokenstorm compare · {}</h1>", escape(&c.scenario));
+        if let Some(d) = reports.first().map(|r| &r.description)
+            && !d.is_empty()
+        {
+            let _ = writeln!(b, "<p>{}</p>", escape(d));
+        }
+        let _ = writeln!(
+            b,
+            "<p class=\"meta\">seed {}{} · <span class=\"{}\">{passed} of {} variants passed their thresholds</span></p>",
+            c.seed,
+            c.swept
+                .as_ref()
+                .map(|p| format!(" · sweeping <code>{}</code>", escape(p)))
+                .unwrap_or_default(),
+            if passed == c.variants.len() {
+                "pass"
+            } else {
+                "fail"
+            },
+            c.variants.len()
+        );
+        b.push_str("<h2>Side by side</h2>\n<table><tr><th>metric</th>");
+        for v in &c.variants {
+            let _ = write!(b, "<th>{}</th>", escape(&v.name));
+        }
+        b.push_str("</tr>\n");
+        for row in &c.rows {
+            let _ = write!(b, "<tr><td><code>{}</code></td>", escape(&row.metric));
+            for (i, v) in row.values.iter().enumerate() {
+                let best = row.best.contains(&i);
+                let _ = write!(
+                    b,
+                    "<td{}>{}</td>",
+                    if best { " class=\"best\"" } else { "" },
+                    figure(*v)
+                );
+            }
+            b.push_str("</tr>\n");
+        }
+        b.push_str(
+            "</table>\n<p class=\"meta\">Highlighted: the best (lowest) value of each row.</p>\n",
+        );
+        if let Some(knob) = &c.swept {
+            let points: Vec<(String, f64, f64)> = reports
+                .iter()
+                .zip(&c.variants)
+                .map(|(r, v)| {
+                    (
+                        v.name.clone(),
+                        r.issuer.token_requests as f64,
+                        r.unauthorized_rate,
+                    )
+                })
+                .collect();
+            b.push_str(&tradeoff_chart(&points, knob)?);
+        }
+        b.push_str("<h2>Over time</h2>\n");
+        for (id, title, y, s) in &TIME_CHARTS {
+            let lines: Vec<Line> = reports
+                .iter()
+                .zip(&c.variants)
+                .map(|(r, v)| Line {
+                    name: v.name.clone(),
+                    values: series(r, s),
+                })
+                .collect();
+            b.push_str(&time_chart(id, title, y, tick_s, &lines)?);
+        }
+        b.push_str("<h2>Latency</h2>\n");
+        let rows: Vec<(&str, &Percentiles)> = reports
+            .iter()
+            .zip(&c.variants)
+            .map(|(r, v)| (v.name.as_str(), &r.latency_ms.request))
+            .collect();
+        b.push_str(&latency_table(&rows));
+        let lines: Vec<Line> = reports
+            .iter()
+            .zip(&c.variants)
+            .map(|(r, v)| Line {
+                name: v.name.clone(),
+                values: percentile_values(&r.latency_ms.request),
+            })
+            .collect();
+        b.push_str(&latency_chart(
+            "latency",
+            "API request latency distribution",
+            &lines,
+        )?);
+        b.push_str("<h2>Thresholds</h2>\n");
+        for (r, v) in reports.iter().zip(&c.variants) {
+            let _ = writeln!(b, "<h3>{}</h3>", escape(&v.name));
+            b.push_str(&verdicts(r));
+        }
+        Ok(Some(page(
+            &format!("tokenstorm compare · {}", c.scenario),
+            &b,
+        )))
+    }
+}

@@ -1,0 +1,146 @@
+//! A Markdown summary fit for a CI step summary or a pull-request comment: the
+//! thresholds' verdicts first, then the key figures, one table row per metric. A
+//! comparison puts the variants side by side with the best value of each row in bold.
+
+use comfy_table::Table;
+use comfy_table::presets::ASCII_MARKDOWN;
+use serde_json::Value;
+
+use super::{ExportError, Exporter, figure};
+use crate::compare::{Comparison, METRICS};
+use crate::report::Report;
+use crate::report::threshold::lookup;
+
+pub struct Markdown;
+
+fn table(header: Vec<String>, rows: Vec<Vec<String>>) -> String {
+    let mut t = Table::new();
+    t.load_style(ASCII_MARKDOWN);
+    t.set_header(header);
+    for r in rows {
+        t.add_row(r);
+    }
+    let mut s: String = t
+        .to_string()
+        .lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect();
+    s.push('\n');
+    s
+}
+
+fn verdicts(report: &Report) -> String {
+    if report.thresholds.is_empty() {
+        return "No thresholds.\n\n".to_string();
+    }
+    table(
+        vec!["".into(), "threshold".into(), "actual".into()],
+        report
+            .thresholds
+            .iter()
+            .map(|t| {
+                vec![
+                    if t.pass { "✅" } else { "❌" }.to_string(),
+                    format!("`{} {}`", t.metric, t.condition),
+                    figure(t.actual),
+                ]
+            })
+            .collect(),
+    )
+}
+
+fn title(report: &Report) -> String {
+    let passed = report.thresholds.iter().filter(|t| t.pass).count();
+    let all = report.thresholds.len();
+    let mark = if passed == all { "✅" } else { "❌" };
+    let name = match &report.variant {
+        Some(v) => format!("{} · {v}", report.scenario),
+        None => report.scenario.clone(),
+    };
+    format!("### {mark} tokenstorm · {name}: {passed} of {all} thresholds passed\n\n")
+}
+
+impl Exporter for Markdown {
+    fn extension(&self) -> &'static str {
+        "md"
+    }
+
+    fn export(&self, report: &Report) -> Result<Vec<u8>, ExportError> {
+        let json = serde_json::to_value(report).map_err(|e| ExportError::Encode(e.to_string()))?;
+        let mut out = title(report);
+        if !report.description.is_empty() {
+            out.push_str(&format!("{}\n\n", report.description));
+        }
+        out.push_str(&format!(
+            "seed {} · {} · {} s simulated{}\n\n",
+            report.seed,
+            report.mode,
+            figure(report.duration_seconds),
+            if report.run_info.interrupted {
+                " · interrupted"
+            } else {
+                ""
+            }
+        ));
+        out.push_str(&verdicts(report));
+        out.push_str(&table(
+            vec!["metric".into(), "value".into()],
+            METRICS
+                .iter()
+                .map(|m| {
+                    let v = lookup(&json, m).and_then(Value::as_f64).unwrap_or(f64::NAN);
+                    vec![format!("`{m}`"), figure(v)]
+                })
+                .collect(),
+        ));
+        Ok(out.into_bytes())
+    }
+
+    fn export_comparison(
+        &self,
+        c: &Comparison,
+        reports: &[Report],
+    ) -> Result<Option<Vec<u8>>, ExportError> {
+        let passed = c.variants.iter().filter(|v| v.thresholds_passed).count();
+        let mark = if passed == c.variants.len() {
+            "✅"
+        } else {
+            "❌"
+        };
+        let mut out = format!(
+            "### {mark} tokenstorm compare · {}: {passed} of {} variants passed their thresholds\n\nseed {}{}\n\n",
+            c.scenario,
+            c.variants.len(),
+            c.seed,
+            c.swept
+                .as_ref()
+                .map(|p| format!(" · sweeping `{p}`"))
+                .unwrap_or_default()
+        );
+        let mut header = vec!["metric".to_string()];
+        header.extend(c.variants.iter().map(|v| v.name.clone()));
+        out.push_str(&table(
+            header,
+            c.rows
+                .iter()
+                .map(|r| {
+                    let mut row = vec![format!("`{}`", r.metric)];
+                    row.extend(r.values.iter().enumerate().map(|(i, v)| {
+                        if r.best.contains(&i) {
+                            format!("**{}**", figure(*v))
+                        } else {
+                            figure(*v)
+                        }
+                    }));
+                    row
+                })
+                .collect(),
+        ));
+        out.push_str("Best (lowest) value of each row in bold.\n\n");
+        for r in reports {
+            out.push_str(&title(r));
+            out.push_str(&verdicts(r));
+        }
+        Ok(Some(out.into_bytes()))
+    }
+}
