@@ -93,6 +93,8 @@ fn time_chart(
             .configure_mesh()
             .x_desc(format!("time ({unit_name})"))
             .y_desc(y_desc)
+            .x_label_formatter(&|v| figure(*v))
+            .y_label_formatter(&|v| figure(*v))
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 15))
             .light_line_style(RGBColor(235, 235, 235))
@@ -161,6 +163,7 @@ fn latency_chart(id: &str, title: &str, lines: &[Line]) -> Result<String, Export
             .configure_mesh()
             .x_desc("percentile")
             .y_desc("latency (ms)")
+            .y_label_formatter(&|v| figure(*v))
             .x_labels(5)
             .x_label_formatter(&|x| {
                 let i = x.round();
@@ -209,7 +212,15 @@ fn latency_chart(id: &str, title: &str, lines: &[Line]) -> Result<String, Export
 
 /// Unauthorized rate against issuer load, one labelled point per variant.
 fn tradeoff_chart(points: &[(String, f64, f64)], knob: &str) -> Result<String, ExportError> {
-    let x_max = points.iter().map(|p| p.1).fold(0.0f64, f64::max).max(1.0) * 1.15;
+    // Zoomed to the points: the differences between variants are the point.
+    let x_hi = points.iter().map(|p| p.1).fold(0.0f64, f64::max).max(1.0);
+    let x_lo = points
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min)
+        .min(x_hi);
+    let pad = ((x_hi - x_lo) * 0.15).max(x_hi * 0.02).max(1.0);
+    let (x_min, x_max) = ((x_lo - pad).max(0.0), x_hi + pad * 2.0);
     let y_max = points.iter().map(|p| p.2).fold(0.0f64, f64::max);
     let y_max = if y_max > 0.0 { y_max * 1.2 } else { 0.01 };
     let mut svg = String::new();
@@ -221,10 +232,12 @@ fn tradeoff_chart(points: &[(String, f64, f64)], knob: &str) -> Result<String, E
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(80)
-            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+            .build_cartesian_2d(x_min..x_max, 0f64..y_max)
             .map_err(encode_err)?;
         chart
             .configure_mesh()
+            .x_label_formatter(&|v| figure(v.round()))
+            .y_label_formatter(&|v| figure(*v))
             .x_desc("issuer token requests")
             .y_desc("unauthorized rate (401s / API requests)")
             .label_style(("sans-serif", 14))
@@ -238,7 +251,12 @@ fn tradeoff_chart(points: &[(String, f64, f64)], knob: &str) -> Result<String, E
                 .draw_series(std::iter::once(
                     EmptyElement::at((*x, *y))
                         + Circle::new((0, 0), 6, c.filled())
-                        + Text::new(name.clone(), (9, -16), ("sans-serif", 14).into_font()),
+                        // Alternate above and below, so that close points stay readable.
+                        + Text::new(
+                            name.clone(),
+                            (9, if i % 2 == 0 { -20 } else { 6 }),
+                            ("sans-serif", 14).into_font(),
+                        ),
                 ))
                 .map_err(encode_err)?;
         }
