@@ -222,3 +222,30 @@ fn ctrl_c_stops_the_run_writes_what_it_measured_and_exits_130() {
     assert!(covered > 0.0 && covered < 30.0 * 86_400.0, "{covered}");
     assert!(report["requests"]["total"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn every_format_is_written_and_listed_at_the_end_of_the_summary() {
+    let dir = temp_dir("formats");
+    let file = write(&dir, "small.yaml", &SMALL.replace("THRESHOLD", "< 0.5"));
+    let out_dir = dir.join("out");
+    let out = tokenstorm(&[
+        "run",
+        &file,
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--format",
+        "json,html,md,csv,junit",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let tail: Vec<&str> = stdout.lines().rev().take(5).collect();
+    for ext in ["json", "html", "md", "csv", "junit.xml"] {
+        let path = out_dir.join(format!("small.{ext}"));
+        assert!(path.exists(), "{}", path.display());
+        assert!(
+            tail.iter()
+                .any(|l| *l == format!("report: {}", path.display())),
+            "{stdout}"
+        );
+    }
+}
