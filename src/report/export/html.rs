@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde_json::Value;
 
@@ -82,11 +83,7 @@ fn time_chart(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(encode_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(70)
+        let mut chart = frame(&root, title, 70)
             .build_cartesian_2d(0f64..x_max, 0f64..y_max)
             .map_err(encode_err)?;
         chart
@@ -115,17 +112,42 @@ fn time_chart(
                     PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .draw()
-            .map_err(encode_err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(encode_err)?;
     }
     Ok(figure_of(id, &svg))
+}
+
+/// The frame every chart shares: a title, margins, room for axis labels.
+fn frame<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    y_label_area: u32,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(y_label_area);
+    builder
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The legend of the lines drawn, in a corner.
+fn legend<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    corner: SeriesLabelPosition,
+) -> Result<(), ExportError> {
+    chart
+        .configure_series_labels()
+        .position(corner)
+        .label_font(("sans-serif", 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .draw()
+        .map_err(encode_err)
 }
 
 fn figure_of(id: &str, svg: &str) -> String {
@@ -152,11 +174,7 @@ fn latency_chart(id: &str, title: &str, lines: &[Line]) -> Result<String, Export
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(encode_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(70)
+        let mut chart = frame(&root, title, 70)
             .build_cartesian_2d(-0.2f64..4.2f64, 0f64..y_max)
             .map_err(encode_err)?;
         chart
@@ -197,14 +215,7 @@ fn latency_chart(id: &str, title: &str, lines: &[Line]) -> Result<String, Export
                 .draw_series(points.into_iter().map(|p| Circle::new(p, 4, c.filled())))
                 .map_err(encode_err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .draw()
-            .map_err(encode_err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(encode_err)?;
     }
     Ok(figure_of(id, &svg))
