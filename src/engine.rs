@@ -10,16 +10,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::client;
+use crate::clock::ActorClock;
 use crate::clock::{Clock, SIM_EPOCH_MS};
 use crate::exchange::latency::Sampler;
-use crate::exchange::sim::SimExchange;
+use crate::exchange::sim::{ExchangeStats, IssuerSide, ResourceSide, SimExchange};
+use crate::faults::Faults;
 use crate::issuer::{Issuer, IssuerStats};
 use crate::metrics::{Counts, Metrics, Recorded};
 use crate::report::model::{self as m, Report};
 use crate::report::threshold;
 use crate::resource::{Resource, ResourceStats};
 use crate::rng::{self, stream};
-use crate::scenario::{Mode, Scenario};
+use crate::scenario::{Fault, FaultKind, Mode, Scenario};
 
 /// Lets the caller watch and stop a run from another thread.
 #[derive(Clone, Debug, Default)]
@@ -53,6 +55,7 @@ struct Outcome {
     recorded: Recorded,
     issuer: IssuerStats,
     resource: ResourceStats,
+    exchange: ExchangeStats,
     elapsed_ms: u64,
     interrupted: bool,
 }
@@ -87,13 +90,6 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         issuer.keys(),
         clock.skewed(scenario.resource.clock_offset.as_ms()),
     ));
-    let exchange = Arc::new(SimExchange::new(
-        issuer.clone(),
-        resource.clone(),
-        Sampler::new(&scenario.issuer.latency),
-        Sampler::new(&scenario.resource.latency),
-        rng::rng(seed, &[stream::EXCHANGE]),
-    ));
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let tick_ms = scenario.tick.as_ms().max(1) as u64;
     let metrics = Arc::new(Metrics::new(
@@ -103,6 +99,30 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         scenario.clients.len(),
         control.progress.clone(),
     ));
+    let exchange = Arc::new(SimExchange::new(
+        issuer.clone(),
+        resource.clone(),
+        IssuerSide {
+            latency: Sampler::new(&scenario.issuer.latency),
+            faults: Faults::new(
+                &scenario.issuer.faults,
+                rng::rng(seed, &[stream::FAULTS, 0]),
+            ),
+            rate_limit: scenario.issuer.rate_limit.clone(),
+            capacity: scenario.issuer.capacity,
+        },
+        ResourceSide {
+            latency: Sampler::new(&scenario.resource.latency),
+            faults: Faults::new(
+                &scenario.resource.faults,
+                rng::rng(seed, &[stream::FAULTS, 1]),
+            ),
+        },
+        metrics.clone(),
+        rng::rng(seed, &[stream::EXCHANGE]),
+    ));
+    schedule_clock_jumps(&scenario.issuer.faults, issuer.clock(), clock);
+    schedule_clock_jumps(&scenario.resource.faults, resource.clock(), clock);
     let end = clock.at(duration_ms);
     for (g, group) in scenario.clients.iter().enumerate() {
         client::spawn_group(
@@ -136,9 +156,25 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         recorded: metrics.finish(),
         issuer: issuer.stats(),
         resource: resource.stats(),
+        exchange: exchange.stats(),
         elapsed_ms,
         interrupted,
     })
+}
+
+/// Moves `actor`'s clock by each `clock_jump` fault's `by` at its `at`.
+fn schedule_clock_jumps(faults: &[Fault], actor: &ActorClock, clock: Clock) {
+    for f in faults.iter().filter(|f| f.kind == FaultKind::ClockJump) {
+        let (Some(at), Some(by)) = (f.at, f.by) else {
+            continue;
+        };
+        let actor = actor.clone();
+        let when = clock.at(at.as_ms().max(0) as u64);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(when).await;
+            actor.jump(by.as_ms());
+        });
+    }
 }
 
 /// Timeline buckets for a run: the last one may be partial.
@@ -266,9 +302,15 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             login: r.login_latency.percentiles(),
         },
         issuer: m::Issuer {
-            token_requests: o.issuer.token_requests,
-            rate_limited: o.issuer.rate_limited,
-            errors_injected: o.issuer.errors_injected,
+            // Requests answered before the handler (faults, the rate limit) reached the
+            // endpoint too.
+            token_requests: o.issuer.token_requests
+                + o.exchange.issuer_injected
+                + o.exchange.issuer_rate_limited,
+            rate_limited: o.exchange.issuer_rate_limited,
+            errors_injected: o.exchange.issuer_injected,
+            queue_max: r.peaks.issuer_queue,
+            queue_wait_ms: r.issuer_queue_wait.wait_ms(),
         },
         resource: m::Resource {
             requests: o.resource.requests,
@@ -276,6 +318,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             rejected_not_yet_valid: o.resource.rejected_not_yet_valid,
             rejected_invalid: o.resource.rejected_invalid,
             rejected_missing: o.resource.rejected_missing,
+            errors_injected: o.exchange.resource_injected,
         },
         groups: scenario
             .clients
@@ -292,6 +335,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
                 refreshes: cut(r.series_refreshes.into_values()),
                 concurrent_refreshes: cut(r.concurrent_refreshes.into_values()),
                 lock_waiters: cut(r.lock_waiters.into_values()),
+                issuer_queue: cut(r.issuer_queue.into_values()),
                 failed: cut(r.series_failed.into_values()),
                 logins: cut(r.series_logins.into_values()),
                 forced_logins: cut(r.series_forced_logins.into_values()),

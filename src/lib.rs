@@ -11,6 +11,7 @@ pub mod compare;
 pub mod duration;
 pub mod engine;
 pub mod exchange;
+pub mod faults;
 pub mod issuer;
 pub mod metrics;
 pub mod report;

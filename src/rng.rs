@@ -33,6 +33,7 @@ pub mod stream {
     pub const WORKER: u64 = 5;
     pub const KEYS: u64 = 6;
     pub const BACKGROUND: u64 = 7;
+    pub const FAULTS: u64 = 8;
 }
 
 #[cfg(test)]

@@ -153,7 +153,7 @@ fn csv_has_a_row_per_tick() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "tick,start_seconds,requests,unauthorized,refreshes,concurrent_refreshes,lock_waiters,failed,logins,forced_logins"
+        "tick,start_seconds,requests,unauthorized,refreshes,concurrent_refreshes,lock_waiters,issuer_queue,failed,logins,forced_logins"
     );
     assert_eq!(lines.len(), 1 + 30, "a header and 30 one-minute ticks");
     assert!(lines[1].starts_with("0,0,"));

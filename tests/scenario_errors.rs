@@ -215,12 +215,18 @@ fn features_not_built_yet_are_refused_not_ignored() {
             "clients[0].policy.coordination",
         ),
         (
-            BASE.replace("ttl: 15m }", "ttl: 15m }\n  capacity: 10"),
-            "issuer.capacity",
+            BASE.replace(
+                "ttl: 15m }",
+                "ttl: 15m }\n  faults: [ { kind: revoke, at: 1m, fraction: 0.5 } ]",
+            ),
+            "issuer.faults[0].kind",
         ),
         (
-            BASE.replace("ttl: 15m }", "ttl: 15m }\n  faults: [ { kind: outage } ]"),
-            "issuer.faults",
+            BASE.replace(
+                "ttl: 15m }",
+                "ttl: 15m }\n  faults: [ { kind: rotate_keys, at: 1m } ]",
+            ),
+            "issuer.faults[0].kind",
         ),
     ] {
         let p = problem(&text);
@@ -283,4 +289,64 @@ fn thresholds_must_name_a_figure_and_hold_a_condition() {
 fn text_that_is_not_yaml_has_a_line() {
     let p = problem("name: t\nclients: [ { name: web\n");
     assert!(p.line.is_some(), "{p}");
+}
+
+#[test]
+fn faults_are_checked_key_by_key() {
+    let with =
+        |faults: &str| BASE.replace("ttl: 15m }", &format!("ttl: 15m }}\n  faults: {faults}"));
+    for (faults, path, says) in [
+        (
+            "[ { kind: errors, rate: 1.5 } ]",
+            "issuer.faults[0].rate",
+            "at most 1",
+        ),
+        (
+            "[ { kind: errors, status: 200 } ]",
+            "issuer.faults[0].status",
+            "400 to 599",
+        ),
+        (
+            "[ { kind: outage, mode: sometimes } ]",
+            "issuer.faults[0].mode",
+            "timeout",
+        ),
+        (
+            "[ { kind: outage, rate: 0.5 } ]",
+            "issuer.faults[0].rate",
+            "not a key of a `outage` fault",
+        ),
+        (
+            "[ { kind: latency } ]",
+            "issuer.faults[0]",
+            "needs `latency`",
+        ),
+        (
+            "[ { kind: clock_jump, at: 5m } ]",
+            "issuer.faults[0]",
+            "`by`",
+        ),
+        (
+            "[ { kind: outage, at: 2h } ]",
+            "issuer.faults[0].at",
+            "not before the end",
+        ),
+        (
+            "[ { kind: outage, at: 1m, for: 0s } ]",
+            "issuer.faults[0].for",
+            "longer than 0",
+        ),
+    ] {
+        let p = problem(&with(faults));
+        assert_eq!(p.path, path, "{faults}");
+        assert!(p.message.contains(says), "{faults}: {}", p.message);
+        assert!(p.line.is_some());
+    }
+    let p = problem(&BASE.replace("ttl: 15m }", "ttl: 15m }\n  capacity: 0"));
+    assert_eq!(p.path, "issuer.capacity");
+    let p = problem(&BASE.replace(
+        "ttl: 15m }",
+        "ttl: 15m }\n  rate_limit: { per_second: 0, burst: 5 }",
+    ));
+    assert_eq!(p.path, "issuer.rate_limit.per_second");
 }

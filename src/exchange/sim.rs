@@ -4,21 +4,94 @@
 //! when sent), and its answer is delivered after the server's latency on the paused
 //! clock: the time a server takes is time the client waits, and tokens issued at
 //! arrival are already that much older when the client receives them, as over a wire.
+//!
+//! Before the handler, the server's hostile side applies: its faults (see
+//! [`crate::faults`]), and for the issuer a rate limit (a token bucket answering 429 with
+//! Retry-After) and a capacity (at most `capacity` token requests served at once, the
+//! others queue in arrival order; a storm shows as waiting).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
 use super::latency::Sampler;
 use super::{Endpoint, Exchange, ExchangeError, Request, Response};
+use crate::faults::{Effect, Faults};
 use crate::issuer::Issuer;
+use crate::metrics::Metrics;
 use crate::resource::Resource;
 use crate::rng::Rng;
+use crate::scenario::RateLimit;
+
+/// A token bucket: `per_second` tokens a second, at most `burst` saved up.
+struct Bucket {
+    per_second: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new(limit: &RateLimit) -> Bucket {
+        Bucket {
+            per_second: limit.per_second,
+            burst: f64::from(limit.burst.max(1)),
+            tokens: f64::from(limit.burst.max(1)),
+            at: Instant::now(),
+        }
+    }
+
+    /// Takes a token, or says in how many whole seconds one will be there.
+    fn take(&mut self) -> Result<(), u64> {
+        let now = Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - self.tokens) / self.per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// The issuer's side of the exchange.
+pub struct IssuerSide {
+    pub latency: Sampler,
+    pub faults: Faults,
+    pub rate_limit: Option<RateLimit>,
+    pub capacity: Option<u32>,
+}
+
+/// The resource's side of the exchange.
+pub struct ResourceSide {
+    pub latency: Sampler,
+    pub faults: Faults,
+}
+
+/// What the exchange itself counted (requests that never reached a handler).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExchangeStats {
+    pub issuer_rate_limited: u64,
+    pub issuer_injected: u64,
+    pub resource_injected: u64,
+}
 
 pub struct SimExchange {
     issuer: Arc<Issuer>,
     resource: Arc<Resource>,
-    issuer_latency: Sampler,
-    resource_latency: Sampler,
+    issuer_side: IssuerSide,
+    resource_side: ResourceSide,
+    bucket: Option<Mutex<Bucket>>,
+    capacity: Option<Semaphore>,
+    rate_limited: Mutex<u64>,
+    metrics: Arc<Metrics>,
     rng: Mutex<Rng>,
 }
 
@@ -26,18 +99,61 @@ impl SimExchange {
     pub fn new(
         issuer: Arc<Issuer>,
         resource: Arc<Resource>,
-        issuer_latency: Sampler,
-        resource_latency: Sampler,
+        issuer_side: IssuerSide,
+        resource_side: ResourceSide,
+        metrics: Arc<Metrics>,
         rng: Rng,
     ) -> SimExchange {
         SimExchange {
+            bucket: issuer_side
+                .rate_limit
+                .as_ref()
+                .map(|l| Mutex::new(Bucket::new(l))),
+            capacity: issuer_side
+                .capacity
+                .map(|c| Semaphore::new(c.max(1) as usize)),
             issuer,
             resource,
-            issuer_latency,
-            resource_latency,
+            issuer_side,
+            resource_side,
+            rate_limited: Mutex::new(0),
+            metrics,
             rng: Mutex::new(rng),
         }
     }
+
+    pub fn stats(&self) -> ExchangeStats {
+        ExchangeStats {
+            issuer_rate_limited: *self.rate_limited.lock().unwrap_or_else(|e| e.into_inner()),
+            issuer_injected: self.issuer_side.faults.injected(),
+            resource_injected: self.resource_side.faults.injected(),
+        }
+    }
+
+    /// A rate-limited answer (RFC 6585 §4), saying when to come back.
+    fn too_many(retry_after: u64) -> Response {
+        let mut r = error(StatusCode::TOO_MANY_REQUESTS);
+        if let Ok(v) = HeaderValue::try_from(retry_after.to_string()) {
+            r.headers_mut().insert(RETRY_AFTER, v);
+        }
+        r
+    }
+}
+
+/// A server error answer with a JSON body.
+fn error(status: StatusCode) -> Response {
+    let code = match status {
+        StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        _ => "server_error",
+    };
+    let mut r = Response::new(Bytes::from(format!(
+        r#"{{"error":"{code}","error_description":"injected by the scenario"}}"#
+    )));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
 }
 
 impl Exchange for SimExchange {
@@ -47,18 +163,60 @@ impl Exchange for SimExchange {
         request: Request,
         timeout: Duration,
     ) -> Result<Response, ExchangeError> {
-        let sampler = match endpoint {
-            Endpoint::Token => &self.issuer_latency,
-            Endpoint::Api => &self.resource_latency,
+        let (latency, faults) = match endpoint {
+            Endpoint::Token => (&self.issuer_side.latency, &self.issuer_side.faults),
+            Endpoint::Api => (&self.resource_side.latency, &self.resource_side.faults),
         };
-        let delay = sampler.sample(&mut self.rng.lock().unwrap_or_else(|e| e.into_inner()));
-        let response = match endpoint {
-            Endpoint::Token => self.issuer.handle(request).await,
-            Endpoint::Api => self.resource.handle(request).await,
+        // Reading the clock costs a lock in the sim: only when there are faults to time.
+        let (effect, extra) = if faults.is_empty() {
+            (Effect::Pass, Duration::ZERO)
+        } else {
+            faults.decide(self.metrics.clock().elapsed_ms())
+        };
+        let delay = latency.sample(&mut self.rng.lock().unwrap_or_else(|e| e.into_inner())) + extra;
+        if effect == Effect::NoAnswer {
+            tokio::time::sleep(timeout).await;
+            return Err(ExchangeError::Timeout);
+        }
+        // The issuer's capacity: wait for a free slot, hold it while serving.
+        let mut queued = Duration::ZERO;
+        let _slot = match (&self.capacity, endpoint, effect) {
+            (Some(slots), Endpoint::Token, Effect::Pass) => match slots.try_acquire() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    self.metrics.issuer_queue_entered();
+                    let waited_from = Instant::now();
+                    let permit = slots.acquire().await.ok();
+                    queued = waited_from.elapsed();
+                    self.metrics.issuer_queue_left(queued);
+                    permit
+                }
+            },
+            _ => None,
+        };
+        let response = match effect {
+            Effect::Answer(status) => error(status),
+            _ => match endpoint {
+                Endpoint::Token => {
+                    let limited = self
+                        .bucket
+                        .as_ref()
+                        .and_then(|b| b.lock().unwrap_or_else(|e| e.into_inner()).take().err());
+                    match limited {
+                        Some(after) => {
+                            *self.rate_limited.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                            Self::too_many(after)
+                        }
+                        None => self.issuer.handle(request).await,
+                    }
+                }
+                Endpoint::Api => self.resource.handle(request).await,
+            },
         };
         // The server did the work either way; a late answer is lost to the client.
-        if delay >= timeout {
-            tokio::time::sleep(timeout).await;
+        let remaining = timeout.saturating_sub(queued);
+        if delay >= remaining {
+            tokio::time::sleep(remaining).await;
             return Err(ExchangeError::Timeout);
         }
         if !delay.is_zero() {

@@ -44,10 +44,6 @@ pub struct IssuerStats {
     pub families_revoked: u64,
     /// Rotated-out refresh tokens accepted because they came within reuse_grace.
     pub grace_accepted: u64,
-    /// Answered 429 (0 until rate limits exist).
-    pub rate_limited: u64,
-    /// Failed on purpose by a fault (0 until faults exist).
-    pub errors_injected: u64,
 }
 
 /// An RFC 6749 §5.2 error.
@@ -217,6 +213,11 @@ impl Issuer {
     /// The keys that verify this issuer's tokens.
     pub fn keys(&self) -> Arc<KeySet> {
         self.keys.clone()
+    }
+
+    /// The server's clock (the run's clock plus its skew), shared: a jump moves it.
+    pub fn clock(&self) -> &ActorClock {
+        &self.clock
     }
 
     pub fn stats(&self) -> IssuerStats {

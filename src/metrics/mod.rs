@@ -178,6 +178,8 @@ pub struct Peaks {
     pub refresh_concurrent: u64,
     /// Most callers waiting for another's refresh at once.
     pub lock_waiters: u64,
+    /// The most token requests waiting for the issuer's capacity at once.
+    pub issuer_queue: u64,
 }
 
 /// The recorder's state.
@@ -190,6 +192,8 @@ pub struct Recorded {
     pub refresh_latency: Latencies,
     pub login_latency: Latencies,
     pub lock_wait: Latencies,
+    /// How long token requests waited for the issuer's capacity.
+    pub issuer_queue_wait: Latencies,
     pub series_requests: Counter,
     pub series_unauthorized: Counter,
     pub series_failed: Counter,
@@ -198,6 +202,7 @@ pub struct Recorded {
     pub series_forced_logins: Counter,
     pub concurrent_refreshes: Gauge,
     pub lock_waiters: Gauge,
+    pub issuer_queue: Gauge,
     /// Arrival times (ms) of the refreshes of the last second: the sliding window behind
     /// `refresh_peak_per_second`.
     refresh_window: VecDeque<u64>,
@@ -239,6 +244,7 @@ impl Metrics {
                 refresh_latency: Latencies::default(),
                 login_latency: Latencies::default(),
                 lock_wait: Latencies::default(),
+                issuer_queue_wait: Latencies::default(),
                 series_requests: Counter::new(ticks),
                 series_unauthorized: Counter::new(ticks),
                 series_failed: Counter::new(ticks),
@@ -247,6 +253,7 @@ impl Metrics {
                 series_forced_logins: Counter::new(ticks),
                 concurrent_refreshes: Gauge::new(ticks),
                 lock_waiters: Gauge::new(ticks),
+                issuer_queue: Gauge::new(ticks),
                 refresh_window: VecDeque::new(),
             }),
             progress,
@@ -415,6 +422,22 @@ impl Metrics {
         m.peaks.lock_waiters = m.peaks.lock_waiters.max(w);
     }
 
+    /// A token request starts waiting for the issuer's capacity.
+    pub fn issuer_queue_entered(&self) {
+        let (mut m, _, tick) = self.at();
+        let q = m.issuer_queue.current() + 1;
+        m.issuer_queue.set(tick, q);
+        m.peaks.issuer_queue = m.peaks.issuer_queue.max(q);
+    }
+
+    /// A token request got its turn after `waited`.
+    pub fn issuer_queue_left(&self, waited: Duration) {
+        let (mut m, _, tick) = self.at();
+        let q = m.issuer_queue.current().saturating_sub(1);
+        m.issuer_queue.set(tick, q);
+        m.issuer_queue_wait.record(waited);
+    }
+
     /// A wait ended, after `waited`; `timed_out`: the caller gave up waiting.
     pub fn lock_wait_ended(&self, g: usize, waited: Duration, timed_out: bool) {
         let (mut guard, _, tick) = self.at();
@@ -435,6 +458,7 @@ impl Metrics {
         let (mut m, _, _) = self.at();
         m.concurrent_refreshes.close();
         m.lock_waiters.close();
+        m.issuer_queue.close();
         let empty = Recorded {
             groups: Vec::new(),
             peaks: Peaks::default(),
@@ -442,6 +466,7 @@ impl Metrics {
             refresh_latency: Latencies::default(),
             login_latency: Latencies::default(),
             lock_wait: Latencies::default(),
+            issuer_queue_wait: Latencies::default(),
             series_requests: Counter::new(0),
             series_unauthorized: Counter::new(0),
             series_failed: Counter::new(0),
@@ -450,6 +475,7 @@ impl Metrics {
             series_forced_logins: Counter::new(0),
             concurrent_refreshes: Gauge::new(0),
             lock_waiters: Gauge::new(0),
+            issuer_queue: Gauge::new(0),
             refresh_window: VecDeque::new(),
         };
         std::mem::replace(&mut *m, empty)

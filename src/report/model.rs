@@ -144,6 +144,10 @@ pub struct Issuer {
     pub token_requests: u64,
     pub rate_limited: u64,
     pub errors_injected: u64,
+    /// The most token requests waiting for the issuer's `capacity` at once.
+    pub queue_max: u64,
+    /// How long token requests waited for the issuer's capacity.
+    pub queue_wait_ms: WaitMs,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -158,6 +162,8 @@ pub struct Resource {
     pub rejected_invalid: u64,
     /// Requests with no credentials at all.
     pub rejected_missing: u64,
+    /// API requests failed on purpose by a fault.
+    pub errors_injected: u64,
 }
 
 /// One client group's share of the run.
@@ -211,6 +217,8 @@ pub struct Series {
     pub refreshes: Vec<u64>,
     pub concurrent_refreshes: Vec<u64>,
     pub lock_waiters: Vec<u64>,
+    /// Token requests waiting for the issuer's capacity (the tick's maximum).
+    pub issuer_queue: Vec<u64>,
     pub failed: Vec<u64>,
     pub logins: Vec<u64>,
     pub forced_logins: Vec<u64>,
@@ -218,13 +226,14 @@ pub struct Series {
 
 impl Series {
     /// Every series with its name, in the order reports show them.
-    pub fn columns(&self) -> [(&'static str, &[u64]); 8] {
+    pub fn columns(&self) -> [(&'static str, &[u64]); 9] {
         [
             ("requests", &self.requests),
             ("unauthorized", &self.unauthorized),
             ("refreshes", &self.refreshes),
             ("concurrent_refreshes", &self.concurrent_refreshes),
             ("lock_waiters", &self.lock_waiters),
+            ("issuer_queue", &self.issuer_queue),
             ("failed", &self.failed),
             ("logins", &self.logins),
             ("forced_logins", &self.forced_logins),

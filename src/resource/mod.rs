@@ -130,6 +130,11 @@ impl Resource {
         }
     }
 
+    /// The server's clock (the run's clock plus its skew), shared: a jump moves it.
+    pub fn clock(&self) -> &ActorClock {
+        &self.clock
+    }
+
     pub fn stats(&self) -> ResourceStats {
         self.state().stats.clone()
     }

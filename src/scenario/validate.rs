@@ -23,7 +23,7 @@ pub fn check(s: &Scenario) -> Vec<Finding> {
     let mut c = Checks::default();
     c.top(s);
     c.issuer(&s.issuer, s.duration);
-    c.resource(&s.resource);
+    c.resource(&s.resource, s.duration);
     c.clients(s);
     c.thresholds(s);
     c.variants(s);
@@ -132,7 +132,7 @@ impl Checks {
         }
     }
 
-    fn issuer(&mut self, i: &IssuerConfig, _duration: Dur) {
+    fn issuer(&mut self, i: &IssuerConfig, duration: Dur) {
         let at = i.access_token.ttl;
         self.positive("issuer.access_token.ttl", at, "the access-token lifetime");
         if at.as_ms() > 0 && at.as_ms() % 1000 != 0 {
@@ -176,15 +176,27 @@ impl Checks {
         }
         self.not_negative("issuer.refresh_token.reuse_grace", rt.reuse_grace);
         self.latency("issuer.latency", &i.latency);
-        if i.capacity.is_some() {
-            self.not_yet("issuer.capacity", "issuer capacity");
+        if i.capacity == Some(0) {
+            self.bad(
+                "issuer.capacity",
+                "token requests served at once: accepted 1 or more",
+            );
         }
-        if i.rate_limit.is_some() {
-            self.not_yet("issuer.rate_limit", "the issuer rate limit");
+        if let Some(r) = &i.rate_limit {
+            if !(r.per_second > 0.0 && r.per_second.is_finite()) {
+                self.bad(
+                    "issuer.rate_limit.per_second",
+                    format!(
+                        "{}: accepted a number of requests per second above 0",
+                        r.per_second
+                    ),
+                );
+            }
+            if r.burst == 0 {
+                self.bad("issuer.rate_limit.burst", "accepted 1 or more");
+            }
         }
-        if !i.faults.is_empty() {
-            self.not_yet("issuer.faults", "faults");
-        }
+        self.faults("issuer.faults", &i.faults, duration);
         for (key, value) in [
             ("issuer.issuer", &i.issuer),
             ("issuer.audience", &i.audience),
@@ -198,12 +210,106 @@ impl Checks {
         }
     }
 
-    fn resource(&mut self, r: &ResourceConfig) {
+    fn faults(&mut self, p: &str, faults: &[Fault], duration: Dur) {
+        for (n, f) in faults.iter().enumerate() {
+            let p = format!("{p}[{n}]");
+            if let Some(at) = f.at {
+                self.not_negative(&format!("{p}.at"), at);
+                if duration.as_ms() > 0 && at >= duration {
+                    self.bad(
+                        format!("{p}.at"),
+                        format!("{at} is not before the end of the run ({duration})"),
+                    );
+                }
+            }
+            if let Some(d) = f.for_ {
+                self.positive(&format!("{p}.for"), d, "a fault");
+            }
+            // Keys that belong to other kinds are mistakes, not options.
+            let allowed: &[&str] = match f.kind {
+                FaultKind::Outage => &["mode"],
+                FaultKind::Errors => &["rate", "status"],
+                FaultKind::Latency => &["latency"],
+                FaultKind::ClockJump => &["by"],
+                FaultKind::Revoke => &["fraction"],
+                FaultKind::RotateKeys => &["every"],
+            };
+            for (key, set) in [
+                ("mode", f.mode.is_some()),
+                ("rate", f.rate.is_some()),
+                ("status", f.status.is_some()),
+                ("latency", f.latency.is_some()),
+                ("by", f.by.is_some()),
+                ("fraction", f.fraction.is_some()),
+                ("every", f.every.is_some()),
+            ] {
+                if set && !allowed.contains(&key) {
+                    self.bad(
+                        format!("{p}.{key}"),
+                        format!(
+                            "`{key}` is not a key of a `{}` fault; accepted: kind, at, for, {}",
+                            kind_name(f.kind),
+                            allowed.join(", ")
+                        ),
+                    );
+                }
+            }
+            match f.kind {
+                FaultKind::Outage => {
+                    if let Some(m) = &f.mode
+                        && m != "timeout"
+                        && m != "error"
+                    {
+                        self.bad(
+                            format!("{p}.mode"),
+                            format!("`{m}`: accepted error (answer 503, the default) or timeout (no answer)"),
+                        );
+                    }
+                }
+                FaultKind::Errors => {
+                    if let Some(r) = f.rate
+                        && !(r > 0.0 && r <= 1.0)
+                    {
+                        self.bad(format!("{p}.rate"), format!("{r}: accepted a share above 0, at most 1"));
+                    }
+                    if let Some(st) = f.status
+                        && !(400..=599).contains(&st)
+                    {
+                        self.bad(format!("{p}.status"), format!("{st}: accepted an error status from 400 to 599"));
+                    }
+                }
+                FaultKind::Latency => match &f.latency {
+                    Some(l) => self.latency(&format!("{p}.latency"), l),
+                    None => self.bad(
+                        p.clone(),
+                        "a latency fault needs `latency` (20ms, or a distribution as for the section's latency)",
+                    ),
+                },
+                FaultKind::ClockJump => {
+                    if f.at.is_none() || f.by.is_none() {
+                        self.bad(&p, "a clock_jump needs `at` (when) and `by` (how far, e.g. -30s)");
+                    }
+                    if f.for_.is_some() {
+                        self.bad(format!("{p}.for"), "a clock jump is a moment: it takes no `for`");
+                    }
+                }
+                FaultKind::Revoke | FaultKind::RotateKeys => {
+                    self.bad(
+                        format!("{p}.kind"),
+                        format!(
+                            "a `{}` fault is not supported yet; accepted: outage, errors, latency, clock_jump",
+                            kind_name(f.kind)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn resource(&mut self, r: &ResourceConfig, duration: Dur) {
         self.not_negative("resource.leeway", r.leeway);
         self.latency("resource.latency", &r.latency);
-        if !r.faults.is_empty() {
-            self.not_yet("resource.faults", "faults");
-        }
+        self.faults("resource.faults", &r.faults, duration);
     }
 
     fn clients(&mut self, s: &Scenario) {
@@ -448,6 +554,17 @@ impl Checks {
                 );
             }
         }
+    }
+}
+
+fn kind_name(k: FaultKind) -> &'static str {
+    match k {
+        FaultKind::Outage => "outage",
+        FaultKind::Errors => "errors",
+        FaultKind::Latency => "latency",
+        FaultKind::Revoke => "revoke",
+        FaultKind::RotateKeys => "rotate_keys",
+        FaultKind::ClockJump => "clock_jump",
     }
 }
 

@@ -1,0 +1,178 @@
+//! A hostile issuer and API on the virtual clock: each fault kind, the issuer's rate
+//! limit and its capacity, each in a run whose figures show the fault did what it says,
+//! where it says, and nothing outside its window.
+
+use tokenstorm::engine::{self, Control};
+use tokenstorm::report::Report;
+use tokenstorm::scenario;
+
+fn run(yaml: &str) -> Report {
+    let s = scenario::parse(yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+    engine::run(&s, &Control::default()).expect("run")
+}
+
+/// 20 proactive clients for an hour, one-minute ticks, with `issuer` and `resource`
+/// extra keys.
+fn world(issuer: &str, resource: &str, policy: &str) -> String {
+    format!(
+        r#"
+name: t
+seed: 6
+duration: 1h
+tick: 1m
+issuer:
+  access_token: {{ ttl: 10m }}
+  latency: 20ms
+{issuer}
+resource:
+  latency: 5ms
+{resource}
+clients:
+  - name: c
+    count: 20
+    start: {{ uniform: 1m }}
+    requests: {{ every: 5s }}
+    policy: {policy}
+"#
+    )
+}
+
+const PROACTIVE: &str =
+    "{ refresh: proactive, buffer: 1m, retry: { attempts: 2, backoff: 1s, jitter: none } }";
+
+#[test]
+fn an_api_outage_fails_requests_only_within_its_window() {
+    let r = run(&world(
+        "",
+        "  faults: [ { kind: outage, at: 20m, for: 10m } ]",
+        PROACTIVE,
+    ));
+    assert!(r.requests.failed > 0);
+    assert_eq!(r.resource.errors_injected, r.requests.errors);
+    let failed = &r.timeline.series.failed;
+    // Minutes 20 to 29 fail (a retry may spill one second past the end); none elsewhere.
+    assert!(failed[..20].iter().all(|&n| n == 0), "{failed:?}");
+    assert!(failed[20..30].iter().all(|&n| n > 0), "{failed:?}");
+    assert!(failed[31..].iter().all(|&n| n == 0), "{failed:?}");
+    assert_eq!(r.issuer.errors_injected, 0);
+}
+
+#[test]
+fn an_outage_in_timeout_mode_never_answers() {
+    let r = run(&world(
+        "",
+        "  faults: [ { kind: outage, mode: timeout, at: 20m, for: 5m } ]",
+        "{ refresh: proactive, buffer: 1m, timeout: 2s, retry: { attempts: 1 } }",
+    ));
+    assert!(r.requests.timeouts > 0);
+    assert_eq!(r.requests.timeouts, r.resource.errors_injected);
+    assert_eq!(r.requests.errors, 0);
+}
+
+#[test]
+fn issuer_errors_fail_their_rate_of_token_requests() {
+    let r = run(&world(
+        "  faults: [ { kind: errors, rate: 0.3, status: 502 } ]",
+        "",
+        "{ refresh: proactive, buffer: 1m, retry: { attempts: 5, backoff: 1s, jitter: none } }",
+    ));
+    let share = r.issuer.errors_injected as f64 / r.issuer.token_requests as f64;
+    assert!((0.2..0.4).contains(&share), "{share}");
+    assert!(r.refresh.failed > 0);
+    assert_eq!(
+        r.requests.unauthorized, 0,
+        "retries get through before expiry"
+    );
+}
+
+#[test]
+fn a_latency_fault_slows_only_its_window() {
+    let slow = run(&world(
+        "",
+        "  faults: [ { kind: latency, latency: 500ms, at: 10m, for: 10m } ]",
+        PROACTIVE,
+    ));
+    let calm = run(&world("", "", PROACTIVE));
+    assert_eq!(calm.latency_ms.request.max, 5);
+    assert_eq!(slow.latency_ms.request.max, 505);
+    // About a sixth of the requests fall in the window: p50 stays, p90 does not.
+    assert_eq!(slow.latency_ms.request.p50, 5);
+    assert_eq!(slow.latency_ms.request.p90, 505);
+}
+
+#[test]
+fn a_clock_jump_of_the_api_rejects_tokens_from_then_on() {
+    let jumped = run(&world(
+        "",
+        "  faults: [ { kind: clock_jump, at: 30m, by: 5m } ]",
+        PROACTIVE,
+    ));
+    assert!(jumped.resource.rejected_expired > 0);
+    let unauthorized = &jumped.timeline.series.unauthorized;
+    assert!(
+        unauthorized[..30].iter().all(|&n| n == 0),
+        "{unauthorized:?}"
+    );
+    assert!(unauthorized[30..].iter().sum::<u64>() > 0);
+}
+
+#[test]
+fn the_rate_limit_answers_429_and_clients_come_back_after_retry_after() {
+    let storm = r#"
+name: t
+seed: 2
+duration: 10m
+issuer:
+  rate_limit: { per_second: 20, burst: 20 }
+clients:
+  - name: c
+    count: 200
+    start: { burst: 0s }
+    requests: { every: 10s }
+    policy: { retry: { attempts: 10, backoff: 100ms, jitter: full } }
+"#;
+    let r = run(storm);
+    assert!(r.issuer.rate_limited > 0);
+    assert_eq!(r.login.initial, 200);
+    assert_eq!(r.login.failed, r.issuer.rate_limited);
+    // Every client got in: no request lost for want of a token.
+    assert_eq!(r.requests.failed, 0, "{:?}", r.requests);
+}
+
+#[test]
+fn capacity_queues_a_storm_and_shows_its_wait() {
+    let storm = |capacity: &str| {
+        format!(
+            r#"
+name: t
+seed: 2
+duration: 10m
+tick: 1s
+issuer:
+  latency: 100ms
+{capacity}
+clients:
+  - name: c
+    count: 100
+    start: {{ burst: 0s }}
+    requests: {{ every: 10s }}
+"#
+        )
+    };
+    let queued = run(&storm("  capacity: 10"));
+    let open = run(&storm(""));
+    assert!(queued.issuer.queue_max >= 80, "{:?}", queued.issuer);
+    // Ten at a time, 100 ms each: the last of 100 logins waits about 900 ms.
+    assert!(
+        (850..=950).contains(&queued.issuer.queue_wait_ms.max),
+        "{:?}",
+        queued.issuer
+    );
+    assert!(queued.latency_ms.login.max >= 1000);
+    assert_eq!(open.issuer.queue_max, 0);
+    assert_eq!(open.latency_ms.login.max, 100);
+    assert_eq!(
+        queued.timeline.series.issuer_queue[0],
+        queued.issuer.queue_max
+    );
+}
