@@ -84,12 +84,16 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         clock.skewed(scenario.issuer.clock_offset.as_ms()),
         seed,
     )?);
-    let resource = Arc::new(Resource::new(
+    let mut resource = Resource::new(
         &scenario.resource,
         &scenario.issuer,
         issuer.keys(),
         clock.skewed(scenario.resource.clock_offset.as_ms()),
-    ));
+    );
+    if scenario.resource.check_revocation {
+        resource = resource.checking_revocation(issuer.revocations());
+    }
+    let resource = Arc::new(resource);
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let tick_ms = scenario.tick.as_ms().max(1) as u64;
     let metrics = Arc::new(Metrics::new(
@@ -123,6 +127,7 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
     ));
     schedule_clock_jumps(&scenario.issuer.faults, issuer.clock(), clock);
     schedule_clock_jumps(&scenario.resource.faults, resource.clock(), clock);
+    schedule_revocations(&scenario.issuer.faults, &issuer, clock, seed);
     let end = clock.at(duration_ms);
     for (g, group) in scenario.clients.iter().enumerate() {
         client::spawn_group(
@@ -173,6 +178,23 @@ fn schedule_clock_jumps(faults: &[Fault], actor: &ActorClock, clock: Clock) {
         tokio::spawn(async move {
             tokio::time::sleep_until(when).await;
             actor.jump(by.as_ms());
+        });
+    }
+}
+
+/// Revokes a `fraction` of the live families at each `revoke` fault's `at`.
+fn schedule_revocations(faults: &[Fault], issuer: &Arc<Issuer>, clock: Clock, seed: u64) {
+    for (n, f) in faults.iter().enumerate() {
+        if f.kind != FaultKind::Revoke {
+            continue;
+        }
+        let issuer = issuer.clone();
+        let when = clock.at(f.at.map_or(0, |d| d.as_ms().max(0) as u64));
+        let fraction = f.fraction.unwrap_or(1.0);
+        let mut rng = rng::rng(seed, &[stream::FAULTS, 2, n as u64]);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(when).await;
+            issuer.revoke_share(fraction, &mut rng);
         });
     }
 }
@@ -310,6 +332,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             rate_limited: o.exchange.issuer_rate_limited,
             errors_injected: o.exchange.issuer_injected,
             queue_max: r.peaks.issuer_queue,
+            revoked_by_faults: o.issuer.revoked_by_faults,
             queue_wait_ms: r.issuer_queue_wait.wait_ms(),
         },
         resource: m::Resource {
@@ -319,6 +342,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             rejected_invalid: o.resource.rejected_invalid,
             rejected_missing: o.resource.rejected_missing,
             errors_injected: o.exchange.resource_injected,
+            rejected_revoked: o.resource.rejected_revoked,
         },
         groups: scenario
             .clients

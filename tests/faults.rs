@@ -176,3 +176,39 @@ clients:
         queued.issuer.queue_max
     );
 }
+
+#[test]
+fn a_revocation_kills_refresh_tokens_and_if_checked_access_tokens_too() {
+    let yaml = |check: bool| {
+        world(
+            "  faults: [ { kind: revoke, at: 30m, fraction: 0.5 } ]",
+            &format!("  check_revocation: {check}"),
+            PROACTIVE,
+        )
+    };
+    let unchecked = run(&yaml(false));
+    let checked = run(&yaml(true));
+    for r in [&unchecked, &checked] {
+        // About half of the 20 families; each refreshes once more, meets invalid_grant
+        // and logs in again.
+        assert!(
+            (5..=15).contains(&r.issuer.revoked_by_faults),
+            "{:?}",
+            r.issuer
+        );
+        assert_eq!(r.refresh.invalid_grant, r.issuer.revoked_by_faults);
+        assert_eq!(r.login.forced, r.issuer.revoked_by_faults);
+    }
+    assert_eq!(unchecked.resource.rejected_revoked, 0);
+    assert_eq!(unchecked.requests.unauthorized, 0, "the API does not know");
+    assert!(checked.resource.rejected_revoked > 0);
+    assert_eq!(
+        checked.requests.unauthorized,
+        checked.resource.rejected_revoked
+    );
+    let unauthorized = &checked.timeline.series.unauthorized;
+    assert!(
+        unauthorized[..30].iter().all(|&n| n == 0),
+        "{unauthorized:?}"
+    );
+}

@@ -217,13 +217,6 @@ fn features_not_built_yet_are_refused_not_ignored() {
         (
             BASE.replace(
                 "ttl: 15m }",
-                "ttl: 15m }\n  faults: [ { kind: revoke, at: 1m, fraction: 0.5 } ]",
-            ),
-            "issuer.faults[0].kind",
-        ),
-        (
-            BASE.replace(
-                "ttl: 15m }",
                 "ttl: 15m }\n  faults: [ { kind: rotate_keys, at: 1m } ]",
             ),
             "issuer.faults[0].kind",
@@ -342,6 +335,11 @@ fn faults_are_checked_key_by_key() {
         assert!(p.message.contains(says), "{faults}: {}", p.message);
         assert!(p.line.is_some());
     }
+    let p = problem(&format!(
+        "{BASE}resource: {{ faults: [ {{ kind: revoke, at: 1m }} ] }}\n"
+    ));
+    assert_eq!(p.path, "resource.faults[0].kind");
+    assert!(p.message.contains("issuer fault"), "{}", p.message);
     let p = problem(&BASE.replace("ttl: 15m }", "ttl: 15m }\n  capacity: 0"));
     assert_eq!(p.path, "issuer.capacity");
     let p = problem(&BASE.replace(

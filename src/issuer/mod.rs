@@ -40,8 +40,10 @@ pub struct IssuerStats {
     pub invalid_grant: u64,
     /// Rotated-out refresh tokens presented after their grace (with reuse detection on).
     pub reuse_detected: u64,
-    /// Families revoked (by reuse detection now; by faults later).
+    /// Families revoked by reuse detection.
     pub families_revoked: u64,
+    /// Families revoked by a `revoke` fault.
+    pub revoked_by_faults: u64,
     /// Rotated-out refresh tokens accepted because they came within reuse_grace.
     pub grace_accepted: u64,
 }
@@ -145,8 +147,17 @@ struct State {
     stats: IssuerStats,
 }
 
+/// The families revoked by faults, shared with a resource that checks revocation.
+pub type Revocations = Arc<std::sync::RwLock<std::collections::HashSet<u64>>>;
+
+/// The family id of a `sid` claim (`fam-<hex>`).
+pub fn family_of_sid(sid: &str) -> Option<u64> {
+    u64::from_str_radix(sid.strip_prefix("fam-")?, 16).ok()
+}
+
 pub struct Issuer {
     config: IssuerConfig,
+    revocations: Revocations,
     clock: ActorClock,
     keys: Arc<KeySet>,
     state: Mutex<State>,
@@ -197,6 +208,7 @@ impl Issuer {
     pub fn new(config: &IssuerConfig, clock: ActorClock, seed: u64) -> Result<Issuer, KeyError> {
         Ok(Issuer {
             config: config.clone(),
+            revocations: Revocations::default(),
             clock,
             keys: Arc::new(KeySet::new(
                 config.signing,
@@ -208,6 +220,27 @@ impl Issuer {
                 stats: IssuerStats::default(),
             }),
         })
+    }
+
+    /// The families revoked by faults so far, as the resource may check them.
+    pub fn revocations(&self) -> Revocations {
+        self.revocations.clone()
+    }
+
+    /// Revokes a `fraction` of the live families (a `revoke` fault); returns how many.
+    pub fn revoke_share(&self, fraction: f64, rng: &mut crate::rng::Rng) -> u64 {
+        let ids = {
+            let mut state = self.state();
+            let ids = state.families.revoke_share(fraction, rng);
+            state.stats.revoked_by_faults += ids.len() as u64;
+            ids
+        };
+        let n = ids.len() as u64;
+        self.revocations
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ids);
+        n
     }
 
     /// The keys that verify this issuer's tokens.

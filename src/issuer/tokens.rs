@@ -133,6 +133,21 @@ impl Families {
         }
     }
 
+    /// Revokes each family with probability `fraction` (a `revoke` fault), in family
+    /// order so that the draws do not depend on a hash map's order; returns their ids.
+    pub fn revoke_share(&mut self, fraction: f64, rng: &mut Rng) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.families.keys().copied().collect();
+        ids.sort_unstable();
+        let chosen: Vec<u64> = ids
+            .into_iter()
+            .filter(|_| rng.random::<f64>() < fraction)
+            .collect();
+        for id in &chosen {
+            self.remove(*id);
+        }
+        chosen
+    }
+
     /// Someone presents `token` in a refresh-token grant at `now_ms`.
     pub fn present(&mut self, token: &str, now_ms: i64, rules: Rules) -> Presented {
         let Some(key) = decode(token) else {

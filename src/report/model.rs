@@ -146,6 +146,8 @@ pub struct Issuer {
     pub errors_injected: u64,
     /// The most token requests waiting for the issuer's `capacity` at once.
     pub queue_max: u64,
+    /// Token families revoked by `revoke` faults.
+    pub revoked_by_faults: u64,
     /// How long token requests waited for the issuer's capacity.
     pub queue_wait_ms: WaitMs,
 }
@@ -164,6 +166,8 @@ pub struct Resource {
     pub rejected_missing: u64,
     /// API requests failed on purpose by a fault.
     pub errors_injected: u64,
+    /// Rejections because the token's family was revoked (`check_revocation`).
+    pub rejected_revoked: u64,
 }
 
 /// One client group's share of the run.

@@ -32,15 +32,26 @@ pub struct ResourceStats {
     pub rejected_not_yet_valid: u64,
     pub rejected_invalid: u64,
     pub rejected_missing: u64,
+    /// Rejected because their family was revoked (with revocation checks on).
+    pub rejected_revoked: u64,
     /// Answered 400 invalid_request (an unreadable Authorization header).
     pub malformed: u64,
 }
 
-/// The time claims of a token whose signature, issuer and audience were verified.
-#[derive(Clone, Copy, Debug, Deserialize)]
+/// The claims of a token whose signature, issuer and audience were verified.
+#[derive(Clone, Copy, Debug)]
 struct TimeClaims {
     exp: i64,
     nbf: Option<i64>,
+    /// Its refresh-token family, from the `sid` claim.
+    family: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    exp: i64,
+    nbf: Option<i64>,
+    sid: Option<String>,
 }
 
 /// Why a token was refused.
@@ -48,6 +59,8 @@ struct TimeClaims {
 enum Rejection {
     /// Not a b64token: the request is malformed, not the token invalid.
     Malformed,
+    /// Its family was revoked (checked only when the resource checks revocation).
+    Revoked,
     Expired,
     NotYetValid,
     Invalid,
@@ -95,6 +108,8 @@ pub struct Resource {
     leeway_ms: i64,
     keys: Arc<KeySet>,
     validation: Validation,
+    /// Families revoked at the issuer, when this resource checks revocation.
+    revocations: Option<crate::issuer::Revocations>,
     state: Mutex<State>,
 }
 
@@ -120,6 +135,7 @@ impl Resource {
             leeway_ms: config.leeway.as_ms(),
             keys,
             validation,
+            revocations: None,
             state: Mutex::new(State {
                 stats: ResourceStats::default(),
                 verified: Verified {
@@ -128,6 +144,13 @@ impl Resource {
                 },
             }),
         }
+    }
+
+    /// Rejects tokens of the families in `revocations` (an introspection-like check that
+    /// real gateways make against a revocation list).
+    pub fn checking_revocation(mut self, revocations: crate::issuer::Revocations) -> Resource {
+        self.revocations = Some(revocations);
+        self
     }
 
     /// The server's clock (the run's clock plus its skew), shared: a jump moves it.
@@ -200,6 +223,10 @@ impl Resource {
                             state.stats.rejected_not_yet_valid += 1;
                             "the access token is not valid yet"
                         }
+                        Rejection::Revoked => {
+                            state.stats.rejected_revoked += 1;
+                            "the access token was revoked"
+                        }
                         Rejection::Invalid | Rejection::Malformed => {
                             state.stats.rejected_invalid += 1;
                             "the access token is invalid"
@@ -244,6 +271,14 @@ impl Resource {
         {
             return Err(Rejection::NotYetValid);
         }
+        if let (Some(revoked), Some(family)) = (&self.revocations, claims.family)
+            && revoked
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&family)
+        {
+            return Err(Rejection::Revoked);
+        }
         Ok(())
     }
 
@@ -254,10 +289,18 @@ impl Resource {
         let kid = header.kid.ok_or(Rejection::Invalid)?;
         self.keys
             .with_decoding_key(&kid, |key| {
-                jsonwebtoken::decode::<TimeClaims>(token, key, &self.validation)
+                jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             })
             .ok_or(Rejection::Invalid)?
-            .map(|data| data.claims)
+            .map(|data| TimeClaims {
+                exp: data.claims.exp,
+                nbf: data.claims.nbf,
+                family: data
+                    .claims
+                    .sid
+                    .as_deref()
+                    .and_then(crate::issuer::family_of_sid),
+            })
             .map_err(|_| Rejection::Invalid)
     }
 }

@@ -293,6 +293,9 @@ pub struct ResourceConfig {
     pub latency: Latency,
     #[serde(default)]
     pub dialect: Dialect,
+    /// Reject access tokens whose family the issuer revoked (a `revoke` fault).
+    #[serde(default)]
+    pub check_revocation: bool,
     #[serde(default)]
     pub faults: Vec<Fault>,
 }
@@ -304,6 +307,7 @@ impl Default for ResourceConfig {
             leeway: Dur::ZERO,
             latency: Latency::resource_default(),
             dialect: Dialect::default(),
+            check_revocation: false,
             faults: Vec::new(),
         }
     }

@@ -293,13 +293,29 @@ impl Checks {
                         self.bad(format!("{p}.for"), "a clock jump is a moment: it takes no `for`");
                     }
                 }
-                FaultKind::Revoke | FaultKind::RotateKeys => {
+                FaultKind::Revoke => {
+                    if !p.starts_with("issuer.") {
+                        self.bad(
+                            format!("{p}.kind"),
+                            "revoke is an issuer fault (the resource sees it with check_revocation: true); accepted here: outage, errors, latency, clock_jump",
+                        );
+                    }
+                    if f.for_.is_some() {
+                        self.bad(format!("{p}.for"), "a revocation is a moment: it takes no `for`");
+                    }
+                    if f.at.is_none() {
+                        self.bad(&p, "a revoke needs `at`: when the families are revoked");
+                    }
+                    if let Some(fr) = f.fraction
+                        && !(fr > 0.0 && fr <= 1.0)
+                    {
+                        self.bad(format!("{p}.fraction"), format!("{fr}: accepted a share above 0, at most 1"));
+                    }
+                }
+                FaultKind::RotateKeys => {
                     self.bad(
                         format!("{p}.kind"),
-                        format!(
-                            "a `{}` fault is not supported yet; accepted: outage, errors, latency, clock_jump",
-                            kind_name(f.kind)
-                        ),
+                        "a `rotate_keys` fault is not supported yet; accepted: outage, errors, latency, clock_jump, revoke",
                     );
                 }
             }
