@@ -208,6 +208,16 @@ pub struct Recorded {
     refresh_window: VecDeque<u64>,
 }
 
+/// Adds an event at `now_ms` to a sliding window of arrival times and returns how many
+/// fall within the last second (the window behind a `peak_per_second`).
+fn last_second(window: &mut VecDeque<u64>, now_ms: u64) -> u64 {
+    window.push_back(now_ms);
+    while window.front().is_some_and(|&t| t + 1000 <= now_ms) {
+        window.pop_front();
+    }
+    window.len() as u64
+}
+
 /// Group `g`'s counts; a group index out of range (a caller's bug) lands in a scratch slot
 /// rather than panicking inside a run.
 fn group(groups: &mut Vec<Counts>, g: usize) -> &mut Counts {
@@ -341,18 +351,11 @@ impl Metrics {
         if duplicate {
             gc.refresh_duplicates += 1;
         }
-        gc.window.push_back(now);
-        while gc.window.front().is_some_and(|&t| t + 1000 <= now) {
-            gc.window.pop_front();
-        }
-        gc.refresh_peak_per_second = gc.refresh_peak_per_second.max(gc.window.len() as u64);
+        let in_group = last_second(&mut gc.window, now);
+        gc.refresh_peak_per_second = gc.refresh_peak_per_second.max(in_group);
         m.series_refreshes.add(tick, 1);
-        m.refresh_window.push_back(now);
-        while m.refresh_window.front().is_some_and(|&t| t + 1000 <= now) {
-            m.refresh_window.pop_front();
-        }
-        let in_window = m.refresh_window.len() as u64;
-        m.peaks.refresh_per_second = m.peaks.refresh_per_second.max(in_window);
+        let in_all = last_second(&mut m.refresh_window, now);
+        m.peaks.refresh_per_second = m.peaks.refresh_per_second.max(in_all);
         let c = m.concurrent_refreshes.current() + 1;
         m.concurrent_refreshes.set(tick, c);
         m.peaks.refresh_concurrent = m.peaks.refresh_concurrent.max(c);
