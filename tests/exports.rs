@@ -107,11 +107,12 @@ fn html_is_self_contained_with_a_chart_per_series() {
             "refreshes",
             "concurrent_refreshes",
             "lock_waiters",
+            "issuer_queue",
             "forced_logins",
             "latency"
         ]
     );
-    assert_eq!(html.matches("<svg").count(), 6);
+    assert_eq!(html.matches("<svg").count(), 7);
     // Axis titles with units and legends.
     assert!(html.contains("time (min)"));
     assert!(html.contains("latency (ms)"));

@@ -338,7 +338,7 @@ fn series(report: &Report, name: &str) -> Vec<f64> {
 }
 
 /// The charts over time: (id, title, y axis, series name).
-const TIME_CHARTS: [(&str, &str, &str, &str); 6] = [
+const TIME_CHARTS: [(&str, &str, &str, &str); 7] = [
     (
         "requests",
         "API requests per tick",
@@ -368,6 +368,12 @@ const TIME_CHARTS: [(&str, &str, &str, &str); 6] = [
         "Callers waiting for a refresh (most per tick)",
         "waiting callers",
         "lock_waiters",
+    ),
+    (
+        "issuer_queue",
+        "Token requests queued at the issuer (most per tick)",
+        "queued requests",
+        "issuer_queue",
     ),
     (
         "forced_logins",
