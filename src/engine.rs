@@ -134,6 +134,7 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
             g,
             group,
             &scenario.issuer,
+            scenario.resource.dialect,
             exchange.clone(),
             metrics.clone(),
             clock,

@@ -141,6 +141,8 @@ fn client(policy: &str, server: Scripted) -> (Arc<Instance<Scripted>>, Arc<Scrip
         login_latency: Dur::ZERO,
         client_auth: basic_auth("demo", "demo-secret"),
         password: "demo-password".into(),
+        api: http::Uri::from_static("/api/me"),
+        dialect: tokenstorm::scenario::Dialect::Rfc6750,
     });
     let c = Arc::new(Client::new(group, "u".into(), clock.skewed(0)));
     (Arc::new(Instance::new(c, rng(1))), server)

@@ -15,7 +15,7 @@ pub mod worker;
 use std::sync::Arc;
 
 use base64::Engine;
-use http::HeaderValue;
+use http::{HeaderValue, Uri};
 use rand::RngExt;
 use tokio::time::Instant;
 
@@ -23,7 +23,7 @@ use crate::clock::Clock;
 use crate::exchange::Exchange;
 use crate::metrics::Metrics;
 use crate::rng::{self, stream};
-use crate::scenario::{ClientGroup, ClockOffset, IssuerConfig, RefreshMode, Start};
+use crate::scenario::{ClientGroup, ClockOffset, Dialect, IssuerConfig, RefreshMode, Start};
 pub use policy::Policy;
 pub use session::{Client, Group, Instance};
 
@@ -33,6 +33,15 @@ pub fn basic_auth(client_id: &str, client_secret: &str) -> HeaderValue {
     let raw = format!("{}:{}", enc(client_id), enc(client_secret));
     let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
     HeaderValue::try_from(format!("Basic {b64}")).expect("base64 is a valid header value")
+}
+
+/// The API request of a group: `/api/me`, asking for the group's dialect if it has one.
+fn api_uri(dialect: Option<Dialect>) -> Uri {
+    match dialect {
+        None => Uri::from_static("/api/me"),
+        Some(d) => Uri::try_from(format!("/api/me?dialect={}", d.as_str()))
+            .unwrap_or_else(|_| Uri::from_static("/api/me")),
+    }
 }
 
 /// The moment (ms after the run's start) client `index` of `count` logs in first.
@@ -56,6 +65,7 @@ pub fn spawn_group<E: Exchange>(
     g: usize,
     group: &ClientGroup,
     issuer: &IssuerConfig,
+    dialect: Dialect,
     exchange: Arc<E>,
     metrics: Arc<Metrics>,
     clock: Clock,
@@ -70,6 +80,8 @@ pub fn spawn_group<E: Exchange>(
         login_latency: group.login.latency,
         client_auth: basic_auth(&issuer.client_id, &issuer.client_secret),
         password: issuer.password.clone(),
+        api: api_uri(group.dialect),
+        dialect: group.dialect.unwrap_or(dialect),
     });
     let pacer = Arc::new(worker::Pacer::new(&group.requests));
     let (instances, workers) = (group.instances.max(1), group.workers.max(1));

@@ -23,6 +23,7 @@ pub mod defaults {
     pub const ON_401: On401 = On401::RefreshAndRetry;
     pub const REPLAYS: u32 = 1;
     pub const ON_401_WHEN: On401When = On401When::Any;
+    pub const ON_403: On401 = On401::Fail;
     pub const COORDINATION: Coordination = Coordination::SingleFlight;
     pub const DURING_REFRESH: DuringRefresh = DuringRefresh::OldToken;
     pub const EXPIRY_SOURCE: ExpirySource = ExpirySource::ExpiresIn;
@@ -83,6 +84,8 @@ pub struct Policy {
     pub on_401: On401,
     pub replays: u32,
     pub on_401_when: On401When,
+    /// What a 403 does (for APIs that answer an expired token with 403).
+    pub on_403: On401,
     pub coordination: Coordination,
     /// How long a caller waits for another's refresh (or for the lock) before going on
     /// without it; None: as long as it takes.
@@ -144,6 +147,7 @@ pub fn overlay(base: &PolicySpec, over: &PolicySpec) -> PolicySpec {
         on_401: pick(&over.on_401, &base.on_401),
         replays: pick(&over.replays, &base.replays),
         on_401_when: pick(&over.on_401_when, &base.on_401_when),
+        on_403: pick(&over.on_403, &base.on_403),
         coordination: pick(&over.coordination, &base.coordination),
         lock,
         during_refresh: pick(&over.during_refresh, &base.during_refresh),
@@ -192,6 +196,7 @@ impl Policy {
             on_401: spec.on_401.unwrap_or(defaults::ON_401),
             replays: spec.replays.unwrap_or(defaults::REPLAYS),
             on_401_when: spec.on_401_when.unwrap_or(defaults::ON_401_WHEN),
+            on_403: spec.on_403.unwrap_or(defaults::ON_403),
             coordination: spec.coordination.unwrap_or(defaults::COORDINATION),
             wait: spec.lock.as_ref().and_then(|l| l.wait),
             during_refresh: spec.during_refresh.unwrap_or(defaults::DURING_REFRESH),

@@ -31,7 +31,7 @@ use crate::exchange::{Endpoint, Exchange, Request, Response};
 use crate::metrics::{LoginKind, Metrics, RefreshEnd};
 use crate::rng::Rng;
 use crate::scenario::Coordination;
-use crate::scenario::{DuringRefresh, JitterPer, SoftWindow};
+use crate::scenario::{Dialect, DuringRefresh, JitterPer, SoftWindow};
 
 /// What every client of a group shares.
 pub struct Group<E> {
@@ -44,6 +44,11 @@ pub struct Group<E> {
     /// `Basic ...` for client_secret_basic.
     pub client_auth: HeaderValue,
     pub password: String,
+    /// The API request every worker sends (its query names the group's dialect).
+    pub api: Uri,
+    /// How the API answers a rejected token: a 403 counts as unauthorized in
+    /// `forbidden_403`.
+    pub dialect: Dialect,
 }
 
 /// Why a caller got no token.

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::StatusCode;
 use http::header::AUTHORIZATION;
-use http::{StatusCode, Uri};
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 use tokio::time::Instant;
@@ -86,16 +86,19 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
             break false;
         };
         let mut req = Request::new(Bytes::new());
-        *req.uri_mut() = Uri::from_static("/api/me");
+        *req.uri_mut() = client.group().api.clone();
         req.headers_mut()
             .insert(AUTHORIZATION, token.header.clone());
         let t0 = Instant::now();
         let answer = client.send(Endpoint::Api, req).await;
         let done = Instant::now();
         let status = answer.as_ref().map(|r| r.status());
+        let rejected = client.group().dialect.rejection_status();
         let outcome = match status {
             Some(s) if s.is_success() => Attempt::Ok,
-            Some(StatusCode::UNAUTHORIZED) => Attempt::Unauthorized,
+            Some(s) if s == StatusCode::UNAUTHORIZED || s.as_u16() == rejected => {
+                Attempt::Unauthorized
+            }
             Some(_) => Attempt::Error,
             None => Attempt::Timeout,
         };
@@ -104,9 +107,15 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
         match outcome {
             Attempt::Ok => break true,
             Attempt::Unauthorized => {
-                let applies = policy.on_401_when == On401When::Any
-                    || answer.as_ref().is_some_and(says_invalid_token);
-                match policy.on_401 {
+                // What the policy can read in the answer decides what it does.
+                let (action, applies) = match (status, answer.as_ref()) {
+                    (Some(StatusCode::UNAUTHORIZED), Some(resp)) => {
+                        (policy.on_401, detects(policy.on_401_when, resp))
+                    }
+                    (Some(StatusCode::FORBIDDEN), _) => (policy.on_403, true),
+                    _ => (On401::Fail, false),
+                };
+                match action {
                     On401::RefreshAndRetry if applies && replays < policy.replays => {
                         replays += 1;
                         if instance
@@ -143,6 +152,46 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
     let end = Instant::now();
     metrics.logical_request(client.group().index, ok, end);
     (ok, end)
+}
+
+/// Whether a policy reading 401s `when` takes this one for a rejected token.
+pub fn detects(when: On401When, resp: &Response) -> bool {
+    match when {
+        On401When::Any => true,
+        On401When::InvalidToken => says_invalid_token(resp),
+        On401When::ErrorCode => says_invalid_token(resp) || has_token_error_code(resp),
+    }
+}
+
+/// Vendor error codes that name an invalid or expired access token.
+const TOKEN_ERROR_CODES: [&str; 6] = [
+    "invalid_token",
+    "InvalidAuthenticationToken",
+    "token_expired",
+    "expired_token",
+    "INVALID_SESSION_ID",
+    "TokenExpired",
+];
+
+/// Whether a JSON body carries a token error code where APIs put one: `error` (a
+/// string, or an object with `code`), `code` or `errorCode`, in the body or in the
+/// first element of a body that is a list (as Salesforce answers).
+fn has_token_error_code(resp: &Response) -> bool {
+    let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(resp.body()) else {
+        return false;
+    };
+    if let serde_json::Value::Array(items) = &mut body {
+        body = items.first().cloned().unwrap_or_default();
+    }
+    let is_token_code = |v: Option<&serde_json::Value>| {
+        v.and_then(|v| v.as_str())
+            .is_some_and(|c| TOKEN_ERROR_CODES.contains(&c))
+    };
+    let error = body.get("error");
+    is_token_code(error)
+        || is_token_code(error.and_then(|e| e.get("code")))
+        || is_token_code(body.get("code"))
+        || is_token_code(body.get("errorCode"))
 }
 
 /// Whether a 401 says the token is invalid or expired: an RFC 6750 challenge with

@@ -6,7 +6,8 @@
 //! time claims `exp` and `nbf` are checked on every request against the resource's own
 //! clock (the run's clock plus its skew) with the scenario's leeway. jsonwebtoken would
 //! read the system clock for those, so its time checks are switched off and done here.
-//! Rejections are RFC 6750 §3 answers.
+//! Rejections are answered in the resource's dialect (SPEC §1.2), or in the one a
+//! request asks for with `?dialect=`; RFC 6750 §3 answers by default.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -21,7 +22,7 @@ use serde::Deserialize;
 use crate::clock::ActorClock;
 use crate::exchange::{Request, Response};
 use crate::issuer::keys::KeySet;
-use crate::scenario::{IssuerConfig, ResourceConfig};
+use crate::scenario::{Dialect, IssuerConfig, ResourceConfig};
 
 /// What the resource counted (see report::model::Resource for meanings).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -106,6 +107,7 @@ struct State {
 pub struct Resource {
     clock: ActorClock,
     leeway_ms: i64,
+    dialect: Dialect,
     keys: Arc<KeySet>,
     validation: Validation,
     /// Families revoked at the issuer, when this resource checks revocation.
@@ -133,6 +135,7 @@ impl Resource {
         Resource {
             clock,
             leeway_ms: config.leeway.as_ms(),
+            dialect: config.dialect,
             keys,
             validation,
             revocations: None,
@@ -185,10 +188,23 @@ impl Resource {
                 .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             return resp;
         }
+        let dialect = match dialect_asked(&req) {
+            Ok(d) => d.unwrap_or(self.dialect),
+            Err(()) => {
+                self.state().stats.malformed += 1;
+                return challenge(
+                    StatusCode::BAD_REQUEST,
+                    Some((
+                        "invalid_request",
+                        "unknown dialect; accepted: rfc6750, json_code, forbidden_403, bare_401",
+                    )),
+                );
+            }
+        };
         let token = match bearer(&req) {
             Credentials::Missing => {
                 self.state().stats.rejected_missing += 1;
-                return challenge(StatusCode::UNAUTHORIZED, None);
+                return reject(dialect, None);
             }
             Credentials::Malformed(why) => {
                 self.state().stats.malformed += 1;
@@ -233,10 +249,7 @@ impl Resource {
                         }
                     }
                 };
-                challenge(
-                    StatusCode::UNAUTHORIZED,
-                    Some(("invalid_token", description)),
-                )
+                reject(dialect, Some(description))
             }
         }
     }
@@ -363,6 +376,62 @@ static B64TOKEN: [bool; 256] = {
 
 fn json(status: StatusCode, body: &'static str) -> Response {
     let mut resp = Response::new(Bytes::from_static(body.as_bytes()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// The dialect a request asks for with `?dialect=`, if any; an unknown one is a
+/// malformed request.
+fn dialect_asked(req: &Request) -> Result<Option<Dialect>, ()> {
+    let Some(query) = req.uri().query() else {
+        return Ok(None);
+    };
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if k == "dialect" {
+            return match Dialect::parse(&v) {
+                Some(d) => Ok(Some(d)),
+                None => Err(()),
+            };
+        }
+    }
+    Ok(None)
+}
+
+/// A missing (`None`) or rejected token, answered in `dialect` (SPEC §1.2).
+fn reject(dialect: Dialect, description: Option<&str>) -> Response {
+    let described = description.unwrap_or("a Bearer access token is required");
+    match dialect {
+        Dialect::Rfc6750 => challenge(
+            StatusCode::UNAUTHORIZED,
+            description.map(|d| ("invalid_token", d)),
+        ),
+        Dialect::JsonCode => {
+            let code = if description.is_some() {
+                "InvalidAuthenticationToken"
+            } else {
+                "AuthenticationRequired"
+            };
+            let body = serde_json::json!({"error": {"code": code, "message": described}});
+            json_owned(StatusCode::UNAUTHORIZED, body.to_string())
+        }
+        Dialect::Forbidden403 => {
+            let body = serde_json::json!({"message": described});
+            json_owned(StatusCode::FORBIDDEN, body.to_string())
+        }
+        Dialect::Bare401 => {
+            let mut resp = Response::new(Bytes::new());
+            *resp.status_mut() = StatusCode::UNAUTHORIZED;
+            resp
+        }
+    }
+}
+
+fn json_owned(status: StatusCode, body: String) -> Response {
+    let mut resp = Response::new(Bytes::from(body));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -313,12 +313,55 @@ impl Default for ResourceConfig {
     }
 }
 
-/// How the resource answers a rejected token (SPEC §1.2).
+/// How the resource answers a rejected token (SPEC §1.2). Each mimics a kind of real
+/// API, so that a client's expiry detection can be tested against it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dialect {
+    /// 401, `WWW-Authenticate: Bearer error="invalid_token"`, the same error as JSON.
     #[default]
     Rfc6750,
+    /// 401 without a challenge; a vendor error code in a JSON body,
+    /// `{"error":{"code":"InvalidAuthenticationToken","message":...}}`, as
+    /// Microsoft Graph-style APIs answer.
+    JsonCode,
+    /// 403 with a JSON message and no challenge: APIs that call an expired token
+    /// forbidden.
+    #[serde(rename = "forbidden_403")]
+    Forbidden403,
+    /// 401 with no header and no body.
+    #[serde(rename = "bare_401")]
+    Bare401,
+}
+
+impl Dialect {
+    pub const ALL: [Dialect; 4] = [
+        Dialect::Rfc6750,
+        Dialect::JsonCode,
+        Dialect::Forbidden403,
+        Dialect::Bare401,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Rfc6750 => "rfc6750",
+            Dialect::JsonCode => "json_code",
+            Dialect::Forbidden403 => "forbidden_403",
+            Dialect::Bare401 => "bare_401",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Dialect> {
+        Dialect::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    /// The status a rejected token gets.
+    pub fn rejection_status(self) -> u16 {
+        match self {
+            Dialect::Forbidden403 => 403,
+            _ => 401,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -406,6 +449,10 @@ pub struct ClientGroup {
     pub login: Login,
     #[serde(default)]
     pub clock_offset: ClockOffset,
+    /// The dialect of the API this group calls (default: `resource.dialect`): its
+    /// requests ask the fake API to answer in it.
+    #[serde(default)]
+    pub dialect: Option<Dialect>,
     #[serde(default)]
     pub policy: PolicySpec,
 }
@@ -560,6 +607,10 @@ pub struct PolicySpec {
     /// With refresh_and_retry: which 401s lead to a refresh.
     #[serde(default)]
     pub on_401_when: Option<On401When>,
+    /// What a 403 does: `fail` (the default, as SDKs do) or, for APIs that answer an
+    /// expired token with 403, `refresh_and_retry` or `drop_token`.
+    #[serde(default)]
+    pub on_403: Option<On401>,
     #[serde(default)]
     pub coordination: Option<Coordination>,
     #[serde(default)]
@@ -603,6 +654,10 @@ pub enum On401When {
     Any,
     /// Only a 401 whose challenge (or JSON body) says `invalid_token`.
     InvalidToken,
+    /// A 401 whose challenge or JSON body carries an error code naming a bad token:
+    /// RFC 6750's `invalid_token` or a vendor's (`InvalidAuthenticationToken`,
+    /// `token_expired`, `INVALID_SESSION_ID`, ...).
+    ErrorCode,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
