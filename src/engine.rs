@@ -335,6 +335,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             queue_max: r.peaks.issuer_queue,
             revoked_by_faults: o.issuer.revoked_by_faults,
             queue_wait_ms: r.issuer_queue_wait.wait_ms(),
+            refresh_tokens_evicted: o.issuer.refresh_tokens_evicted,
         },
         resource: m::Resource {
             requests: o.resource.requests,

@@ -212,3 +212,55 @@ fn a_revocation_kills_refresh_tokens_and_if_checked_access_tokens_too() {
         "{unauthorized:?}"
     );
 }
+
+/// 30 devices of 3 users, 5-minute tokens, for an hour; `rt` is the refresh_token map.
+fn shared_users(rt: &str) -> Report {
+    run(&format!(
+        r#"
+name: t
+seed: 4
+duration: 1h
+issuer:
+  access_token: {{ ttl: 5m }}
+  refresh_token: {rt}
+clients:
+  - name: d
+    count: 30
+    users: 3
+    start: {{ ramp: 10m }}
+    requests: {{ every: 30s }}
+"#
+    ))
+}
+
+#[test]
+fn logins_beyond_the_per_user_limit_evict_the_oldest_refresh_tokens() {
+    let free = shared_users("{ rotation: true }");
+    assert_eq!(free.issuer.refresh_tokens_evicted, 0);
+    assert_eq!(free.login.forced, 0);
+    assert_eq!(free.refresh.invalid_grant, 0);
+
+    // 10 devices a user, 8 tokens kept: the first two logins of each user are evicted,
+    // their devices' next refresh fails and logs in again, evicting another: a cascade.
+    let limited = shared_users("{ rotation: true, max_per_user: 8 }");
+    assert!(
+        limited.issuer.refresh_tokens_evicted >= 6,
+        "{:?}",
+        limited.issuer
+    );
+    assert!(limited.refresh.invalid_grant > 0);
+    assert!(limited.login.forced > 0);
+    // Every forced login evicts another device's family.
+    assert_eq!(
+        limited.issuer.refresh_tokens_evicted,
+        6 + limited.login.forced
+    );
+}
+
+#[test]
+fn the_refresh_token_ttl_is_absolute_across_rotations() {
+    // Tokens rotate every 5 minutes, yet each family dies 20 minutes after its login.
+    let r = shared_users("{ rotation: true, ttl: 20m }");
+    assert!(r.refresh.invalid_grant >= 30, "{:?}", r.refresh);
+    assert!(r.login.forced >= 30);
+}

@@ -97,7 +97,11 @@ pub fn spawn_group<E: Exchange>(
         };
         let client = Arc::new(Client::new(
             shared.clone(),
-            format!("{}-{}", group.name, c),
+            format!(
+                "{}-{}",
+                group.name,
+                c % group.users.unwrap_or(u32::MAX).max(1)
+            ),
             clock.skewed(offset),
         ));
         let pacer = pacer.clone();

@@ -46,6 +46,8 @@ pub struct IssuerStats {
     pub revoked_by_faults: u64,
     /// Rotated-out refresh tokens accepted because they came within reuse_grace.
     pub grace_accepted: u64,
+    /// Families evicted because their user logged in once too many (`max_per_user`).
+    pub refresh_tokens_evicted: u64,
 }
 
 /// An RFC 6749 §5.2 error.
@@ -454,10 +456,27 @@ impl Issuer {
         let scope = self.scope(form)?;
         let now = self.clock.now_ms();
         let mut state = self.state();
-        let (family, refresh_token) = state.families.start(username, scope, now);
+        let (family, refresh_token, evicted) =
+            state
+                .families
+                .start_limited(username, scope, now, self.rules());
+        state.stats.refresh_tokens_evicted += evicted;
         let access = self.access_token(&mut state, username, scope, Some(family))?;
         state.stats.logins += 1;
         Ok(self.tokens(access, Some(refresh_token), scope))
+    }
+
+    /// The refresh-token rules of the configuration, in ms.
+    fn rules(&self) -> tokens::Rules {
+        let rt = &self.config.refresh_token;
+        tokens::Rules {
+            ttl_ms: rt.ttl.as_ms(),
+            idle_ttl_ms: rt.idle_ttl.map(|d| d.as_ms()),
+            rotation: rt.rotation,
+            reuse_detection: rt.reuse_detection(),
+            reuse_grace_ms: rt.reuse_grace.as_ms(),
+            max_per_user: rt.max_per_user,
+        }
     }
 
     fn client_credentials(&self, form: &Form) -> Result<Response, OAuthError> {
@@ -470,21 +489,10 @@ impl Issuer {
 
     fn refresh(&self, form: &Form) -> Result<Response, OAuthError> {
         let presented = form.require("refresh_token")?;
-        let rt = &self.config.refresh_token;
         let now = self.clock.now_ms();
         let mut guard = self.state();
         let state = &mut *guard;
-        let outcome = state.families.present(
-            presented,
-            now,
-            tokens::Rules {
-                ttl_ms: rt.ttl.as_ms(),
-                idle_ttl_ms: rt.idle_ttl.map(|d| d.as_ms()),
-                rotation: rt.rotation,
-                reuse_detection: rt.reuse_detection(),
-                reuse_grace_ms: rt.reuse_grace.as_ms(),
-            },
-        );
+        let outcome = state.families.present(presented, now, self.rules());
         let granted = match outcome {
             Presented::Granted(g) => g,
             Presented::GraceAccepted(g) => {

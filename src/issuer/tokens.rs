@@ -20,6 +20,8 @@ pub struct Rules {
     pub rotation: bool,
     pub reuse_detection: bool,
     pub reuse_grace_ms: i64,
+    /// Live families a user may hold; a login beyond it evicts the oldest.
+    pub max_per_user: Option<u32>,
 }
 
 /// A successful presentation: what to issue.
@@ -63,6 +65,8 @@ pub struct Families {
     next_family: u64,
     families: HashMap<u64, Family>,
     tokens: HashMap<u128, Token>,
+    /// Each user's families, oldest first (kept only under a per-user limit).
+    by_user: HashMap<String, std::collections::VecDeque<u64>>,
 }
 
 pub fn encode(token: u128) -> String {
@@ -84,6 +88,7 @@ impl Families {
             next_family: 0,
             families: HashMap::new(),
             tokens: HashMap::new(),
+            by_user: HashMap::new(),
         }
     }
 
@@ -122,6 +127,49 @@ impl Families {
             },
         );
         (id, encode(token))
+    }
+
+    /// A login under the per-user limit of `rules`: the new family, its first refresh
+    /// token, and how many of the user's older families it evicted (oldest first, as
+    /// Auth0 and Google do when a user holds too many refresh tokens).
+    pub fn start_limited(
+        &mut self,
+        sub: &str,
+        scope: &str,
+        now_ms: i64,
+        rules: Rules,
+    ) -> (u64, String, u64) {
+        let (id, token) = self.start(sub, scope, now_ms);
+        let Some(max) = rules.max_per_user else {
+            return (id, token, 0);
+        };
+        let mut owned = self.by_user.remove(sub).unwrap_or_default();
+        // Families that died since (expired, idle, revoked) no longer count.
+        owned.retain(|f| self.is_live(*f, now_ms, rules));
+        owned.push_back(id);
+        let mut evicted = 0;
+        while owned.len() > max.max(1) as usize {
+            if let Some(oldest) = owned.pop_front() {
+                self.remove(oldest);
+                evicted += 1;
+            }
+        }
+        self.by_user.insert(sub.to_string(), owned);
+        (id, token, evicted)
+    }
+
+    /// Whether a family still has a refresh token that would be accepted at `now_ms`.
+    fn is_live(&self, family: u64, now_ms: i64, rules: Rules) -> bool {
+        let Some(f) = self.families.get(&family) else {
+            return false;
+        };
+        if now_ms >= f.created_ms + rules.ttl_ms {
+            return false;
+        }
+        match (rules.idle_ttl_ms, self.tokens.get(&f.current)) {
+            (Some(idle), Some(t)) => now_ms - t.last_used_ms < idle,
+            (_, t) => t.is_some(),
+        }
     }
 
     /// Forgets a family and every token it issued; its tokens become unknown.
@@ -221,6 +269,7 @@ mod tests {
             rotation: true,
             reuse_detection: true,
             reuse_grace_ms: 0,
+            max_per_user: None,
         }
     }
 
@@ -309,6 +358,39 @@ mod tests {
             Presented::Dead("the refresh token was rotated out")
         );
         assert!(matches!(f.present(&t2, 2 * MIN, r), Presented::Granted(_)));
+    }
+
+    #[test]
+    fn a_login_beyond_the_per_user_limit_evicts_the_oldest_family() {
+        let mut f = Families::new(crate::rng::rng(1, &[]));
+        let r = Rules {
+            max_per_user: Some(2),
+            ..rules()
+        };
+        let (_, a, _) = f.start_limited("u", "api", 0, r);
+        let (_, b, _) = f.start_limited("u", "api", MIN, r);
+        let (_, other, evicted) = f.start_limited("v", "api", MIN, r);
+        assert_eq!(evicted, 0);
+        let (_, c, evicted) = f.start_limited("u", "api", 2 * MIN, r);
+        assert_eq!(evicted, 1);
+        assert_eq!(
+            f.present(&a, 3 * MIN, r),
+            Presented::Dead("unknown or revoked refresh token")
+        );
+        for t in [b, c, other] {
+            assert!(matches!(f.present(&t, 3 * MIN, r), Presented::Granted(_)));
+        }
+        // Families that died on their own (idle since 3 min) make room without an eviction.
+        let idle = Rules {
+            idle_ttl_ms: Some(10 * MIN),
+            ..r
+        };
+        let (_, _, evicted) = f.start_limited("u", "api", 20 * MIN, idle);
+        assert_eq!(evicted, 0);
+        let (_, _, evicted) = f.start_limited("u", "api", 20 * MIN, idle);
+        assert_eq!(evicted, 0);
+        let (_, _, evicted) = f.start_limited("u", "api", 20 * MIN, idle);
+        assert_eq!(evicted, 1);
     }
 
     #[test]

@@ -150,6 +150,8 @@ pub struct Issuer {
     pub revoked_by_faults: u64,
     /// How long token requests waited for the issuer's capacity.
     pub queue_wait_ms: WaitMs,
+    /// Refresh-token families evicted by `refresh_token.max_per_user`.
+    pub refresh_tokens_evicted: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -209,6 +209,11 @@ pub struct RefreshTokenConfig {
     /// ...except within this long after its rotation. Default 0s.
     #[serde(default)]
     pub reuse_grace: Dur,
+    /// Live refresh tokens (families) one user may hold for the client; a login beyond
+    /// it evicts the oldest, whose refresh then gets invalid_grant (Auth0 keeps 200,
+    /// Google 100). Default: no limit.
+    #[serde(default)]
+    pub max_per_user: Option<u32>,
 }
 
 impl RefreshTokenConfig {
@@ -229,6 +234,7 @@ impl Default for RefreshTokenConfig {
             rotation: false,
             reuse_detection: None,
             reuse_grace: Dur::ZERO,
+            max_per_user: None,
         }
     }
 }
@@ -435,6 +441,10 @@ pub struct ClientGroup {
     pub name: String,
     /// Clients (users / apps), each with its own token family.
     pub count: u32,
+    /// Users the clients log in as, when several clients (devices, installs, runners)
+    /// share one: client `i` is user `i mod users`. Default: one user per client.
+    #[serde(default)]
+    pub users: Option<u32>,
     #[serde(default)]
     pub start: Start,
     /// Processes sharing one client's token (one token store). Default 1.

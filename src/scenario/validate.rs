@@ -175,6 +175,12 @@ impl Checks {
             );
         }
         self.not_negative("issuer.refresh_token.reuse_grace", rt.reuse_grace);
+        if rt.max_per_user == Some(0) {
+            self.bad(
+                "issuer.refresh_token.max_per_user",
+                "live refresh tokens a user may hold: accepted 1 or more",
+            );
+        }
         self.latency("issuer.latency", &i.latency);
         if i.capacity == Some(0) {
             self.bad(
@@ -353,10 +359,22 @@ impl Checks {
                 ("count", group.count),
                 ("instances", group.instances),
                 ("workers", group.workers),
+                ("users", group.users.unwrap_or(1)),
             ] {
                 if n == 0 {
                     self.bad(format!("{p}.{key}"), "must be at least 1");
                 }
+            }
+            if let Some(users) = group.users
+                && users > group.count
+            {
+                self.bad(
+                    format!("{p}.users"),
+                    format!(
+                        "{users} users for {} clients; accepted at most `count`",
+                        group.count
+                    ),
+                );
             }
             match &group.start {
                 Start::Burst(at) => {
