@@ -13,7 +13,7 @@ use crate::client;
 use crate::clock::ActorClock;
 use crate::clock::{Clock, SIM_EPOCH_MS};
 use crate::exchange::latency::Sampler;
-use crate::exchange::sim::{ExchangeStats, IssuerSide, ResourceSide, SimExchange};
+use crate::exchange::sim::{ExchangeStats, IssuerSide, ResourceSide, SimExchange, SimUpstream};
 use crate::faults::Faults;
 use crate::issuer::{Issuer, IssuerStats};
 use crate::metrics::{Counts, Metrics, Recorded};
@@ -21,7 +21,7 @@ use crate::report::model::{self as m, Report};
 use crate::report::threshold;
 use crate::resource::{Resource, ResourceStats};
 use crate::rng::{self, stream};
-use crate::scenario::{Fault, FaultKind, Mode, Scenario};
+use crate::scenario::{Fault, FaultKind, IssuerConfig, Mode, Scenario};
 
 /// Lets the caller watch and stop a run from another thread.
 #[derive(Clone, Debug, Default)]
@@ -93,6 +93,9 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
     if scenario.resource.check_revocation {
         resource = resource.checking_revocation(issuer.revocations());
     }
+    // The resource reaches the issuer through the exchange, once the exchange exists.
+    let upstream = Arc::new(SimUpstream::default());
+    resource = resource.fetching_keys(upstream.clone(), &scenario.resource.jwks);
     let resource = Arc::new(resource);
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let tick_ms = scenario.tick.as_ms().max(1) as u64;
@@ -125,7 +128,9 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         metrics.clone(),
         rng::rng(seed, &[stream::EXCHANGE]),
     ));
+    upstream.connect(&exchange);
     schedule_clock_jumps(&scenario.issuer.faults, issuer.clock(), clock);
+    schedule_key_rotations(&scenario.issuer, &issuer, clock, duration_ms);
     schedule_clock_jumps(&scenario.resource.faults, resource.clock(), clock);
     schedule_revocations(&scenario.issuer.faults, &issuer, clock, seed);
     let end = clock.at(duration_ms);
@@ -179,6 +184,37 @@ fn schedule_clock_jumps(faults: &[Fault], actor: &ActorClock, clock: Clock) {
         tokio::spawn(async move {
             tokio::time::sleep_until(when).await;
             actor.jump(by.as_ms());
+        });
+    }
+}
+
+/// Rotates the issuer's signing key at each `rotate_keys` fault's `at`, and then every
+/// `every` (from `every` when there is no `at`) until the end of the run.
+fn schedule_key_rotations(config: &IssuerConfig, issuer: &Arc<Issuer>, clock: Clock, end_ms: u64) {
+    for f in config
+        .faults
+        .iter()
+        .filter(|f| f.kind == FaultKind::RotateKeys)
+    {
+        let every = f.every.map(|d| d.as_ms().max(1) as u64);
+        let Some(first) = f.at.map(|d| d.as_ms().max(0) as u64).or(every) else {
+            continue;
+        };
+        let overlap = f.overlap.unwrap_or(config.access_token.ttl).as_ms();
+        let delay = f.publish_delay.map_or(0, |d| d.as_ms());
+        let issuer = issuer.clone();
+        tokio::spawn(async move {
+            let mut at = first;
+            while at < end_ms {
+                tokio::time::sleep_until(clock.at(at)).await;
+                // A key that cannot be made leaves the old one signing, as a failed
+                // rotation would.
+                let _ = issuer.rotate_keys(overlap, delay);
+                match every {
+                    Some(e) => at += e,
+                    None => break,
+                }
+            }
         });
     }
 }
@@ -327,15 +363,15 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
         issuer: m::Issuer {
             // Requests answered before the handler (faults, the rate limit) reached the
             // endpoint too.
-            token_requests: o.issuer.token_requests
-                + o.exchange.issuer_injected
-                + o.exchange.issuer_rate_limited,
+            token_requests: o.issuer.token_requests + o.exchange.token_refused,
             rate_limited: o.exchange.issuer_rate_limited,
             errors_injected: o.exchange.issuer_injected,
             queue_max: r.peaks.issuer_queue,
             revoked_by_faults: o.issuer.revoked_by_faults,
             queue_wait_ms: r.issuer_queue_wait.wait_ms(),
             refresh_tokens_evicted: o.issuer.refresh_tokens_evicted,
+            key_rotations: o.issuer.key_rotations,
+            key_set_requests: o.issuer.key_set_requests,
         },
         resource: m::Resource {
             requests: o.resource.requests,
@@ -345,6 +381,9 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             rejected_missing: o.resource.rejected_missing,
             errors_injected: o.exchange.resource_injected,
             rejected_revoked: o.resource.rejected_revoked,
+            rejected_unknown_key: o.resource.rejected_unknown_key,
+            key_set_fetches: o.resource.key_set_fetches,
+            key_set_fetch_failures: o.resource.key_set_fetch_failures,
         },
         groups: scenario
             .clients

@@ -154,6 +154,8 @@ mod tests {
             every: None,
             by: None,
             latency: None,
+            overlap: None,
+            publish_delay: None,
         }
     }
 

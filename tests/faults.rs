@@ -79,21 +79,23 @@ fn issuer_errors_fail_their_rate_of_token_requests() {
     let share = r.issuer.errors_injected as f64 / r.issuer.token_requests as f64;
     assert!((0.2..0.4).contains(&share), "{share}");
     assert!(r.refresh.failed > 0);
-    assert_eq!(
-        r.requests.unauthorized, 0,
-        "retries get through before expiry"
-    );
+    // Retries get through before expiry; only a failed key-set fetch (the errors hit
+    // the resource's calls to the issuer too) can reject a token.
+    assert_eq!(r.resource.rejected_expired, 0);
+    assert_eq!(r.requests.unauthorized, r.resource.rejected_unknown_key);
+    assert!(r.resource.key_set_fetch_failures >= r.resource.rejected_unknown_key);
 }
 
 #[test]
 fn a_latency_fault_slows_only_its_window() {
     let slow = run(&world(
         "",
-        "  faults: [ { kind: latency, latency: 500ms, at: 10m, for: 10m } ]",
+        "  jwks: { max_age: 1h }\n  faults: [ { kind: latency, latency: 500ms, at: 10m, for: 10m } ]",
         PROACTIVE,
     ));
     let calm = run(&world("", "", PROACTIVE));
-    assert_eq!(calm.latency_ms.request.max, 5);
+    // The first requests also wait for the resource's first key-set fetch (20ms).
+    assert_eq!(calm.latency_ms.request.max, 25);
     assert_eq!(slow.latency_ms.request.max, 505);
     // About a sixth of the requests fall in the window: p50 stays, p90 does not.
     assert_eq!(slow.latency_ms.request.p50, 5);

@@ -209,23 +209,50 @@ fn two_groups_may_not_share_a_name() {
 
 #[test]
 fn features_not_built_yet_are_refused_not_ignored() {
-    for (text, path) in [
-        (
-            format!("{BASE}    policy: {{ coordination: lock }}\n"),
-            "clients[0].policy.coordination",
-        ),
-        (
-            BASE.replace(
-                "ttl: 15m }",
-                "ttl: 15m }\n  faults: [ { kind: rotate_keys, at: 1m } ]",
-            ),
-            "issuer.faults[0].kind",
-        ),
-    ] {
+    for (text, path) in [(
+        format!("{BASE}    policy: {{ coordination: lock }}\n"),
+        "clients[0].policy.coordination",
+    )] {
         let p = problem(&text);
         assert_eq!(p.path, path);
         assert!(p.message.contains("not supported yet"), "{}", p.message);
     }
+}
+
+#[test]
+fn a_key_rotation_needs_a_moment_and_belongs_to_the_issuer() {
+    for (fault, path, says) in [
+        ("{ kind: rotate_keys }", "issuer.faults[0]", "needs `at`"),
+        (
+            "{ kind: rotate_keys, at: 1m, for: 1m }",
+            "issuer.faults[0].for",
+            "takes no `for`",
+        ),
+        (
+            "{ kind: rotate_keys, every: 0s }",
+            "issuer.faults[0].every",
+            "",
+        ),
+        (
+            "{ kind: rotate_keys, at: 1m, overlap: -1s }",
+            "issuer.faults[0].overlap",
+            "",
+        ),
+        (
+            "{ kind: outage, publish_delay: 1m }",
+            "issuer.faults[0].publish_delay",
+            "not a key of a `outage` fault",
+        ),
+    ] {
+        let text = BASE.replace("ttl: 15m }", &format!("ttl: 15m }}\n  faults: [ {fault} ]"));
+        let p = problem(&text);
+        assert_eq!(p.path, path, "{fault}: {}", p.message);
+        assert!(p.message.contains(says), "{}", p.message);
+    }
+    let on_resource = format!("{BASE}resource:\n  faults: [ {{ kind: rotate_keys, at: 1m }} ]\n");
+    let p = problem(&on_resource);
+    assert_eq!(p.path, "resource.faults[0].kind");
+    assert!(p.message.contains("issuer fault"), "{}", p.message);
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod latency;
 pub mod sim;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,8 +20,19 @@ use bytes::Bytes;
 pub enum Endpoint {
     /// The issuer's token endpoint (RFC 6749 §3.2).
     Token,
+    /// The issuer's introspection endpoint (RFC 7662), called by the resource.
+    Introspect,
+    /// The issuer's key set (RFC 7517), fetched by the resource.
+    Keys,
     /// The protected API.
     Api,
+}
+
+impl Endpoint {
+    /// Whether the issuer answers it (and its faults and latency apply).
+    pub fn is_issuer(self) -> bool {
+        !matches!(self, Endpoint::Api)
+    }
 }
 
 /// A request that got no HTTP answer.
@@ -34,6 +46,18 @@ pub enum ExchangeError {
 
 pub type Request = http::Request<Bytes>;
 pub type Response = http::Response<Bytes>;
+
+/// A server's own calls to the issuer: the resource fetching the key set or
+/// introspecting a token. Boxed, since the resource holds it as a trait object
+/// whatever the exchange.
+pub trait Upstream: Send + Sync + 'static {
+    fn call(
+        &self,
+        endpoint: Endpoint,
+        request: Request,
+        timeout: Duration,
+    ) -> Pin<Box<dyn Future<Output = Result<Response, ExchangeError>> + Send + '_>>;
+}
 
 /// Sends a request and waits for its answer, at most `timeout`.
 ///

@@ -79,6 +79,8 @@ pub struct ResourceSide {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExchangeStats {
     pub issuer_rate_limited: u64,
+    /// Token requests answered before the token endpoint (a fault, the rate limit).
+    pub token_refused: u64,
     pub issuer_injected: u64,
     pub resource_injected: u64,
 }
@@ -90,7 +92,7 @@ pub struct SimExchange {
     resource_side: ResourceSide,
     bucket: Option<Mutex<Bucket>>,
     capacity: Option<Semaphore>,
-    rate_limited: Mutex<u64>,
+    counts: Mutex<ExchangeStats>,
     metrics: Arc<Metrics>,
     rng: Mutex<Rng>,
 }
@@ -116,7 +118,7 @@ impl SimExchange {
             resource,
             issuer_side,
             resource_side,
-            rate_limited: Mutex::new(0),
+            counts: Mutex::new(ExchangeStats::default()),
             metrics,
             rng: Mutex::new(rng),
         }
@@ -124,10 +126,14 @@ impl SimExchange {
 
     pub fn stats(&self) -> ExchangeStats {
         ExchangeStats {
-            issuer_rate_limited: *self.rate_limited.lock().unwrap_or_else(|e| e.into_inner()),
             issuer_injected: self.issuer_side.faults.injected(),
             resource_injected: self.resource_side.faults.injected(),
+            ..*self.counts()
         }
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, ExchangeStats> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A rate-limited answer (RFC 6585 §4), saying when to come back.
@@ -163,9 +169,10 @@ impl Exchange for SimExchange {
         request: Request,
         timeout: Duration,
     ) -> Result<Response, ExchangeError> {
-        let (latency, faults) = match endpoint {
-            Endpoint::Token => (&self.issuer_side.latency, &self.issuer_side.faults),
-            Endpoint::Api => (&self.resource_side.latency, &self.resource_side.faults),
+        let (latency, faults) = if endpoint.is_issuer() {
+            (&self.issuer_side.latency, &self.issuer_side.faults)
+        } else {
+            (&self.resource_side.latency, &self.resource_side.faults)
         };
         // Reading the clock costs a lock in the sim: only when there are faults to time.
         let (effect, extra) = if faults.is_empty() {
@@ -174,14 +181,19 @@ impl Exchange for SimExchange {
             faults.decide(self.metrics.clock().elapsed_ms())
         };
         let delay = latency.sample(&mut self.rng.lock().unwrap_or_else(|e| e.into_inner())) + extra;
+        if endpoint == Endpoint::Token && effect != Effect::Pass {
+            self.counts().token_refused += 1;
+        }
         if effect == Effect::NoAnswer {
             tokio::time::sleep(timeout).await;
             return Err(ExchangeError::Timeout);
         }
-        // The issuer's capacity: wait for a free slot, hold it while serving.
+        // The issuer's capacity: wait for a free slot, hold it while serving. The key set
+        // is a static document, served beside the queue.
         let mut queued = Duration::ZERO;
-        let _slot = match (&self.capacity, endpoint, effect) {
-            (Some(slots), Endpoint::Token, Effect::Pass) => match slots.try_acquire() {
+        let works = matches!(endpoint, Endpoint::Token | Endpoint::Introspect);
+        let _slot = match (&self.capacity, works, effect) {
+            (Some(slots), true, Effect::Pass) => match slots.try_acquire() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
                     self.metrics.issuer_queue_entered();
@@ -197,19 +209,25 @@ impl Exchange for SimExchange {
         let response = match effect {
             Effect::Answer(status) => error(status),
             _ => match endpoint {
-                Endpoint::Token => {
+                Endpoint::Token | Endpoint::Introspect => {
                     let limited = self
                         .bucket
                         .as_ref()
                         .and_then(|b| b.lock().unwrap_or_else(|e| e.into_inner()).take().err());
                     match limited {
                         Some(after) => {
-                            *self.rate_limited.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                            let mut counts = self.counts();
+                            counts.issuer_rate_limited += 1;
+                            if endpoint == Endpoint::Token {
+                                counts.token_refused += 1;
+                            }
+                            drop(counts);
                             Self::too_many(after)
                         }
                         None => self.issuer.handle(request).await,
                     }
                 }
+                Endpoint::Keys => self.issuer.handle(request).await,
                 Endpoint::Api => self.resource.handle(request).await,
             },
         };
@@ -223,5 +241,35 @@ impl Exchange for SimExchange {
             tokio::time::sleep(delay).await;
         }
         Ok(response)
+    }
+}
+
+/// The resource's line to the issuer in the sim: the same exchange, so the issuer's
+/// latency, faults, capacity and rate limit apply to the resource's calls too. Set once
+/// the exchange exists (the exchange holds the resource, which holds this).
+#[derive(Default)]
+pub struct SimUpstream(std::sync::OnceLock<std::sync::Weak<SimExchange>>);
+
+impl SimUpstream {
+    pub fn connect(&self, exchange: &Arc<SimExchange>) {
+        let _ = self.0.set(Arc::downgrade(exchange));
+    }
+}
+
+impl super::Upstream for SimUpstream {
+    fn call(
+        &self,
+        endpoint: Endpoint,
+        request: Request,
+        timeout: Duration,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response, ExchangeError>> + Send + '_>,
+    > {
+        Box::pin(async move {
+            match self.0.get().and_then(std::sync::Weak::upgrade) {
+                Some(exchange) => exchange.send(endpoint, request, timeout).await,
+                None => Err(ExchangeError::Connect("the issuer is not up".into())),
+            }
+        })
     }
 }

@@ -1,12 +1,15 @@
-//! The issuer's signing keys, and the verification keys a resource server trusts.
+//! The issuer's signing keys, and the key set (RFC 7517 JWKS) it publishes.
 //!
 //! `hs256` uses a 32-byte secret drawn from the scenario's seed; `rs256`, `es256` and
-//! `eddsa` use the fixed, public test key pairs under `test_keys/`. Every key has a
-//! `kid`, written in each token's header, so a key set can rotate: it gains a new
-//! current key and keeps the old ones for verification.
+//! `eddsa` use the fixed, public test key pairs under `test_keys/` (two per algorithm,
+//! used in turn as keys rotate). Every key has a `kid`, written in each token's header,
+//! so a key set can rotate: it signs with a new key from the rotation on, publishes the
+//! new key (at once, or after a delay, as a cached key-set document would), and keeps
+//! publishing the old one for an overlap so that tokens it signed still verify.
 
 use std::sync::RwLock;
 
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use rand::Rng as _;
 use serde::Serialize;
@@ -20,6 +23,12 @@ const RS256_PRIVATE: &str = include_str!("test_keys/rs256-private.pem");
 const RS256_PUBLIC: &str = include_str!("test_keys/rs256-public.pem");
 const EDDSA_PRIVATE: &str = include_str!("test_keys/eddsa-private.pem");
 const EDDSA_PUBLIC: &str = include_str!("test_keys/eddsa-public.pem");
+const ES256_2_PRIVATE: &str = include_str!("test_keys/es256-2-private.pem");
+const ES256_2_PUBLIC: &str = include_str!("test_keys/es256-2-public.pem");
+const RS256_2_PRIVATE: &str = include_str!("test_keys/rs256-2-private.pem");
+const RS256_2_PUBLIC: &str = include_str!("test_keys/rs256-2-public.pem");
+const EDDSA_2_PRIVATE: &str = include_str!("test_keys/eddsa-2-private.pem");
+const EDDSA_2_PUBLIC: &str = include_str!("test_keys/eddsa-2-public.pem");
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -33,6 +42,18 @@ struct Key {
     kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Its public half as a JWK (`kid`, `alg`, `use: sig` set).
+    jwk: Jwk,
+    /// From when the key set lists it (issuer clock, ms).
+    published_ms: i64,
+    /// From when it no longer does.
+    retired_ms: Option<i64>,
+}
+
+impl Key {
+    fn published_at(&self, now_ms: i64) -> bool {
+        self.published_ms <= now_ms && self.retired_ms.is_none_or(|r| now_ms < r)
+    }
 }
 
 struct Keys {
@@ -50,7 +71,7 @@ pub struct KeySet {
 
 impl KeySet {
     pub fn new(signing: Signing, seed: u64) -> Result<KeySet, KeyError> {
-        let first = make_key(signing, seed, 1)?;
+        let first = make_key(signing, seed, 1, i64::MIN)?;
         Ok(KeySet {
             algorithm: algorithm(signing),
             signing,
@@ -72,15 +93,53 @@ impl KeySet {
         keys.all[keys.current].kid.clone()
     }
 
-    /// Starts signing with a new key; the old ones keep verifying. Returns the new kid.
-    pub fn rotate(&self) -> Result<String, KeyError> {
+    /// Starts signing with a new key at `now_ms`, published `publish_delay_ms` later;
+    /// the keys that signed until now stay published for `overlap_ms`. Returns the new
+    /// kid.
+    pub fn rotate(
+        &self,
+        now_ms: i64,
+        overlap_ms: i64,
+        publish_delay_ms: i64,
+    ) -> Result<String, KeyError> {
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         let n = keys.all.len() as u64 + 1;
-        let key = make_key(self.signing, self.seed, n)?;
+        let key = make_key(self.signing, self.seed, n, now_ms + publish_delay_ms.max(0))?;
         let kid = key.kid.clone();
+        let retire = now_ms + overlap_ms.max(0);
+        for old in keys.all.iter_mut() {
+            old.retired_ms = Some(old.retired_ms.map_or(retire, |r| r.min(retire)));
+        }
         keys.all.push(key);
         keys.current = keys.all.len() - 1;
         Ok(kid)
+    }
+
+    /// The key set published at `now_ms` (issuer clock), as an RFC 7517 JWK Set.
+    pub fn published(&self, now_ms: i64) -> JwkSet {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        JwkSet {
+            keys: keys
+                .all
+                .iter()
+                .filter(|k| k.published_at(now_ms))
+                .map(|k| k.jwk.clone())
+                .collect(),
+        }
+    }
+
+    /// Runs `f` with the verification key of `kid` if the set publishes it at `now_ms`.
+    pub fn with_published_key<R>(
+        &self,
+        kid: &str,
+        now_ms: i64,
+        f: impl FnOnce(&DecodingKey) -> R,
+    ) -> Option<R> {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        keys.all
+            .iter()
+            .find(|k| k.kid == kid && k.published_at(now_ms))
+            .map(|k| f(&k.decoding))
     }
 
     /// Signs `claims` as a JWT with the current key (`typ: JWT`, `kid` set).
@@ -117,8 +176,11 @@ fn load<T>(name: &'static str, r: jsonwebtoken::errors::Result<T>) -> Result<T, 
     r.map_err(|e| KeyError::Load(name, e))
 }
 
-fn make_key(signing: Signing, seed: u64, n: u64) -> Result<Key, KeyError> {
+fn make_key(signing: Signing, seed: u64, n: u64, published_ms: i64) -> Result<Key, KeyError> {
     let kid = format!("{}-{n}", signing.as_str());
+    // Asymmetric keys alternate between the two committed pairs.
+    let second = n.is_multiple_of(2);
+    let pick = |first: &'static str, other: &'static str| if second { other } else { first };
     let (encoding, decoding) = match signing {
         Signing::Hs256 => {
             let mut secret = [0u8; 32];
@@ -129,22 +191,49 @@ fn make_key(signing: Signing, seed: u64, n: u64) -> Result<Key, KeyError> {
             )
         }
         Signing::Rs256 => (
-            load("rs256", EncodingKey::from_rsa_pem(RS256_PRIVATE.as_bytes()))?,
-            load("rs256", DecodingKey::from_rsa_pem(RS256_PUBLIC.as_bytes()))?,
+            load(
+                "rs256",
+                EncodingKey::from_rsa_pem(pick(RS256_PRIVATE, RS256_2_PRIVATE).as_bytes()),
+            )?,
+            load(
+                "rs256",
+                DecodingKey::from_rsa_pem(pick(RS256_PUBLIC, RS256_2_PUBLIC).as_bytes()),
+            )?,
         ),
         Signing::Es256 => (
-            load("es256", EncodingKey::from_ec_pem(ES256_PRIVATE.as_bytes()))?,
-            load("es256", DecodingKey::from_ec_pem(ES256_PUBLIC.as_bytes()))?,
+            load(
+                "es256",
+                EncodingKey::from_ec_pem(pick(ES256_PRIVATE, ES256_2_PRIVATE).as_bytes()),
+            )?,
+            load(
+                "es256",
+                DecodingKey::from_ec_pem(pick(ES256_PUBLIC, ES256_2_PUBLIC).as_bytes()),
+            )?,
         ),
         Signing::Eddsa => (
-            load("eddsa", EncodingKey::from_ed_pem(EDDSA_PRIVATE.as_bytes()))?,
-            load("eddsa", DecodingKey::from_ed_pem(EDDSA_PUBLIC.as_bytes()))?,
+            load(
+                "eddsa",
+                EncodingKey::from_ed_pem(pick(EDDSA_PRIVATE, EDDSA_2_PRIVATE).as_bytes()),
+            )?,
+            load(
+                "eddsa",
+                DecodingKey::from_ed_pem(pick(EDDSA_PUBLIC, EDDSA_2_PUBLIC).as_bytes()),
+            )?,
         ),
     };
+    let mut jwk = load(
+        signing.as_str(),
+        Jwk::from_encoding_key(&encoding, algorithm(signing)),
+    )?;
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
     Ok(Key {
         kid,
         encoding,
         decoding,
+        jwk,
+        published_ms,
+        retired_ms: None,
     })
 }
 
@@ -186,9 +275,50 @@ mod tests {
         assert_eq!(a.sign(&claims).unwrap(), b.sign(&claims).unwrap());
         assert_ne!(a.sign(&claims).unwrap(), c.sign(&claims).unwrap());
         let old = a.current_kid();
-        let new = a.rotate().unwrap();
+        let new = a.rotate(1_000, 500, 0).unwrap();
         assert_ne!(old, new);
         assert_eq!(a.current_kid(), new);
         assert!(a.with_decoding_key(&old, |_| ()).is_some());
+    }
+
+    fn kids(set: &JwkSet) -> Vec<String> {
+        set.keys
+            .iter()
+            .map(|k| k.common.key_id.clone().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_published_set_follows_the_overlap_and_the_publish_delay() {
+        for signing in [
+            Signing::Hs256,
+            Signing::Rs256,
+            Signing::Es256,
+            Signing::Eddsa,
+        ] {
+            let k = KeySet::new(signing, 3).unwrap();
+            let one = k.current_kid();
+            let two = k.rotate(1_000, 600, 100).unwrap();
+            let just_one = std::slice::from_ref(&one);
+            assert_eq!(kids(&k.published(999)), just_one);
+            // Signing with `two` from 1000, published from 1100; `one` kept until 1600.
+            assert_eq!(kids(&k.published(1_050)), just_one);
+            assert_eq!(kids(&k.published(1_100)), [one.clone(), two.clone()]);
+            assert_eq!(kids(&k.published(1_600)), std::slice::from_ref(&two));
+            // A published JWK verifies what its key signed.
+            let token = k.sign(&serde_json::json!({"sub": "u"})).unwrap();
+            let set = k.published(2_000);
+            let jwk = set.find(&two).unwrap();
+            let key = DecodingKey::from_jwk(jwk).unwrap();
+            let mut v = jsonwebtoken::Validation::new(k.algorithm());
+            v.required_spec_claims.clear();
+            v.validate_exp = false;
+            assert!(
+                jsonwebtoken::decode::<serde_json::Value>(&token, &key, &v).is_ok(),
+                "{signing:?}"
+            );
+            assert!(k.with_published_key(&one, 2_000, |_| ()).is_none());
+            assert!(k.with_published_key(&two, 2_000, |_| ()).is_some());
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The fake authorization server: a handler of RFC 6749 token requests.
 //!
-//! `POST /token` with a form body, client authentication by `client_secret_basic` or
+//! `GET /jwks.json` publishes the verification keys (RFC 7517). `POST /token` with a
+//! form body, client authentication by `client_secret_basic` or
 //! `client_secret_post`, and the grants `password` (a login: it starts a refresh-token
 //! family), `client_credentials` and `refresh_token`. Access tokens are JWTs; refresh
 //! tokens are opaque and belong to families, which carry rotation, reuse detection with
@@ -30,6 +31,10 @@ use tokens::{Families, Presented};
 pub struct IssuerStats {
     /// Every request to the token endpoint, whatever its grant or outcome.
     pub token_requests: u64,
+    /// Requests for the key set (GET /jwks.json).
+    pub key_set_requests: u64,
+    /// Signing keys rotated (`rotate_keys` faults).
+    pub key_rotations: u64,
     /// Successful password grants.
     pub logins: u64,
     /// Successful client_credentials grants.
@@ -75,6 +80,22 @@ impl OAuthError {
     fn invalid_grant(d: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_grant", d)
     }
+}
+
+/// A 405 unless `req` uses `method` (HEAD too, for GET).
+fn only(req: &Request, method: Method) -> Option<Response> {
+    let m = req.method();
+    if *m == method || (method == Method::GET && *m == Method::HEAD) {
+        return None;
+    }
+    let mut resp = json(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &serde_json::json!({"error": "invalid_request", "error_description": format!("this endpoint takes {method}")}),
+    );
+    if let Ok(v) = HeaderValue::try_from(method.as_str()) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    Some(resp)
 }
 
 /// A JSON answer with the headers RFC 6749 §5.1 requires of token responses.
@@ -265,31 +286,47 @@ impl Issuer {
 
     /// Answers one HTTP request.
     pub async fn handle(&self, req: Request) -> Response {
-        self.state().stats.token_requests += 1;
-        if req.uri().path() != "/token" {
-            return json(
-                StatusCode::NOT_FOUND,
-                &serde_json::json!({"error": "not_found", "error_description": "the token endpoint is POST /token"}),
-            );
-        }
-        if req.method() != Method::POST {
-            let mut resp = json(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &serde_json::json!({"error": "invalid_request", "error_description": "the token endpoint takes POST"}),
-            );
-            resp.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return resp;
-        }
-        match self.token(&req) {
-            Ok(resp) => resp,
-            Err(e) => {
-                if e.code == "invalid_grant" {
-                    self.state().stats.invalid_grant += 1;
+        match req.uri().path() {
+            "/token" => {
+                self.state().stats.token_requests += 1;
+                if let Some(refused) = only(&req, Method::POST) {
+                    return refused;
                 }
-                error_response(&e)
+                match self.token(&req) {
+                    Ok(resp) => resp,
+                    Err(e) => {
+                        if e.code == "invalid_grant" {
+                            self.state().stats.invalid_grant += 1;
+                        }
+                        error_response(&e)
+                    }
+                }
             }
+            "/jwks.json" => {
+                self.state().stats.key_set_requests += 1;
+                if let Some(refused) = only(&req, Method::GET) {
+                    return refused;
+                }
+                let mut resp = json(StatusCode::OK, &self.keys.published(self.clock.now_ms()));
+                resp.headers_mut().remove(header::PRAGMA);
+                resp.headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                resp
+            }
+            _ => json(
+                StatusCode::NOT_FOUND,
+                &serde_json::json!({"error": "not_found", "error_description": "the issuer serves POST /token and GET /jwks.json"}),
+            ),
         }
+    }
+
+    /// Starts signing with a new key now (a `rotate_keys` fault); see [`KeySet::rotate`].
+    pub fn rotate_keys(&self, overlap_ms: i64, publish_delay_ms: i64) -> Result<String, KeyError> {
+        let kid = self
+            .keys
+            .rotate(self.clock.now_ms(), overlap_ms, publish_delay_ms)?;
+        self.state().stats.key_rotations += 1;
+        Ok(kid)
     }
 
     fn token(&self, req: &Request) -> Result<Response, OAuthError> {

@@ -152,6 +152,10 @@ pub struct Issuer {
     pub queue_wait_ms: WaitMs,
     /// Refresh-token families evicted by `refresh_token.max_per_user`.
     pub refresh_tokens_evicted: u64,
+    /// Signing keys rotated by `rotate_keys` faults.
+    pub key_rotations: u64,
+    /// Key-set requests (GET /jwks.json) that reached the issuer.
+    pub key_set_requests: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -170,6 +174,12 @@ pub struct Resource {
     pub errors_injected: u64,
     /// Rejections because the token's family was revoked (`check_revocation`).
     pub rejected_revoked: u64,
+    /// Rejections because no key in the resource's key set has the token's kid (also
+    /// counted in rejected_invalid).
+    pub rejected_unknown_key: u64,
+    /// Key-set fetches from the issuer that succeeded, and that failed.
+    pub key_set_fetches: u64,
+    pub key_set_fetch_failures: u64,
 }
 
 /// One client group's share of the run.

@@ -166,19 +166,44 @@ pub fn render(report: &Report, style: Style) -> String {
         (
             "issuer",
             format!(
-                "{} token requests · {} rate limited · {} errors injected",
+                "{} token requests · {} rate limited · {} errors injected{}",
                 thousands(report.issuer.token_requests),
                 thousands(report.issuer.rate_limited),
                 thousands(report.issuer.errors_injected),
+                extras(&[
+                    (report.issuer.queue_max, "queued at most"),
+                    (
+                        report.issuer.revoked_by_faults,
+                        "families revoked by faults"
+                    ),
+                    (
+                        report.issuer.refresh_tokens_evicted,
+                        "refresh tokens evicted"
+                    ),
+                    (report.issuer.key_rotations, "key rotations"),
+                    (report.issuer.key_set_requests, "key-set requests"),
+                ]),
             ),
         ),
         (
             "resource",
             format!(
-                "{} rejected expired · {} not yet valid · {} invalid",
+                "{} rejected expired · {} not yet valid · {} invalid{}",
                 thousands(report.resource.rejected_expired),
                 thousands(report.resource.rejected_not_yet_valid),
                 thousands(report.resource.rejected_invalid),
+                extras(&[
+                    (
+                        report.resource.rejected_unknown_key,
+                        "of them by an unknown key"
+                    ),
+                    (report.resource.rejected_revoked, "revoked"),
+                    (report.resource.errors_injected, "errors injected"),
+                    (
+                        report.resource.key_set_fetch_failures,
+                        "key-set fetches failed"
+                    ),
+                ]),
             ),
         ),
     ];
@@ -240,6 +265,16 @@ pub fn render(report: &Report, style: Style) -> String {
 }
 
 /// A table's lines without the padding comfy-table leaves at their ends.
+/// " · N what" for each figure that is not zero: knobs a scenario does not use stay
+/// out of the summary.
+fn extras(figures: &[(u64, &str)]) -> String {
+    figures
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!(" · {} {what}", thousands(*n)))
+        .collect()
+}
+
 fn trimmed(table: &Table) -> String {
     table
         .to_string()

@@ -9,6 +9,8 @@
 //! Rejections are answered in the resource's dialect (SPEC §1.2), or in the one a
 //! request asks for with `?dialect=`; RFC 6750 §3 answers by default.
 
+mod key_cache;
+
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,9 +22,9 @@ use jsonwebtoken::Validation;
 use serde::Deserialize;
 
 use crate::clock::ActorClock;
-use crate::exchange::{Request, Response};
+use crate::exchange::{Request, Response, Upstream};
 use crate::issuer::keys::KeySet;
-use crate::scenario::{Dialect, IssuerConfig, ResourceConfig};
+use crate::scenario::{Dialect, IssuerConfig, JwksConfig, ResourceConfig};
 
 /// What the resource counted (see report::model::Resource for meanings).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,6 +37,12 @@ pub struct ResourceStats {
     pub rejected_missing: u64,
     /// Rejected because their family was revoked (with revocation checks on).
     pub rejected_revoked: u64,
+    /// Rejected because no key of the resource's key set has their kid (a subset of
+    /// rejected_invalid).
+    pub rejected_unknown_key: u64,
+    /// Key-set fetches from the issuer that succeeded, and that failed.
+    pub key_set_fetches: u64,
+    pub key_set_fetch_failures: u64,
     /// Answered 400 invalid_request (an unreadable Authorization header).
     pub malformed: u64,
 }
@@ -46,6 +54,25 @@ struct TimeClaims {
     nbf: Option<i64>,
     /// Its refresh-token family, from the `sid` claim.
     family: Option<u64>,
+    /// The number of the key that signed it (`hs256-3` → 3), to forget the token when
+    /// the key leaves the key set.
+    key: u32,
+}
+
+/// The number at the end of a kid (`rs256-2` → 2); 0 for kids not of that shape.
+fn key_number(kid: &str) -> u32 {
+    kid.rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Where the resource gets the issuer's verification keys.
+enum Keys {
+    /// Straight from the issuer's key set as published now (no fetch, no cache).
+    Direct(Arc<KeySet>),
+    /// From its own copy, fetched over the exchange.
+    Fetched(key_cache::KeyCache),
 }
 
 #[derive(Deserialize)]
@@ -62,6 +89,8 @@ enum Rejection {
     Malformed,
     /// Its family was revoked (checked only when the resource checks revocation).
     Revoked,
+    /// Its kid is not in the resource's key set.
+    UnknownKey,
     Expired,
     NotYetValid,
     Invalid,
@@ -108,7 +137,7 @@ pub struct Resource {
     clock: ActorClock,
     leeway_ms: i64,
     dialect: Dialect,
-    keys: Arc<KeySet>,
+    keys: Keys,
     validation: Validation,
     /// Families revoked at the issuer, when this resource checks revocation.
     revocations: Option<crate::issuer::Revocations>,
@@ -136,7 +165,7 @@ impl Resource {
             clock,
             leeway_ms: config.leeway.as_ms(),
             dialect: config.dialect,
-            keys,
+            keys: Keys::Direct(keys),
             validation,
             revocations: None,
             state: Mutex::new(State {
@@ -156,13 +185,26 @@ impl Resource {
         self
     }
 
+    /// Keeps its own copy of the issuer's key set, fetched through `upstream` as
+    /// `config` says, instead of reading the issuer's keys directly.
+    pub fn fetching_keys(mut self, upstream: Arc<dyn Upstream>, config: &JwksConfig) -> Resource {
+        self.keys = Keys::Fetched(key_cache::KeyCache::new(upstream, config));
+        self
+    }
+
     /// The server's clock (the run's clock plus its skew), shared: a jump moves it.
     pub fn clock(&self) -> &ActorClock {
         &self.clock
     }
 
     pub fn stats(&self) -> ResourceStats {
-        self.state().stats.clone()
+        let mut stats = self.state().stats.clone();
+        if let Keys::Fetched(cache) = &self.keys {
+            let c = cache.stats();
+            stats.key_set_fetches = c.fetches;
+            stats.key_set_fetch_failures = c.fetch_failures;
+        }
+        stats
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -212,7 +254,7 @@ impl Resource {
             }
             Credentials::Token(t) => t,
         };
-        match self.check(token) {
+        match self.check(token).await {
             Ok(()) => {
                 self.state().stats.ok += 1;
                 json(StatusCode::OK, r#"{"ok":true}"#)
@@ -243,6 +285,11 @@ impl Resource {
                             state.stats.rejected_revoked += 1;
                             "the access token was revoked"
                         }
+                        Rejection::UnknownKey => {
+                            state.stats.rejected_invalid += 1;
+                            state.stats.rejected_unknown_key += 1;
+                            "the access token is signed by an unknown key"
+                        }
                         Rejection::Invalid | Rejection::Malformed => {
                             state.stats.rejected_invalid += 1;
                             "the access token is invalid"
@@ -254,7 +301,7 @@ impl Resource {
         }
     }
 
-    fn check(&self, token: &[u8]) -> Result<(), Rejection> {
+    async fn check(&self, token: &[u8]) -> Result<(), Rejection> {
         let cached = self.state().verified.tokens.get(token).copied();
         let claims = match cached {
             Some(c) => c,
@@ -262,7 +309,7 @@ impl Resource {
                 if !is_token68(token) {
                     return Err(Rejection::Malformed);
                 }
-                let c = self.verify(token)?;
+                let c = self.verify(token).await?;
                 let now = self.clock.now_ms();
                 let leeway = self.leeway_ms;
                 let mut state = self.state();
@@ -296,15 +343,32 @@ impl Resource {
     }
 
     /// Signature (by the header's kid), algorithm, iss and aud.
-    fn verify(&self, token: &[u8]) -> Result<TimeClaims, Rejection> {
+    async fn verify(&self, token: &[u8]) -> Result<TimeClaims, Rejection> {
         let token = std::str::from_utf8(token).map_err(|_| Rejection::Invalid)?;
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Invalid)?;
         let kid = header.kid.ok_or(Rejection::Invalid)?;
-        self.keys
-            .with_decoding_key(&kid, |key| {
-                jsonwebtoken::decode::<Claims>(token, key, &self.validation)
-            })
-            .ok_or(Rejection::Invalid)?
+        let decode = |key: &jsonwebtoken::DecodingKey| {
+            jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+        };
+        let decoded = match &self.keys {
+            Keys::Direct(set) => set
+                .with_published_key(&kid, self.clock.now_ms(), decode)
+                .ok_or(Rejection::UnknownKey)?,
+            Keys::Fetched(cache) => {
+                let found = cache.key(&kid, || self.clock.now_ms()).await;
+                if !found.dropped.is_empty() {
+                    // Tokens of a key that left the key set no longer verify.
+                    let gone: Vec<u32> = found.dropped.iter().map(|k| key_number(k)).collect();
+                    self.state()
+                        .verified
+                        .tokens
+                        .retain(|_, c| !gone.contains(&c.key));
+                }
+                let key = found.key.map_err(|_| Rejection::UnknownKey)?;
+                decode(&key)
+            }
+        };
+        decoded
             .map(|data| TimeClaims {
                 exp: data.claims.exp,
                 nbf: data.claims.nbf,
@@ -313,6 +377,7 @@ impl Resource {
                     .sid
                     .as_deref()
                     .and_then(crate::issuer::family_of_sid),
+                key: key_number(&kid),
             })
             .map_err(|_| Rejection::Invalid)
     }

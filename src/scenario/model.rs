@@ -269,6 +269,14 @@ pub struct Fault {
     pub by: Option<Dur>,
     #[serde(default)]
     pub latency: Option<Latency>,
+    /// rotate_keys: how long the old key stays in the key set. Default: the access
+    /// token's ttl, so that every token it signed can verify until it expires.
+    #[serde(default)]
+    pub overlap: Option<Dur>,
+    /// rotate_keys: the new key signs at once but appears in the key set this much
+    /// later (a cached key-set document). Default 0s.
+    #[serde(default)]
+    pub publish_delay: Option<Dur>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -302,8 +310,50 @@ pub struct ResourceConfig {
     /// Reject access tokens whose family the issuer revoked (a `revoke` fault).
     #[serde(default)]
     pub check_revocation: bool,
+    /// How the resource keeps the issuer's key set.
+    #[serde(default)]
+    pub jwks: JwksConfig,
     #[serde(default)]
     pub faults: Vec<Fault>,
+}
+
+/// The resource's copy of the issuer's key set, kept as jose's remote key set does:
+/// fetched when a token names an unknown `kid` (at most once per `cooldown`) or when
+/// the copy is older than `max_age`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwksConfig {
+    /// Least time between two fetches for an unknown kid. Default 30s.
+    #[serde(default = "JwksConfig::default_cooldown")]
+    pub cooldown: Dur,
+    /// A copy older than this is fetched again before use. Default 10m.
+    #[serde(default = "JwksConfig::default_max_age")]
+    pub max_age: Dur,
+    /// How long a fetch may take. Default 5s.
+    #[serde(default = "JwksConfig::default_timeout")]
+    pub timeout: Dur,
+}
+
+impl JwksConfig {
+    fn default_cooldown() -> Dur {
+        Dur::secs(30)
+    }
+    fn default_max_age() -> Dur {
+        Dur::secs(600)
+    }
+    fn default_timeout() -> Dur {
+        Dur::secs(5)
+    }
+}
+
+impl Default for JwksConfig {
+    fn default() -> Self {
+        JwksConfig {
+            cooldown: Self::default_cooldown(),
+            max_age: Self::default_max_age(),
+            timeout: Self::default_timeout(),
+        }
+    }
 }
 
 impl Default for ResourceConfig {
@@ -314,6 +364,7 @@ impl Default for ResourceConfig {
             latency: Latency::resource_default(),
             dialect: Dialect::default(),
             check_revocation: false,
+            jwks: JwksConfig::default(),
             faults: Vec::new(),
         }
     }

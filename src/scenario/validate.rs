@@ -238,7 +238,7 @@ impl Checks {
                 FaultKind::Latency => &["latency"],
                 FaultKind::ClockJump => &["by"],
                 FaultKind::Revoke => &["fraction"],
-                FaultKind::RotateKeys => &["every"],
+                FaultKind::RotateKeys => &["every", "overlap", "publish_delay"],
             };
             for (key, set) in [
                 ("mode", f.mode.is_some()),
@@ -248,6 +248,8 @@ impl Checks {
                 ("by", f.by.is_some()),
                 ("fraction", f.fraction.is_some()),
                 ("every", f.every.is_some()),
+                ("overlap", f.overlap.is_some()),
+                ("publish_delay", f.publish_delay.is_some()),
             ] {
                 if set && !allowed.contains(&key) {
                     self.bad(
@@ -319,10 +321,27 @@ impl Checks {
                     }
                 }
                 FaultKind::RotateKeys => {
-                    self.bad(
-                        format!("{p}.kind"),
-                        "a `rotate_keys` fault is not supported yet; accepted: outage, errors, latency, clock_jump, revoke",
-                    );
+                    if !p.starts_with("issuer.") {
+                        self.bad(
+                            format!("{p}.kind"),
+                            "rotate_keys is an issuer fault (the resource sees it through the key set); accepted here: outage, errors, latency, clock_jump",
+                        );
+                    }
+                    if f.for_.is_some() {
+                        self.bad(format!("{p}.for"), "a key rotation is a moment: it takes no `for`; use `every` to repeat it");
+                    }
+                    if f.at.is_none() && f.every.is_none() {
+                        self.bad(&p, "a rotate_keys needs `at` (once), `every` (repeated), or both (first at `at`, then every `every`)");
+                    }
+                    if let Some(e) = f.every {
+                        self.positive(&format!("{p}.every"), e, "the rotation period");
+                    }
+                    if let Some(o) = f.overlap {
+                        self.not_negative(&format!("{p}.overlap"), o);
+                    }
+                    if let Some(d) = f.publish_delay {
+                        self.not_negative(&format!("{p}.publish_delay"), d);
+                    }
                 }
             }
         }
@@ -330,6 +349,17 @@ impl Checks {
 
     fn resource(&mut self, r: &ResourceConfig, duration: Dur) {
         self.not_negative("resource.leeway", r.leeway);
+        self.not_negative("resource.jwks.cooldown", r.jwks.cooldown);
+        self.positive(
+            "resource.jwks.max_age",
+            r.jwks.max_age,
+            "how long fetched keys are trusted",
+        );
+        self.positive(
+            "resource.jwks.timeout",
+            r.jwks.timeout,
+            "the key-set fetch timeout",
+        );
         self.latency("resource.latency", &r.latency);
         self.faults("resource.faults", &r.faults, duration);
     }

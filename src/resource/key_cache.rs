@@ -1,0 +1,179 @@
+//! The resource's copy of the issuer's key set, kept the way jose's remote JWK Set is.
+//!
+//! The copy is fetched (GET /jwks.json at the issuer, through the exchange, so the
+//! issuer's latency and faults apply) when a token names a `kid` the copy lacks, and
+//! before use once it is older than `max_age`. An unknown kid refetches at most once
+//! per `cooldown`: a flood of tokens signed by a key the issuer does not publish yet
+//! costs one fetch, then rejections until the cooldown ends. Callers that need a fetch
+//! while one is running wait for it and share its result.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::JwkSet;
+
+use crate::exchange::{Endpoint, Request, Upstream};
+use crate::scenario::JwksConfig;
+
+/// Why no key was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Miss {
+    /// The copy does not have it, and the cooldown forbids a fetch.
+    Cooldown,
+    /// The copy, fetched just now, does not have it.
+    Unpublished,
+    /// The fetch failed and the copy does not have it.
+    FetchFailed,
+}
+
+/// What the cache counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub fetches: u64,
+    pub fetch_failures: u64,
+}
+
+struct Held {
+    keys: Vec<(String, Arc<DecodingKey>)>,
+    /// When the last successful fetch ended (resource clock, ms).
+    fetched_ms: Option<i64>,
+    stats: CacheStats,
+}
+
+pub struct KeyCache {
+    upstream: Arc<dyn Upstream>,
+    cooldown_ms: i64,
+    max_age_ms: i64,
+    timeout: Duration,
+    copy: Mutex<Held>,
+    /// Held while fetching, so that concurrent callers share one fetch.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+/// A key found, and the kids the copy lost if a fetch just replaced it.
+pub struct Found {
+    pub key: Result<Arc<DecodingKey>, Miss>,
+    pub dropped: Vec<String>,
+}
+
+impl KeyCache {
+    pub fn new(upstream: Arc<dyn Upstream>, config: &JwksConfig) -> KeyCache {
+        KeyCache {
+            upstream,
+            cooldown_ms: config.cooldown.as_ms(),
+            max_age_ms: config.max_age.as_ms(),
+            timeout: config.timeout.to_std(),
+            copy: Mutex::new(Held {
+                keys: Vec::new(),
+                fetched_ms: None,
+                stats: CacheStats::default(),
+            }),
+            fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        self.copy().stats
+    }
+
+    fn copy(&self) -> MutexGuard<'_, Held> {
+        self.copy.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The key `kid`, fetching the key set first if the copy is stale or lacks it and
+    /// the cooldown allows. `now` reads the resource's clock.
+    pub async fn key(&self, kid: &str, now: impl Fn() -> i64) -> Found {
+        let fresh_hit = |copy: &Held, at: i64| {
+            let fresh = copy.fetched_ms.is_some_and(|f| at - f < self.max_age_ms);
+            fresh.then(|| find(copy, kid)).flatten()
+        };
+        if let Some(k) = fresh_hit(&self.copy(), now()) {
+            return Found {
+                key: Ok(k),
+                dropped: Vec::new(),
+            };
+        }
+        let _turn = self.fetching.lock().await;
+        // Whoever held the turn before may have fetched what is needed.
+        let at = now();
+        let (stale, known, cooling) = {
+            let copy = self.copy();
+            if let Some(k) = fresh_hit(&copy, at) {
+                return Found {
+                    key: Ok(k),
+                    dropped: Vec::new(),
+                };
+            }
+            let stale = copy.fetched_ms.is_none_or(|f| at - f >= self.max_age_ms);
+            let cooling = copy.fetched_ms.is_some_and(|f| at - f < self.cooldown_ms);
+            (stale, find(&copy, kid), cooling)
+        };
+        if !stale && cooling {
+            return Found {
+                key: known.ok_or(Miss::Cooldown),
+                dropped: Vec::new(),
+            };
+        }
+        match self.fetch().await {
+            Some(set) => {
+                let keys: Vec<(String, Arc<DecodingKey>)> = set
+                    .keys
+                    .iter()
+                    .filter_map(|jwk| {
+                        let kid = jwk.common.key_id.clone()?;
+                        let key = DecodingKey::from_jwk(jwk).ok()?;
+                        Some((kid, Arc::new(key)))
+                    })
+                    .collect();
+                let mut copy = self.copy();
+                let dropped = copy
+                    .keys
+                    .iter()
+                    .filter(|(old, _)| !keys.iter().any(|(k, _)| k == old))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                copy.keys = keys;
+                copy.fetched_ms = Some(now());
+                copy.stats.fetches += 1;
+                Found {
+                    key: find(&copy, kid).ok_or(Miss::Unpublished),
+                    dropped,
+                }
+            }
+            None => {
+                let mut copy = self.copy();
+                copy.stats.fetch_failures += 1;
+                // A stale copy serves while the issuer cannot be reached.
+                Found {
+                    key: find(&copy, kid).ok_or(Miss::FetchFailed),
+                    dropped: Vec::new(),
+                }
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Option<JwkSet> {
+        let mut req = Request::new(Bytes::new());
+        *req.method_mut() = Method::GET;
+        *req.uri_mut() = http::Uri::from_static("/jwks.json");
+        let resp = self
+            .upstream
+            .call(Endpoint::Keys, req, self.timeout)
+            .await
+            .ok()?;
+        if resp.status() != StatusCode::OK {
+            return None;
+        }
+        serde_json::from_slice(resp.body()).ok()
+    }
+}
+
+fn find(copy: &Held, kid: &str) -> Option<Arc<DecodingKey>> {
+    copy.keys
+        .iter()
+        .find(|(k, _)| k == kid)
+        .map(|(_, key)| key.clone())
+}
