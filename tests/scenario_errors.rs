@@ -279,6 +279,34 @@ fn thresholds_must_name_a_figure_and_hold_a_condition() {
 }
 
 #[test]
+fn thresholds_name_only_the_outages_that_have_a_window() {
+    // The whole-run outage has no recovery to measure: only the timed ones count,
+    // issuer first, then resource.
+    let text = |n: usize| {
+        format!(
+            "{}\nresource:\n  faults: [ {{ kind: outage, at: 50m, for: 1m }} ]\nthresholds:\n  outages.{n}.recovery_seconds: \"<= 60\"\n",
+            BASE.replace(
+                "ttl: 15m }",
+                "ttl: 15m }\n  faults: [ { kind: outage, mode: timeout }, { kind: outage, at: 10m, for: 5m } ]"
+            )
+            .trim_end()
+        )
+    };
+    for n in [0, 1] {
+        parse(&text(n), FILE).unwrap_or_else(|e| panic!("outages.{n}: {e}"));
+    }
+    let p = problem(&text(2));
+    assert_eq!(p.path, "thresholds.outages.2.recovery_seconds");
+    assert!(p.line.is_some(), "{p}");
+    assert!(
+        p.message.contains("did you mean `outages."),
+        "{}",
+        p.message
+    );
+    assert!(p.message.contains("2 in this scenario"), "{}", p.message);
+}
+
+#[test]
 fn text_that_is_not_yaml_has_a_line() {
     let p = problem("name: t\nclients: [ { name: web\n");
     assert!(p.line.is_some(), "{p}");
