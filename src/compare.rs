@@ -437,7 +437,7 @@ pub fn render(c: &Comparison, reports: &[Report]) -> String {
                 if t.pass { "✓" } else { "✗" },
                 t.metric,
                 t.condition,
-                t.actual
+                crate::report::summary::actual(t.actual)
             ));
         }
     }

@@ -18,7 +18,7 @@ use crate::faults::Faults;
 use crate::issuer::{Issuer, IssuerStats};
 use crate::metrics::{Counts, Metrics, Recorded};
 use crate::report::model::{self as m, Report};
-use crate::report::threshold;
+use crate::report::{recovery, threshold};
 use crate::resource::{Resource, ResourceStats};
 use crate::rng::{self, stream};
 use crate::scenario::{Fault, FaultKind, IssuerConfig, Mode, Scenario};
@@ -385,6 +385,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             key_set_fetches: o.resource.key_set_fetches,
             key_set_fetch_failures: o.resource.key_set_fetch_failures,
         },
+        outages: Vec::new(),
         groups: scenario
             .clients
             .iter()
@@ -407,6 +408,13 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             },
         },
     };
+    let series = &report.timeline.series;
+    report.outages = recovery::outages(
+        &series.unauthorized,
+        &series.failed,
+        report.timeline.tick_ms,
+        &recovery::windows(&scenario.issuer.faults, &scenario.resource.faults),
+    );
     let value = serde_json::to_value(&report).unwrap_or_default();
     report.thresholds = threshold::evaluate(&scenario.thresholds, &value);
     report

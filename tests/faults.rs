@@ -266,3 +266,44 @@ fn the_refresh_token_ttl_is_absolute_across_rotations() {
     assert!(r.refresh.invalid_grant >= 30, "{:?}", r.refresh);
     assert!(r.login.forced >= 30);
 }
+
+#[test]
+fn recovery_after_an_issuer_outage_is_measured_and_thresholds_reach_it() {
+    let with = |thresholds: &str| {
+        format!(
+            "{}thresholds:\n{thresholds}\n",
+            world(
+                "  faults: [ { kind: latency, latency: 5ms }, { kind: outage, at: 20m, for: 10m } ]",
+                "",
+                "{ refresh: reactive, retry: { attempts: 2, backoff: 1s } }",
+            )
+        )
+    };
+    let r = run(&with(
+        "  outages.0.recovery_seconds: \"<= 600\"\n  outages.0.peak_per_tick: \"> 0\"",
+    ));
+    assert_eq!(r.outages.len(), 1);
+    let o = &r.outages[0];
+    assert_eq!((o.section.as_str(), o.index), ("issuer", 1));
+    assert_eq!((o.at_seconds, o.end_seconds), (1200.0, 1800.0));
+    // Every token expires within the 10 minutes: reactive clients fail until it ends.
+    assert!(o.peak_per_tick > 0, "{o:?}");
+    let recovery = o.recovery_seconds.expect("recovered within the hour");
+    assert!(recovery >= 0.0, "{o:?}");
+    assert!(r.thresholds.iter().all(|t| t.pass), "{:?}", r.thresholds);
+    assert_eq!(r.thresholds[0].metric, "outages.0.recovery_seconds");
+    assert_eq!(r.thresholds[0].actual, recovery);
+
+    let strict = run(&with("  outages.0.recovery_seconds: \"< 0\""));
+    assert!(!strict.thresholds[0].pass);
+
+    // Only one outage has `at` and `for`: there is no second entry to name.
+    let e = scenario::parse(&with("  outages.1.recovery_seconds: \"<= 600\""), "t.yaml")
+        .expect_err("no second outage");
+    let text = e.to_string();
+    assert!(
+        text.contains("thresholds.outages.1.recovery_seconds: `outages.1.recovery_seconds` is not a numeric figure of the report"),
+        "{text}"
+    );
+    assert!(text.contains("1 in this scenario"), "{text}");
+}

@@ -209,14 +209,9 @@ fn two_groups_may_not_share_a_name() {
 
 #[test]
 fn features_not_built_yet_are_refused_not_ignored() {
-    for (text, path) in [(
-        format!("{BASE}    policy: {{ coordination: lock }}\n"),
-        "clients[0].policy.coordination",
-    )] {
-        let p = problem(&text);
-        assert_eq!(p.path, path);
-        assert!(p.message.contains("not supported yet"), "{}", p.message);
-    }
+    let p = problem(&format!("{BASE}    policy: {{ coordination: lock }}\n"));
+    assert_eq!(p.path, "clients[0].policy.coordination");
+    assert!(p.message.contains("not supported yet"), "{}", p.message);
 }
 
 #[test]
@@ -303,6 +298,34 @@ fn thresholds_must_name_a_figure_and_hold_a_condition() {
     assert_eq!(p[1].path, "thresholds.refresh.peak_per_second");
     assert!(p[1].message.contains("< <= > >= == !="), "{}", p[1].message);
     assert_eq!(p[2].path, "thresholds.groups.mobile.failed_rate");
+}
+
+#[test]
+fn thresholds_name_only_the_outages_that_have_a_window() {
+    // The whole-run outage has no recovery to measure: only the timed ones count,
+    // issuer first, then resource.
+    let text = |n: usize| {
+        format!(
+            "{}\nresource:\n  faults: [ {{ kind: outage, at: 50m, for: 1m }} ]\nthresholds:\n  outages.{n}.recovery_seconds: \"<= 60\"\n",
+            BASE.replace(
+                "ttl: 15m }",
+                "ttl: 15m }\n  faults: [ { kind: outage, mode: timeout }, { kind: outage, at: 10m, for: 5m } ]"
+            )
+            .trim_end()
+        )
+    };
+    for n in [0, 1] {
+        parse(&text(n), FILE).unwrap_or_else(|e| panic!("outages.{n}: {e}"));
+    }
+    let p = problem(&text(2));
+    assert_eq!(p.path, "thresholds.outages.2.recovery_seconds");
+    assert!(p.line.is_some(), "{p}");
+    assert!(
+        p.message.contains("did you mean `outages."),
+        "{}",
+        p.message
+    );
+    assert!(p.message.contains("2 in this scenario"), "{}", p.message);
 }
 
 #[test]

@@ -33,6 +33,9 @@ pub struct Report {
     pub latency_ms: LatencyMs,
     pub issuer: Issuer,
     pub resource: Resource,
+    /// One entry per `outage` fault with `at` and `for`, issuer first, then resource, in
+    /// file order (thresholds may name them: `outages.0.recovery_seconds`).
+    pub outages: Vec<Outage>,
     /// The same figures per client group, by group name (thresholds may name them:
     /// `groups.web.unauthorized_rate`).
     pub groups: BTreeMap<String, Group>,
@@ -182,6 +185,24 @@ pub struct Resource {
     pub key_set_fetch_failures: u64,
 }
 
+/// How the run came back after one outage (see `report::recovery` for the rule).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outage {
+    /// `issuer` or `resource`: the section whose `faults` hold it.
+    pub section: String,
+    /// Its position in that section's `faults`.
+    pub index: usize,
+    pub at_seconds: f64,
+    pub end_seconds: f64,
+    /// Unauthorized + failed per tick over the window before the outage, as long as it.
+    pub baseline_per_tick: f64,
+    /// The most unauthorized + failed in one tick from its start until recovery.
+    pub peak_per_tick: u64,
+    /// From its end to the start of the first tick back at the baseline's level; null
+    /// when the run ended first.
+    pub recovery_seconds: Option<f64>,
+}
+
 /// One client group's share of the run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Group {
@@ -260,15 +281,24 @@ impl Series {
 impl Report {
     /// The report's shape with every figure zero: what threshold paths are checked against.
     pub fn schema() -> serde_json::Value {
-        Self::schema_with_groups(&[])
+        Self::schema_for(&[], 0)
     }
 
-    /// The shape of a report of a scenario with these client groups.
-    pub fn schema_with_groups(groups: &[&str]) -> serde_json::Value {
+    /// The shape of a report of a scenario with these client groups and this many
+    /// outages with `at` and `for`.
+    pub fn schema_for(groups: &[&str], outages: usize) -> serde_json::Value {
         let mut report = Report::default();
         for g in groups {
             report.groups.insert((*g).to_string(), Group::default());
         }
+        // A figure, not null, so that the path counts as numeric.
+        report.outages = vec![
+            Outage {
+                recovery_seconds: Some(0.0),
+                ..Outage::default()
+            };
+            outages
+        ];
         serde_json::to_value(report).expect("a report always serializes")
     }
 }

@@ -6,8 +6,8 @@
 use comfy_table::presets::NOTHING;
 use comfy_table::{Cell, CellAlignment, Table};
 
-use super::Report;
 use super::model::Percentiles;
+use super::{Report, recovery};
 
 /// How to draw the summary.
 #[derive(Clone, Copy, Debug, Default)]
@@ -35,6 +35,16 @@ pub fn thousands(n: u64) -> String {
         out.push(ch);
     }
     out
+}
+
+/// A threshold's actual value; NaN stands for a figure that was null (an outage never
+/// recovered from), and reads as such.
+pub fn actual(v: f64) -> String {
+    if v.is_nan() {
+        "null".to_string()
+    } else {
+        v.to_string()
+    }
 }
 
 fn percent(rate: f64) -> String {
@@ -95,7 +105,9 @@ pub fn render(report: &Report, style: Style) -> String {
             };
             out.push_str(&format!(
                 "  {mark} {} {}  (actual {})\n",
-                t.metric, t.condition, t.actual
+                t.metric,
+                t.condition,
+                actual(t.actual)
             ));
         }
         out.push('\n');
@@ -213,6 +225,13 @@ pub fn render(report: &Report, style: Style) -> String {
     out.push_str(&trimmed(&table));
     out.push_str("\n\n");
 
+    if !report.outages.is_empty() {
+        for o in &report.outages {
+            out.push_str(&format!("  {}\n", recovery::describe(o)));
+        }
+        out.push('\n');
+    }
+
     if report.groups.len() > 1 {
         let mut groups = Table::new();
         groups.load_style(NOTHING);
@@ -310,6 +329,45 @@ mod tests {
         assert!(verdict < figures);
         assert!(!text.contains('\x1b'));
         assert!(render(&r, Style { color: true }).contains("\x1b[31m✗"));
+    }
+
+    #[test]
+    fn one_line_per_outage_and_null_actuals() {
+        let mut r = Report {
+            scenario: "s".into(),
+            mode: "sim".into(),
+            ..Default::default()
+        };
+        r.outages.push(crate::report::model::Outage {
+            section: "issuer".into(),
+            at_seconds: 2400.0,
+            end_seconds: 3000.0,
+            peak_per_tick: 12,
+            recovery_seconds: Some(60.0),
+            ..Default::default()
+        });
+        r.outages.push(crate::report::model::Outage {
+            section: "resource".into(),
+            at_seconds: 6000.0,
+            end_seconds: 7200.0,
+            peak_per_tick: 3,
+            recovery_seconds: None,
+            ..Default::default()
+        });
+        r.thresholds.push(ThresholdResult {
+            metric: "outages.1.recovery_seconds".into(),
+            condition: "< 60".into(),
+            actual: f64::NAN,
+            pass: false,
+        });
+        let text = render(&r, Style::default());
+        assert!(text.contains(
+            "\n  issuer outage 2400–3000 s: recovered 60 s after its end (peak 12 unauthorized+failed per tick)\n"
+        ));
+        assert!(text.contains(
+            "\n  resource outage 6000–7200 s: not recovered by the end of the run (peak 3 unauthorized+failed per tick)\n"
+        ));
+        assert!(text.contains("✗ outages.1.recovery_seconds < 60  (actual null)"));
     }
 
     #[test]

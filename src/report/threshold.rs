@@ -1,7 +1,8 @@
 //! Thresholds: pass/fail conditions on the figures of a report, for CI.
 //!
 //! A threshold names a numeric path of the report (`unauthorized_rate`,
-//! `refresh.peak_per_second`, `groups.web.login.forced`) and a condition `op value` with
+//! `refresh.peak_per_second`, `groups.web.login.forced`, `outages.0.recovery_seconds`:
+//! array elements by number) and a condition `op value` with
 //! op one of `< <= > >= == !=`, as k6 writes them. [`Condition::parse`] is used by the
 //! scenario checks, so a bad condition is refused before anything runs; [`evaluate`]
 //! gives each threshold its verdict once the report is assembled.
@@ -102,8 +103,16 @@ pub fn lookup<'a>(report: &'a Value, path: &str) -> Option<&'a Value> {
     })
 }
 
-/// Every numeric path of a JSON report, in document order (for "did you mean").
+/// Every numeric path of a JSON report, in document order, array elements by number
+/// (`outages.0.recovery_seconds`): what thresholds may name, and "did you mean".
 pub fn numeric_paths(report: &Value) -> Vec<String> {
+    fn join(prefix: &str, key: &str) -> String {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    }
     fn walk(v: &Value, prefix: &str, out: &mut Vec<String>) {
         match v {
             Value::Number(_) => out.push(prefix.to_string()),
@@ -113,12 +122,12 @@ pub fn numeric_paths(report: &Value) -> Vec<String> {
                     if prefix.is_empty() && (k == "timeline" || k == "thresholds") {
                         continue;
                     }
-                    let p = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(v, &p, out);
+                    walk(v, &join(prefix, k), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &join(prefix, &i.to_string()), out);
                 }
             }
             _ => {}
@@ -129,8 +138,10 @@ pub fn numeric_paths(report: &Value) -> Vec<String> {
     out
 }
 
-/// The verdict of every threshold, in file order. A path that holds no number (which
-/// the scenario checks refuse beforehand) fails with `actual` NaN serialized as null.
+/// The verdict of every threshold, in file order. A path that holds no number fails
+/// with `actual` NaN, serialized as null: the scenario checks refuse unknown paths
+/// beforehand, but a figure may be null in a run (`outages.0.recovery_seconds` when the
+/// run never recovered).
 pub fn evaluate(thresholds: &Thresholds, report: &Value) -> Vec<ThresholdResult> {
     thresholds
         .0
@@ -223,5 +234,46 @@ mod tests {
             "a": 1, "b": {"c": 2.0, "d": "x"}, "timeline": {"tick_ms": 1000}
         });
         assert_eq!(numeric_paths(&report), ["a", "b.c"]);
+    }
+
+    #[test]
+    fn numeric_paths_number_array_elements_but_skip_series_and_verdicts() {
+        let report = serde_json::json!({
+            "outages": [{"at": 1, "recovery_seconds": 2.5}, {"at": 3, "recovery_seconds": null}],
+            "thresholds": [{"actual": 1.0}],
+            "timeline": {"series": {"requests": [1, 2]}},
+        });
+        let paths = numeric_paths(&report);
+        assert_eq!(
+            paths,
+            ["outages.0.at", "outages.0.recovery_seconds", "outages.1.at"]
+        );
+        assert!(
+            paths
+                .iter()
+                .all(|p| lookup(&report, p).is_some_and(Value::is_number))
+        );
+    }
+
+    #[test]
+    fn a_null_figure_fails_its_threshold() {
+        let report = serde_json::json!({
+            "outages": [{"recovery_seconds": 12.0}, {"recovery_seconds": null}],
+        });
+        let t = Thresholds(vec![
+            ("outages.0.recovery_seconds".into(), "<= 60".into()),
+            ("outages.1.recovery_seconds".into(), "<= 60".into()),
+            ("outages.1.recovery_seconds".into(), "!= 0".into()),
+            ("outages.2.recovery_seconds".into(), "<= 60".into()),
+        ]);
+        let r = evaluate(&t, &report);
+        assert_eq!(
+            r.iter().map(|r| r.pass).collect::<Vec<_>>(),
+            [true, false, false, false]
+        );
+        assert_eq!(r[0].actual, 12.0);
+        assert!(r[1].actual.is_nan());
+        let json = serde_json::to_value(&r[1]).unwrap();
+        assert_eq!(json["actual"], Value::Null);
     }
 }

@@ -13,6 +13,7 @@ use crate::client::policy::Trigger;
 use crate::client::presets;
 use crate::duration::Dur;
 use crate::report::model::Report;
+use crate::report::recovery;
 use crate::report::threshold::{self, Condition};
 
 /// One problem: a key path and a message.
@@ -583,15 +584,21 @@ impl Checks {
 
     fn thresholds(&mut self, s: &Scenario) {
         let groups: Vec<&str> = s.clients.iter().map(|g| g.name.as_str()).collect();
-        let schema = Report::schema_with_groups(&groups);
+        let outages = recovery::windows(&s.issuer.faults, &s.resource.faults).len();
+        let schema = Report::schema_for(&groups, outages);
         let known = threshold::numeric_paths(&schema);
         for (metric, text) in &s.thresholds.0 {
             let p = format!("thresholds.{metric}");
             if !known.iter().any(|k| k == metric) {
-                let hint = match did_you_mean(metric, &known) {
+                let mut hint = match did_you_mean(metric, &known) {
                     Some(m) => format!("did you mean `{m}`?"),
                     None => "accepted: a numeric path of the report, such as unauthorized_rate, refresh.peak_per_second or groups.<group>.failed_rate (the README lists them all)".to_string(),
                 };
+                if metric.starts_with("outages.") {
+                    hint.push_str(&format!(
+                        " (`outages` has one entry per outage fault with `at` and `for`, numbered from 0, issuer first: {outages} in this scenario)"
+                    ));
+                }
                 self.bad(
                     &p,
                     format!("`{metric}` is not a numeric figure of the report; {hint}"),

@@ -1,5 +1,6 @@
 //! A Markdown summary fit for a CI step summary or a pull-request comment: the
-//! thresholds' verdicts first, then the key figures, one table row per metric. A
+//! thresholds' verdicts first, then the key figures, one table row per metric, then one
+//! line per outage on how the run recovered from it. A
 //! comparison puts the variants side by side with the best value of each row in bold.
 
 use comfy_table::Table;
@@ -8,8 +9,8 @@ use serde_json::Value;
 
 use super::{ExportError, Exporter, figure};
 use crate::compare::{Comparison, METRICS};
-use crate::report::Report;
 use crate::report::threshold::lookup;
+use crate::report::{Report, recovery};
 
 pub struct Markdown;
 
@@ -93,6 +94,12 @@ impl Exporter for Markdown {
                 })
                 .collect(),
         ));
+        if !report.outages.is_empty() {
+            for o in &report.outages {
+                out.push_str(&format!("- {}\n", recovery::describe(o)));
+            }
+            out.push('\n');
+        }
         Ok(out.into_bytes())
     }
 
