@@ -21,7 +21,7 @@ use crate::report::model::{self as m, Report};
 use crate::report::{recovery, threshold};
 use crate::resource::{Resource, ResourceStats};
 use crate::rng::{self, stream};
-use crate::scenario::{Fault, FaultKind, IssuerConfig, Mode, Scenario};
+use crate::scenario::{Fault, FaultKind, IssuerConfig, Mode, Scenario, TokenFormat};
 
 /// Lets the caller watch and stop a run from another thread.
 #[derive(Clone, Debug, Default)]
@@ -96,6 +96,13 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
     // The resource reaches the issuer through the exchange, once the exchange exists.
     let upstream = Arc::new(SimUpstream::default());
     resource = resource.fetching_keys(upstream.clone(), &scenario.resource.jwks);
+    if scenario.issuer.access_token.format == TokenFormat::Opaque {
+        resource = resource.introspecting(
+            upstream.clone(),
+            &scenario.resource.introspection,
+            &scenario.issuer,
+        );
+    }
     let resource = Arc::new(resource);
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let tick_ms = scenario.tick.as_ms().max(1) as u64;
@@ -372,6 +379,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             refresh_tokens_evicted: o.issuer.refresh_tokens_evicted,
             key_rotations: o.issuer.key_rotations,
             key_set_requests: o.issuer.key_set_requests,
+            introspection_requests: o.issuer.introspection_requests,
         },
         resource: m::Resource {
             requests: o.resource.requests,
@@ -384,6 +392,9 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             rejected_unknown_key: o.resource.rejected_unknown_key,
             key_set_fetches: o.resource.key_set_fetches,
             key_set_fetch_failures: o.resource.key_set_fetch_failures,
+            rejected_inactive: o.resource.rejected_inactive,
+            introspections: o.resource.introspections,
+            introspection_failures: o.resource.introspection_failures,
         },
         outages: Vec::new(),
         groups: scenario

@@ -1,6 +1,7 @@
 //! The fake authorization server: a handler of RFC 6749 token requests.
 //!
-//! `GET /jwks.json` publishes the verification keys (RFC 7517). `POST /token` with a
+//! `GET /jwks.json` publishes the verification keys (RFC 7517); `POST /introspect`
+//! tells a resource whether an access token is active (RFC 7662). `POST /token` with a
 //! form body, client authentication by `client_secret_basic` or
 //! `client_secret_post`, and the grants `password` (a login: it starts a refresh-token
 //! family), `client_credentials` and `refresh_token`. Access tokens are JWTs; refresh
@@ -22,8 +23,9 @@ use serde::Serialize;
 use crate::clock::ActorClock;
 use crate::exchange::{Request, Response};
 use crate::rng::{self, stream};
-use crate::scenario::IssuerConfig;
+use crate::scenario::{IssuerConfig, TokenFormat};
 pub use keys::{KeyError, KeySet};
+use rand::RngExt as _;
 use tokens::{Families, Presented};
 
 /// What the issuer counted.
@@ -35,6 +37,9 @@ pub struct IssuerStats {
     pub key_set_requests: u64,
     /// Signing keys rotated (`rotate_keys` faults).
     pub key_rotations: u64,
+    /// Introspection requests (POST /introspect), and those answered active.
+    pub introspection_requests: u64,
+    pub introspection_active: u64,
     /// Successful password grants.
     pub logins: u64,
     /// Successful client_credentials grants.
@@ -168,7 +173,49 @@ struct State {
     families: Families,
     next_jti: u64,
     stats: IssuerStats,
+    /// Opaque access tokens issued and not yet swept (they are swept once expired).
+    opaque: std::collections::HashMap<u128, Opaque>,
+    opaque_sweep_at: usize,
+    /// Draws opaque access tokens.
+    rng: crate::rng::Rng,
 }
+
+/// What the issuer knows of an opaque access token, for introspection.
+struct Opaque {
+    sub: Box<str>,
+    scope: Box<str>,
+    family: Option<u64>,
+    iat: i64,
+    exp: i64,
+}
+
+/// An RFC 7662 §2.2 answer for an active token.
+#[derive(Serialize)]
+struct Active<'a> {
+    active: bool,
+    scope: &'a str,
+    client_id: &'a str,
+    token_type: &'static str,
+    sub: &'a str,
+    aud: &'a str,
+    iss: &'a str,
+    iat: i64,
+    exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+}
+
+/// The claims introspection reads from a JWT access token.
+#[derive(serde::Deserialize)]
+struct JwtClaims {
+    sub: String,
+    scope: String,
+    iat: i64,
+    exp: i64,
+    sid: Option<String>,
+}
+
+const MIN_OPAQUE_SWEEP: usize = 1024;
 
 /// The families revoked by faults, shared with a resource that checks revocation.
 pub type Revocations = Arc<std::sync::RwLock<std::collections::HashSet<u64>>>;
@@ -219,6 +266,36 @@ impl Form {
     }
 }
 
+/// Token and introspection requests carry a form (RFC 6749 §4.3.2, RFC 7662 §2.1).
+fn form_content(req: &Request) -> Result<(), OAuthError> {
+    let form_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+        .unwrap_or(false);
+    if form_type {
+        Ok(())
+    } else {
+        Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ))
+    }
+}
+
+/// The id of an opaque access token (`at_<32 hex>`).
+fn decode_opaque(token: &str) -> Option<u128> {
+    let hex = token.strip_prefix("at_")?;
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(hex, 16).ok()
+}
+
 /// Decodes one form-encoded half of a Basic credential (RFC 6749 §2.3.1).
 fn form_decode(s: &str) -> String {
     form_urlencoded::parse(format!("v={s}").as_bytes())
@@ -241,6 +318,9 @@ impl Issuer {
                 families: Families::new(rng::rng(seed, &[stream::ISSUER])),
                 next_jti: 0,
                 stats: IssuerStats::default(),
+                opaque: std::collections::HashMap::new(),
+                opaque_sweep_at: MIN_OPAQUE_SWEEP,
+                rng: rng::rng(seed, &[stream::ISSUER, 1]),
             }),
         })
     }
@@ -302,6 +382,16 @@ impl Issuer {
                     }
                 }
             }
+            "/introspect" => {
+                self.state().stats.introspection_requests += 1;
+                if let Some(refused) = only(&req, Method::POST) {
+                    return refused;
+                }
+                match self.introspect(&req) {
+                    Ok(resp) => resp,
+                    Err(e) => error_response(&e),
+                }
+            }
             "/jwks.json" => {
                 self.state().stats.key_set_requests += 1;
                 if let Some(refused) = only(&req, Method::GET) {
@@ -315,7 +405,7 @@ impl Issuer {
             }
             _ => json(
                 StatusCode::NOT_FOUND,
-                &serde_json::json!({"error": "not_found", "error_description": "the issuer serves POST /token and GET /jwks.json"}),
+                &serde_json::json!({"error": "not_found", "error_description": "the issuer serves POST /token, POST /introspect and GET /jwks.json"}),
             ),
         }
     }
@@ -330,21 +420,7 @@ impl Issuer {
     }
 
     fn token(&self, req: &Request) -> Result<Response, OAuthError> {
-        let form_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-            .unwrap_or(false);
-        if !form_type {
-            return Err(OAuthError::invalid_request(
-                "the body must be application/x-www-form-urlencoded",
-            ));
-        }
+        form_content(req)?;
         let form = Form::parse(req.body())?;
         self.authenticate_client(req, &form)?;
         let grant = form
@@ -435,6 +511,85 @@ impl Issuer {
         }
     }
 
+    /// RFC 7662: the state of the token in the form. An unknown, expired or revoked
+    /// token is `{"active": false}` and nothing else (§2.2).
+    fn introspect(&self, req: &Request) -> Result<Response, OAuthError> {
+        form_content(req)?;
+        let form = Form::parse(req.body())?;
+        self.authenticate_client(req, &form)?;
+        let token = form.require("token")?;
+        let now = self.clock.now_secs();
+        let inactive = || json(StatusCode::OK, &serde_json::json!({"active": false}));
+        let revoked = |family: Option<u64>| {
+            family.is_some_and(|f| {
+                self.revocations
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(&f)
+            })
+        };
+        let active = |sub: &str, scope: &str, iat: i64, exp: i64, family: Option<u64>| {
+            json(
+                StatusCode::OK,
+                &Active {
+                    active: true,
+                    scope,
+                    client_id: &self.config.client_id,
+                    token_type: "Bearer",
+                    sub,
+                    aud: &self.config.audience,
+                    iss: &self.config.issuer,
+                    iat,
+                    exp,
+                    sid: family.map(|f| format!("fam-{f:x}")),
+                },
+            )
+        };
+        if let Some(id) = decode_opaque(token) {
+            let state = self.state();
+            return Ok(match state.opaque.get(&id) {
+                Some(t) if now < t.exp && !revoked(t.family) => {
+                    let r = active(&t.sub, &t.scope, t.iat, t.exp, t.family);
+                    drop(state);
+                    self.state().stats.introspection_active += 1;
+                    r
+                }
+                _ => inactive(),
+            });
+        }
+        // A JWT of this issuer: its signature by a published key, then its claims.
+        let Some(claims) = jsonwebtoken::decode_header(token)
+            .ok()
+            .and_then(|h| h.kid)
+            .and_then(|kid| {
+                let mut v = jsonwebtoken::Validation::new(self.keys.algorithm());
+                v.validate_exp = false;
+                v.set_issuer(&[&self.config.issuer]);
+                v.set_audience(&[&self.config.audience]);
+                self.keys
+                    .with_published_key(&kid, self.clock.now_ms(), |key| {
+                        jsonwebtoken::decode::<JwtClaims>(token, key, &v).ok()
+                    })
+                    .flatten()
+            })
+            .map(|d| d.claims)
+        else {
+            return Ok(inactive());
+        };
+        let family = claims.sid.as_deref().and_then(family_of_sid);
+        if now >= claims.exp || revoked(family) {
+            return Ok(inactive());
+        }
+        self.state().stats.introspection_active += 1;
+        Ok(active(
+            &claims.sub,
+            &claims.scope,
+            claims.iat,
+            claims.exp,
+            family,
+        ))
+    }
+
     fn access_token(
         &self,
         state: &mut State,
@@ -444,6 +599,29 @@ impl Issuer {
     ) -> Result<String, OAuthError> {
         let iat = self.clock.now_secs();
         let ttl = self.config.access_token.ttl.as_ms() / 1000;
+        if self.config.access_token.format == TokenFormat::Opaque {
+            if state.opaque.len() >= state.opaque_sweep_at {
+                state.opaque.retain(|_, t| t.exp > iat);
+                state.opaque_sweep_at = (state.opaque.len() * 2).max(MIN_OPAQUE_SWEEP);
+            }
+            let id: u128 = loop {
+                let id = state.rng.random();
+                if !state.opaque.contains_key(&id) {
+                    break id;
+                }
+            };
+            state.opaque.insert(
+                id,
+                Opaque {
+                    sub: sub.into(),
+                    scope: scope.into(),
+                    family: sid,
+                    iat,
+                    exp: iat + ttl,
+                },
+            );
+            return Ok(format!("at_{id:032x}"));
+        }
         state.next_jti += 1;
         let claims = Claims {
             iss: &self.config.issuer,

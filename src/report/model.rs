@@ -159,6 +159,9 @@ pub struct Issuer {
     pub key_rotations: u64,
     /// Key-set requests (GET /jwks.json) that reached the issuer.
     pub key_set_requests: u64,
+    /// Introspection requests (POST /introspect) that reached the issuer: the load
+    /// opaque tokens put on it.
+    pub introspection_requests: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -183,6 +186,12 @@ pub struct Resource {
     /// Key-set fetches from the issuer that succeeded, and that failed.
     pub key_set_fetches: u64,
     pub key_set_fetch_failures: u64,
+    /// Rejections because introspection called the opaque token inactive.
+    pub rejected_inactive: u64,
+    /// Introspection calls the resource made, and those that got no usable answer
+    /// (the API request was answered 503).
+    pub introspections: u64,
+    pub introspection_failures: u64,
 }
 
 /// How the run came back after one outage (see `report::recovery` for the rule).

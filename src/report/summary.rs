@@ -194,6 +194,10 @@ pub fn render(report: &Report, style: Style) -> String {
                     ),
                     (report.issuer.key_rotations, "key rotations"),
                     (report.issuer.key_set_requests, "key-set requests"),
+                    (
+                        report.issuer.introspection_requests,
+                        "introspection requests"
+                    ),
                 ]),
             ),
         ),
@@ -210,6 +214,11 @@ pub fn render(report: &Report, style: Style) -> String {
                         "of them by an unknown key"
                     ),
                     (report.resource.rejected_revoked, "revoked"),
+                    (report.resource.rejected_inactive, "inactive"),
+                    (
+                        report.resource.introspection_failures,
+                        "introspections failed"
+                    ),
                     (report.resource.errors_injected, "errors injected"),
                     (
                         report.resource.key_set_fetch_failures,

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use crate::clock::ActorClock;
 use crate::exchange::{Request, Response, Upstream};
 use crate::issuer::keys::KeySet;
-use crate::scenario::{Dialect, IssuerConfig, JwksConfig, ResourceConfig};
+use crate::scenario::{Dialect, IntrospectionConfig, IssuerConfig, JwksConfig, ResourceConfig};
 
 /// What the resource counted (see report::model::Resource for meanings).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,6 +43,12 @@ pub struct ResourceStats {
     /// Key-set fetches from the issuer that succeeded, and that failed.
     pub key_set_fetches: u64,
     pub key_set_fetch_failures: u64,
+    /// Opaque tokens introspection called inactive.
+    pub rejected_inactive: u64,
+    /// Introspection calls made, and those that got no usable answer (the request
+    /// was answered 503).
+    pub introspections: u64,
+    pub introspection_failures: u64,
     /// Answered 400 invalid_request (an unreadable Authorization header).
     pub malformed: u64,
 }
@@ -57,6 +63,26 @@ struct TimeClaims {
     /// The number of the key that signed it (`hs256-3` → 3), to forget the token when
     /// the key leaves the key set.
     key: u32,
+    /// Until when (resource clock, ms) the cached check holds: an introspection answer
+    /// is reused only for the cache time; a verified signature holds for good.
+    until_ms: i64,
+}
+
+/// How the resource checks opaque tokens: a call to the issuer's introspection
+/// endpoint, authenticated as the registered client.
+struct Introspection {
+    upstream: Arc<dyn Upstream>,
+    client_auth: HeaderValue,
+    cache_ms: i64,
+    timeout: std::time::Duration,
+}
+
+/// The part of an RFC 7662 answer the resource reads.
+#[derive(Deserialize)]
+struct Introspected {
+    active: bool,
+    exp: Option<i64>,
+    sid: Option<String>,
 }
 
 /// The number at the end of a kid (`rs256-2` → 2); 0 for kids not of that shape.
@@ -91,6 +117,10 @@ enum Rejection {
     Revoked,
     /// Its kid is not in the resource's key set.
     UnknownKey,
+    /// Introspection said it is not active.
+    Inactive,
+    /// Introspection failed: the resource cannot tell.
+    Unavailable,
     Expired,
     NotYetValid,
     Invalid,
@@ -138,6 +168,7 @@ pub struct Resource {
     leeway_ms: i64,
     dialect: Dialect,
     keys: Keys,
+    introspection: Option<Introspection>,
     validation: Validation,
     /// Families revoked at the issuer, when this resource checks revocation.
     revocations: Option<crate::issuer::Revocations>,
@@ -166,6 +197,7 @@ impl Resource {
             leeway_ms: config.leeway.as_ms(),
             dialect: config.dialect,
             keys: Keys::Direct(keys),
+            introspection: None,
             validation,
             revocations: None,
             state: Mutex::new(State {
@@ -189,6 +221,23 @@ impl Resource {
     /// `config` says, instead of reading the issuer's keys directly.
     pub fn fetching_keys(mut self, upstream: Arc<dyn Upstream>, config: &JwksConfig) -> Resource {
         self.keys = Keys::Fetched(key_cache::KeyCache::new(upstream, config));
+        self
+    }
+
+    /// Checks tokens by introspection at the issuer (RFC 7662) through `upstream`,
+    /// authenticated as the client of `issuer`, instead of verifying JWTs.
+    pub fn introspecting(
+        mut self,
+        upstream: Arc<dyn Upstream>,
+        config: &IntrospectionConfig,
+        issuer: &IssuerConfig,
+    ) -> Resource {
+        self.introspection = Some(Introspection {
+            upstream,
+            client_auth: crate::client::basic_auth(&issuer.client_id, &issuer.client_secret),
+            cache_ms: config.cache.as_ms(),
+            timeout: config.timeout.to_std(),
+        });
         self
     }
 
@@ -269,6 +318,13 @@ impl Resource {
                     )),
                 )
             }
+            Err(Rejection::Unavailable) => {
+                self.state().stats.introspection_failures += 1;
+                json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    r#"{"error":"temporarily_unavailable","error_description":"the token could not be introspected"}"#,
+                )
+            }
             Err(why) => {
                 let description = {
                     let mut state = self.state();
@@ -285,12 +341,16 @@ impl Resource {
                             state.stats.rejected_revoked += 1;
                             "the access token was revoked"
                         }
+                        Rejection::Inactive => {
+                            state.stats.rejected_inactive += 1;
+                            "the access token is not active"
+                        }
                         Rejection::UnknownKey => {
                             state.stats.rejected_invalid += 1;
                             state.stats.rejected_unknown_key += 1;
                             "the access token is signed by an unknown key"
                         }
-                        Rejection::Invalid | Rejection::Malformed => {
+                        Rejection::Invalid | Rejection::Malformed | Rejection::Unavailable => {
                             state.stats.rejected_invalid += 1;
                             "the access token is invalid"
                         }
@@ -303,13 +363,18 @@ impl Resource {
 
     async fn check(&self, token: &[u8]) -> Result<(), Rejection> {
         let cached = self.state().verified.tokens.get(token).copied();
+        // An introspection answer past its cache time is asked again.
+        let cached = cached.filter(|c| c.until_ms == i64::MAX || self.clock.now_ms() < c.until_ms);
         let claims = match cached {
             Some(c) => c,
             None => {
                 if !is_token68(token) {
                     return Err(Rejection::Malformed);
                 }
-                let c = self.verify(token).await?;
+                let c = match &self.introspection {
+                    Some(i) => self.introspect(i, token).await?,
+                    None => self.verify(token).await?,
+                };
                 let now = self.clock.now_ms();
                 let leeway = self.leeway_ms;
                 let mut state = self.state();
@@ -318,7 +383,9 @@ impl Resource {
                     v.tokens.retain(|_, c| !expired(c, now, leeway));
                     v.sweep_at = (v.tokens.len() * 2).max(MIN_SWEEP);
                 }
-                v.tokens.insert(token.into(), c);
+                if c.until_ms > now {
+                    v.tokens.insert(token.into(), c);
+                }
                 c
             }
         };
@@ -378,8 +445,48 @@ impl Resource {
                     .as_deref()
                     .and_then(crate::issuer::family_of_sid),
                 key: key_number(&kid),
+                until_ms: i64::MAX,
             })
             .map_err(|_| Rejection::Invalid)
+    }
+
+    /// Asks the issuer whether an opaque token is active (RFC 7662 §2.1).
+    async fn introspect(&self, i: &Introspection, token: &[u8]) -> Result<TimeClaims, Rejection> {
+        let token = std::str::from_utf8(token).map_err(|_| Rejection::Invalid)?;
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", token)
+            .append_pair("token_type_hint", "access_token")
+            .finish();
+        let mut req = Request::new(Bytes::from(body));
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = http::Uri::from_static("/introspect");
+        let h = req.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        h.insert(header::AUTHORIZATION, i.client_auth.clone());
+        self.state().stats.introspections += 1;
+        let resp = i
+            .upstream
+            .call(crate::exchange::Endpoint::Introspect, req, i.timeout)
+            .await
+            .map_err(|_| Rejection::Unavailable)?;
+        if resp.status() != StatusCode::OK {
+            return Err(Rejection::Unavailable);
+        }
+        let answer: Introspected =
+            serde_json::from_slice(resp.body()).map_err(|_| Rejection::Unavailable)?;
+        match (answer.active, answer.exp) {
+            (true, Some(exp)) => Ok(TimeClaims {
+                exp,
+                nbf: None,
+                family: answer.sid.as_deref().and_then(crate::issuer::family_of_sid),
+                key: 0,
+                until_ms: self.clock.now_ms().saturating_add(i.cache_ms),
+            }),
+            _ => Err(Rejection::Inactive),
+        }
     }
 }
 

@@ -176,6 +176,10 @@ impl Signing {
 pub struct AccessTokenConfig {
     /// Lifetime of an access token (`expires_in`). Default 1h.
     pub ttl: Dur,
+    /// `jwt` (signed, checked by the resource on its own) or `opaque` (random, checked
+    /// by an introspection call to the issuer). Default jwt.
+    #[serde(default)]
+    pub format: TokenFormat,
     /// Sent as `refresh_in` in token responses (as Microsoft's identity platform does):
     /// when the client should refresh. Default: not sent.
     #[serde(default)]
@@ -186,9 +190,18 @@ impl Default for AccessTokenConfig {
     fn default() -> Self {
         AccessTokenConfig {
             ttl: Dur::secs(3600),
+            format: TokenFormat::Jwt,
             refresh_in: None,
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenFormat {
+    #[default]
+    Jwt,
+    Opaque,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -313,8 +326,34 @@ pub struct ResourceConfig {
     /// How the resource keeps the issuer's key set.
     #[serde(default)]
     pub jwks: JwksConfig,
+    /// How the resource checks opaque access tokens.
+    #[serde(default)]
+    pub introspection: IntrospectionConfig,
     #[serde(default)]
     pub faults: Vec<Fault>,
+}
+
+/// Introspection (RFC 7662) of opaque access tokens: each token not in the cache costs
+/// the issuer a request.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntrospectionConfig {
+    /// How long an answer is reused (never past the token's `exp`). Default 0s: every
+    /// request is introspected.
+    #[serde(default)]
+    pub cache: Dur,
+    /// How long an introspection call may take. Default 5s.
+    #[serde(default = "JwksConfig::default_timeout")]
+    pub timeout: Dur,
+}
+
+impl Default for IntrospectionConfig {
+    fn default() -> Self {
+        IntrospectionConfig {
+            cache: Dur::ZERO,
+            timeout: JwksConfig::default_timeout(),
+        }
+    }
 }
 
 /// The resource's copy of the issuer's key set, kept as jose's remote key set does:
@@ -365,6 +404,7 @@ impl Default for ResourceConfig {
             dialect: Dialect::default(),
             check_revocation: false,
             jwks: JwksConfig::default(),
+            introspection: IntrospectionConfig::default(),
             faults: Vec::new(),
         }
     }
