@@ -1,13 +1,14 @@
-//! The fake authorization server: a handler of RFC 6749 token requests.
+//! The fake authorization server: handlers of RFC 6749 token requests and their kin.
 //!
-//! `GET /jwks.json` publishes the verification keys (RFC 7517); `POST /introspect`
-//! tells a resource whether an access token is active (RFC 7662). `POST /token` with a
-//! form body, client authentication by `client_secret_basic` or
+//! `POST /token` takes a form body, client authentication by `client_secret_basic` or
 //! `client_secret_post`, and the grants `password` (a login: it starts a refresh-token
-//! family), `client_credentials` and `refresh_token`. Access tokens are JWTs; refresh
-//! tokens are opaque and belong to families, which carry rotation, reuse detection with
-//! its grace period, and idle and absolute expiry. Errors are RFC 6749 §5.2 answers.
-//! The handler reads time only from its own clock (the run's clock plus its skew).
+//! family), `client_credentials` and `refresh_token`. Access tokens are JWTs, or opaque
+//! when the scenario says so; refresh tokens are opaque and belong to families, which
+//! carry rotation, reuse detection with its grace period, idle and absolute expiry and
+//! a per-user limit. `GET /jwks.json` publishes the verification keys (RFC 7517);
+//! `POST /introspect` tells a resource whether an access token is active (RFC 7662).
+//! Errors are RFC 6749 §5.2 answers. The handlers read time only from the issuer's own
+//! clock (the run's clock plus its skew).
 
 pub mod keys;
 mod tokens;
