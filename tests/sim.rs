@@ -410,3 +410,56 @@ fn a_stopped_run_reports_what_ran() {
     assert_eq!(r.timeline.series.requests.len(), 1);
     assert_eq!(r.login.initial, 5);
 }
+
+#[test]
+fn a_hostile_world_replays_identically() {
+    // Every fault with randomness or shared waits at once: key rotation with a late
+    // key set (waiters share one fetch), opaque tokens introspected through a queue,
+    // random errors, revocation, and groups in several dialects.
+    let yaml = r#"
+name: t
+seed: 4
+duration: 1h
+tick: 10s
+issuer:
+  access_token: { ttl: 5m, format: opaque }
+  refresh_token: { rotation: true, max_per_user: 3 }
+  latency: { distribution: lognormal, median: 20ms, p99: 200ms }
+  capacity: 4
+  faults:
+    - { kind: errors, rate: 0.05, status: 503 }
+    - { kind: revoke, at: 20m, fraction: 0.3 }
+    - { kind: outage, at: 40m, for: 2m }
+resource:
+  introspection: { cache: 30s }
+  faults: [ { kind: latency, latency: { distribution: uniform, min: 1ms, max: 30ms } } ]
+clients:
+  - name: a
+    count: 30
+    users: 8
+    start: { uniform: 5m }
+    requests: { every: 10s }
+    dialect: json_code
+    policy: { refresh: reactive, on_401_when: error_code }
+  - name: b
+    count: 30
+    instances: 2
+    start: { uniform: 5m }
+    requests: { every: 10s }
+    dialect: forbidden_403
+    policy: { refresh: proactive, on_403: refresh_and_retry }
+"#;
+    let a = run(yaml);
+    let b = run(yaml);
+    assert_eq!(json_without_run_info(&a), json_without_run_info(&b));
+    assert!(a.issuer.introspection_requests > 0 && a.issuer.errors_injected > 0);
+
+    let jwt = yaml.replace("format: opaque", "format: jwt").replace(
+        "- { kind: errors, rate: 0.05, status: 503 }",
+        "- { kind: rotate_keys, every: 10m, publish_delay: 1m }",
+    );
+    let a = run(&jwt);
+    let b = run(&jwt);
+    assert_eq!(json_without_run_info(&a), json_without_run_info(&b));
+    assert!(a.resource.rejected_unknown_key > 0);
+}
