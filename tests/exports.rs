@@ -238,3 +238,20 @@ fn every_format_is_deterministic() {
         );
     }
 }
+
+#[test]
+fn outages_and_their_recovery_show_in_html_and_markdown() {
+    let yaml = YAML.replace(
+        "  refresh_token: { rotation: true, reuse_grace: 0s }",
+        "  refresh_token: { rotation: true, reuse_grace: 0s }\n  faults: [ { kind: outage, at: 10m, for: 1m } ]",
+    );
+    let s = scenario::parse(&yaml, "fmt.yaml").unwrap();
+    let r = engine::run(&s, &Control::default()).unwrap();
+    assert_eq!(r.outages.len(), 1);
+    let line = tokenstorm::report::recovery::describe(&r.outages[0]);
+    assert!(line.starts_with("issuer outage 600–660 s"), "{line}");
+    let html = text(&Html, &r);
+    assert!(html.contains("<h2>Outages</h2>"), "no outages section");
+    assert!(html.contains(&line), "{line}");
+    assert!(text(&Markdown, &r).contains(&line));
+}

@@ -451,7 +451,19 @@ impl Exporter for Html {
                 figure(v)
             );
         }
-        b.push_str("</table>\n<h2>Over time</h2>\n");
+        b.push_str("</table>\n");
+        if !r.outages.is_empty() {
+            b.push_str("<h2>Outages</h2>\n<ul>\n");
+            for o in &r.outages {
+                let _ = writeln!(
+                    b,
+                    "<li>{}</li>",
+                    escape(&crate::report::recovery::describe(o))
+                );
+            }
+            b.push_str("</ul>\n");
+        }
+        b.push_str("<h2>Over time</h2>\n");
         b.push_str(&time_chart(
             "requests",
             "API requests per tick, 401s overlaid",
