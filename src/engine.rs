@@ -12,8 +12,9 @@ use std::time::Duration;
 use crate::client;
 use crate::clock::ActorClock;
 use crate::clock::{Clock, SIM_EPOCH_MS};
+use crate::exchange::gate::Side;
 use crate::exchange::latency::Sampler;
-use crate::exchange::sim::{ExchangeStats, IssuerSide, ResourceSide, SimExchange, SimUpstream};
+use crate::exchange::sim::{ExchangeStats, SimExchange, SimUpstream};
 use crate::faults::Faults;
 use crate::issuer::{Issuer, IssuerStats};
 use crate::metrics::{Counts, Metrics, Recorded};
@@ -116,7 +117,7 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
     let exchange = Arc::new(SimExchange::new(
         issuer.clone(),
         resource.clone(),
-        IssuerSide {
+        Side {
             latency: Sampler::new(&scenario.issuer.latency),
             faults: Faults::new(
                 &scenario.issuer.faults,
@@ -125,12 +126,14 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
             rate_limit: scenario.issuer.rate_limit.clone(),
             capacity: scenario.issuer.capacity,
         },
-        ResourceSide {
+        Side {
             latency: Sampler::new(&scenario.resource.latency),
             faults: Faults::new(
                 &scenario.resource.faults,
                 rng::rng(seed, &[stream::FAULTS, 1]),
             ),
+            rate_limit: None,
+            capacity: None,
         },
         metrics.clone(),
         rng::rng(seed, &[stream::EXCHANGE]),

@@ -6,6 +6,7 @@
 //! exchange sends the same request over the wire. Clients are written once against
 //! this trait.
 
+pub mod gate;
 pub mod latency;
 pub mod sim;
 

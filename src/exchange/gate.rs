@@ -1,0 +1,230 @@
+//! The hostile side of a server: what happens to a request before its handler sees it.
+//!
+//! Each server (the issuer, the resource) has a [`Gate`] that decides, once per request
+//! at its arrival: its faults (see [`crate::faults`]), the latency it will take, and for
+//! the issuer's work (token requests and introspections) a capacity (at most `capacity`
+//! served at once, the others queue in arrival order: a storm shows as waiting) and a
+//! rate limit (a token bucket answering 429 with Retry-After). The sim exchange and the
+//! live HTTP servers both ask it, so a fault means the same in both.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
+
+use super::latency::Sampler;
+use super::{Endpoint, Response};
+use crate::clock::Clock;
+use crate::faults::{Effect, Faults};
+use crate::metrics::Metrics;
+use crate::rng::Rng;
+use crate::scenario::RateLimit;
+
+/// A token bucket: `per_second` tokens a second, at most `burst` saved up.
+struct Bucket {
+    per_second: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn new(limit: &RateLimit) -> Bucket {
+        Bucket {
+            per_second: limit.per_second,
+            burst: f64::from(limit.burst.max(1)),
+            tokens: f64::from(limit.burst.max(1)),
+            at: Instant::now(),
+        }
+    }
+
+    /// Takes a token, or says in how many whole seconds one will be there.
+    fn take(&mut self) -> Result<(), u64> {
+        let now = Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - self.tokens) / self.per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// What a server's gate is made of.
+pub struct Side {
+    pub latency: Sampler,
+    pub faults: Faults,
+    pub rate_limit: Option<RateLimit>,
+    pub capacity: Option<u32>,
+}
+
+/// What a gate counted beside its faults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GateCounts {
+    /// Requests answered 429 by the rate limit.
+    pub rate_limited: u64,
+    /// Token requests answered before the token endpoint (a fault, the rate limit).
+    pub token_refused: u64,
+}
+
+/// What becomes of a request.
+pub enum Verdict {
+    /// Its handler answers it.
+    Serve,
+    /// This answer, instead of the handler's.
+    Answer(Response),
+    /// No answer ever: the client waits out its timeout.
+    NoAnswer,
+}
+
+/// A request let through the gate: what becomes of it, how long its answer takes once
+/// handled, how long it queued, and the capacity slot it holds until answered.
+pub struct Admission<'a> {
+    pub verdict: Verdict,
+    pub delay: Duration,
+    pub queued: Duration,
+    pub slot: Option<SemaphorePermit<'a>>,
+}
+
+pub struct Gate {
+    latency: Sampler,
+    faults: Faults,
+    bucket: Option<Mutex<Bucket>>,
+    capacity: Option<Semaphore>,
+    clock: Clock,
+    /// Where queueing is recorded (the issuer's queue metrics), when a run records.
+    metrics: Option<Arc<Metrics>>,
+    rng: Arc<Mutex<Rng>>,
+    counts: Mutex<GateCounts>,
+}
+
+impl Gate {
+    /// A gate timing its faults on `clock` (from the run's start) and drawing latency
+    /// from `rng`, which the sim shares between its two gates.
+    pub fn new(
+        side: Side,
+        clock: Clock,
+        metrics: Option<Arc<Metrics>>,
+        rng: Arc<Mutex<Rng>>,
+    ) -> Gate {
+        Gate {
+            bucket: side.rate_limit.as_ref().map(|l| Mutex::new(Bucket::new(l))),
+            capacity: side.capacity.map(|c| Semaphore::new(c.max(1) as usize)),
+            latency: side.latency,
+            faults: side.faults,
+            clock,
+            metrics,
+            rng,
+            counts: Mutex::new(GateCounts::default()),
+        }
+    }
+
+    pub fn counts(&self) -> GateCounts {
+        *self.lock_counts()
+    }
+
+    /// Requests failed on purpose by a fault.
+    pub fn injected(&self) -> u64 {
+        self.faults.injected()
+    }
+
+    fn lock_counts(&self) -> MutexGuard<'_, GateCounts> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Decides what becomes of a request to `endpoint` arriving now, waiting for a
+    /// capacity slot if it must.
+    pub async fn admit(&self, endpoint: Endpoint) -> Admission<'_> {
+        // Reading the clock costs a lock in the sim: only when there are faults to time.
+        let (effect, extra) = if self.faults.is_empty() {
+            (Effect::Pass, Duration::ZERO)
+        } else {
+            self.faults.decide(self.clock.elapsed_ms())
+        };
+        let delay = self
+            .latency
+            .sample(&mut self.rng.lock().unwrap_or_else(|e| e.into_inner()))
+            + extra;
+        if endpoint == Endpoint::Token && effect != Effect::Pass {
+            self.lock_counts().token_refused += 1;
+        }
+        let mut admission = Admission {
+            verdict: Verdict::Serve,
+            delay,
+            queued: Duration::ZERO,
+            slot: None,
+        };
+        if effect == Effect::NoAnswer {
+            admission.verdict = Verdict::NoAnswer;
+            return admission;
+        }
+        // The issuer's work holds a capacity slot while served; the key set is a static
+        // document, served beside the queue.
+        let works = matches!(endpoint, Endpoint::Token | Endpoint::Introspect);
+        if let (Some(slots), true, Effect::Pass) = (&self.capacity, works, effect) {
+            admission.slot = match slots.try_acquire() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    if let Some(m) = &self.metrics {
+                        m.issuer_queue_entered();
+                    }
+                    let waited_from = Instant::now();
+                    let permit = slots.acquire().await.ok();
+                    admission.queued = waited_from.elapsed();
+                    if let Some(m) = &self.metrics {
+                        m.issuer_queue_left(admission.queued);
+                    }
+                    permit
+                }
+            };
+        }
+        if let Effect::Answer(status) = effect {
+            admission.verdict = Verdict::Answer(error(status));
+        } else if works
+            && let Some(after) = self
+                .bucket
+                .as_ref()
+                .and_then(|b| b.lock().unwrap_or_else(|e| e.into_inner()).take().err())
+        {
+            let mut counts = self.lock_counts();
+            counts.rate_limited += 1;
+            if endpoint == Endpoint::Token {
+                counts.token_refused += 1;
+            }
+            admission.verdict = Verdict::Answer(too_many(after));
+        }
+        admission
+    }
+}
+
+/// A rate-limited answer (RFC 6585 §4), saying when to come back.
+fn too_many(retry_after: u64) -> Response {
+    let mut r = error(StatusCode::TOO_MANY_REQUESTS);
+    if let Ok(v) = HeaderValue::try_from(retry_after.to_string()) {
+        r.headers_mut().insert(RETRY_AFTER, v);
+    }
+    r
+}
+
+/// A server error answer with a JSON body.
+fn error(status: StatusCode) -> Response {
+    let code = match status {
+        StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        _ => "server_error",
+    };
+    let mut r = Response::new(Bytes::from(format!(
+        r#"{{"error":"{code}","error_description":"injected by the scenario"}}"#
+    )));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
