@@ -139,10 +139,14 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         rng::rng(seed, &[stream::EXCHANGE]),
     ));
     upstream.connect(&exchange);
-    schedule_clock_jumps(&scenario.issuer.faults, issuer.clock(), clock);
-    schedule_key_rotations(&scenario.issuer, &issuer, clock, duration_ms);
-    schedule_clock_jumps(&scenario.resource.faults, resource.clock(), clock);
-    schedule_revocations(&scenario.issuer.faults, &issuer, clock, seed);
+    schedule_events(
+        scenario,
+        &issuer,
+        issuer.clock(),
+        resource.clock(),
+        clock,
+        duration_ms,
+    );
     let end = clock.at(duration_ms);
     for (g, group) in scenario.clients.iter().enumerate() {
         client::spawn_group(
@@ -181,6 +185,22 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         elapsed_ms,
         interrupted,
     })
+}
+
+/// Schedules the faults that are moments rather than windows: clock jumps, key
+/// rotations, revocations (sim and live alike).
+pub(crate) fn schedule_events(
+    scenario: &Scenario,
+    issuer: &Arc<Issuer>,
+    issuer_clock: &ActorClock,
+    resource_clock: &ActorClock,
+    clock: Clock,
+    end_ms: u64,
+) {
+    schedule_clock_jumps(&scenario.issuer.faults, issuer_clock, clock);
+    schedule_key_rotations(&scenario.issuer, issuer, clock, end_ms);
+    schedule_clock_jumps(&scenario.resource.faults, resource_clock, clock);
+    schedule_revocations(&scenario.issuer.faults, issuer, clock, scenario.seed);
 }
 
 /// Moves `actor`'s clock by each `clock_jump` fault's `by` at its `at`.

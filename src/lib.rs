@@ -18,3 +18,4 @@ pub mod report;
 pub mod resource;
 pub mod rng;
 pub mod scenario;
+pub mod server;

@@ -61,6 +61,26 @@ enum Command {
     Compare(CompareArgs),
     /// List the SDK presets `policy.preset` accepts.
     Presets,
+    /// Serve a scenario's fake issuer and API over HTTP, for other programs to test against.
+    #[command(
+        after_help = "Examples:\n  tokenstorm serve\n  tokenstorm serve scenarios/key-rotation.yaml -v\n  tokenstorm serve --issuer-port 0 --resource-port 0\n\nEvery lifetime, skew and fault of the scenario applies in real time, from the moment the servers start. Issuer: POST /token, POST /introspect, GET /jwks.json. API: GET /api/... with a Bearer token. Ctrl-C stops them."
+    )]
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The scenario whose issuer and API to serve; default: the defaults of every key.
+    scenario: Option<PathBuf>,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// The issuer's port (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    issuer_port: u16,
+    /// The API's port (0: any free port).
+    #[arg(long, default_value_t = 8081)]
+    resource_port: u16,
 }
 
 #[derive(Args)]
@@ -116,7 +136,71 @@ fn main() -> ExitCode {
         Command::Validate { files } => validate(&files),
         Command::Compare(args) => compare(args),
         Command::Presets => presets(),
+        Command::Serve(args) => serve(args),
     }
+}
+
+const SERVE_DEFAULT: &str = "name: serve\nduration: 1d\nclients: [ { name: none, count: 1 } ]\n";
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let scenario = match &args.scenario {
+        Some(path) => match load(path) {
+            Ok(s) => s,
+            Err(code) => return code,
+        },
+        None => match scenario::parse(SERVE_DEFAULT, "(defaults)") {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(EXIT_RUN);
+            }
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: could not start the runtime: {e}");
+            return ExitCode::from(EXIT_RUN);
+        }
+    };
+    runtime.block_on(async {
+        let issuer_addr = std::net::SocketAddr::new(args.bind, args.issuer_port);
+        let resource_addr = std::net::SocketAddr::new(args.bind, args.resource_port);
+        let servers = match tokenstorm::server::start(
+            &scenario,
+            issuer_addr,
+            resource_addr,
+            tokenstorm::server::Limits::default(),
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_RUN);
+            }
+        };
+        let i = &scenario.issuer;
+        let text = format!(
+            "tokenstorm serve — scenario {}\n\n  issuer    http://{iss}  (POST /token, POST /introspect, GET /jwks.json)\n  API       http://{res}/api/me  (GET, Authorization: Bearer <token>)\n\n  client_id      {}\n  client_secret  {}\n  log in with the password grant: any username, password {}\n  access tokens live {}; signing {}\n\nCtrl-C stops.\n",
+            scenario.name,
+            i.client_id,
+            i.client_secret,
+            i.password,
+            i.access_token.ttl,
+            i.signing.as_str(),
+            iss = servers.issuer,
+            res = servers.resource,
+        );
+        out(&text);
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("stopping");
+        servers.stop().await;
+        ExitCode::SUCCESS
+    })
 }
 
 fn init_logging(verbose: u8) {

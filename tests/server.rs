@@ -1,0 +1,202 @@
+//! The fake servers over real HTTP on loopback (port 0): the same handlers as the sim,
+//! behind hyper with limits; garbage, oversized heads and bodies, bad forms and bad
+//! tokens get the RFC's answers, and the scenario's faults apply in real time.
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+use tokenstorm::scenario;
+use tokenstorm::server::{self, Limits, Servers};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn start(yaml_extra: &str) -> Servers {
+    let yaml = format!("name: t\nduration: 1h\nclients: [ {{ name: c, count: 1 }} ]\n{yaml_extra}");
+    let s = scenario::parse(&yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    server::start(&s, any, any, Limits::default())
+        .await
+        .unwrap()
+}
+
+/// Sends raw bytes, reads until the server closes; returns (status, head, body).
+async fn raw(addr: SocketAddr, bytes: &[u8]) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf).await;
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let mut r = format!("{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        r.push_str(&format!("{k}: {v}\r\n"));
+    }
+    r.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    r.into_bytes()
+}
+
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+const CLIENT: (&str, &str) = ("Authorization", "Basic ZGVtbzpkZW1vLXNlY3JldA==");
+
+async fn login(s: &Servers) -> String {
+    let (status, _, body) = raw(
+        s.issuer,
+        &request(
+            "POST",
+            "/token",
+            &[FORM, CLIENT],
+            "grant_type=password&username=alice&password=demo-password",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let b: Value = serde_json::from_str(&body).unwrap();
+    b["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_from_the_issuer_opens_the_api() {
+    let s = start("").await;
+    let token = login(&s).await;
+    // Real time: the token's exp is an hour from now on the wall clock.
+    let claims: Value =
+        serde_json::from_slice(&base64_url(token.split('.').nth(1).unwrap())).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((claims["exp"].as_i64().unwrap() - now - 3600).abs() <= 5);
+    let auth = format!("Bearer {token}");
+    let (status, _, body) = raw(
+        s.resource,
+        &request("GET", "/api/me", &[("Authorization", &auth)], ""),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, head, _) = raw(
+        s.resource,
+        &request("GET", "/api/me", &[("Authorization", "Bearer nope")], ""),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(
+        head.to_lowercase().contains("www-authenticate: bearer"),
+        "{head}"
+    );
+    let (status, _, body) = raw(s.issuer, &request("GET", "/jwks.json", &[], "")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("hs256-1"));
+    s.stop().await;
+}
+
+fn base64_url(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_oversized_requests_get_http_errors_not_a_crash() {
+    let s = start("").await;
+    let (status, _, _) = raw(s.resource, b"GARBAGE\r\n\r\n").await;
+    assert_eq!(status, 400);
+    let (status, _, _) = raw(
+        s.issuer,
+        &[0xff, 0xfe, 0x00, 0x13, b'\r', b'\n', b'\r', b'\n'],
+    )
+    .await;
+    assert_eq!(status, 400);
+    let big = "a".repeat(64 * 1024);
+    let (status, _, _) = raw(
+        s.resource,
+        &request("GET", "/api/me", &[("X-Big", &big)], ""),
+    )
+    .await;
+    assert_eq!(status, 431);
+    let body = "x".repeat(100 * 1024);
+    let (status, _, resp) = raw(s.issuer, &request("POST", "/token", &[FORM, CLIENT], &body)).await;
+    assert_eq!(status, 413);
+    assert!(resp.contains("invalid_request"), "{resp}");
+    // The servers still answer after all that.
+    login(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_forms_and_bad_credentials_get_rfc_6749_errors() {
+    let s = start("").await;
+    for (headers, body, status, error) in [
+        (
+            vec![FORM, CLIENT],
+            "grant_type=password",
+            400,
+            "invalid_request",
+        ),
+        (
+            vec![FORM, CLIENT],
+            "grant_type=magic",
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            vec![FORM],
+            "grant_type=client_credentials",
+            401,
+            "invalid_client",
+        ),
+        (
+            vec![CLIENT],
+            "grant_type=client_credentials",
+            400,
+            "invalid_request",
+        ),
+        (vec![FORM, CLIENT], "%%%", 400, "invalid_request"),
+        (
+            vec![FORM, CLIENT],
+            "grant_type=refresh_token&refresh_token=rt_x",
+            400,
+            "invalid_grant",
+        ),
+    ] {
+        let (got, _, resp) = raw(s.issuer, &request("POST", "/token", &headers, body)).await;
+        assert_eq!(got, status, "{body}: {resp}");
+        let v: Value = serde_json::from_str(&resp).unwrap_or_else(|_| panic!("{resp}"));
+        assert_eq!(v["error"], error, "{body}");
+    }
+    let (status, _, resp) = raw(
+        s.issuer,
+        &request("POST", "/introspect", &[FORM, CLIENT], "token=nope"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(resp, r#"{"active":false}"#);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scenarios_faults_apply_in_real_time() {
+    let s = start("issuer:\n  faults: [ { kind: outage } ]\n").await;
+    let (status, _, body) = raw(
+        s.issuer,
+        &request(
+            "POST",
+            "/token",
+            &[FORM, CLIENT],
+            "grant_type=client_credentials",
+        ),
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("temporarily_unavailable"));
+    s.stop().await;
+}
