@@ -41,13 +41,15 @@ pub enum RunError {
     Runtime(#[from] std::io::Error),
     #[error("could not set up the issuer's keys: {0}")]
     Keys(#[from] crate::issuer::KeyError),
+    #[error("could not start the servers: {0}")]
+    Server(String),
 }
 
 /// Runs `scenario` and returns its report, thresholds evaluated.
 pub fn run(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
     match scenario.mode {
         Mode::Sim => run_sim(scenario, control),
-        Mode::Live => Err(RunError::Unsupported("live")),
+        Mode::Live => run_live(scenario, control),
     }
 }
 
@@ -147,22 +149,52 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         clock,
         duration_ms,
     );
+    let (elapsed_ms, interrupted) = drive(
+        scenario,
+        &scenario.issuer,
+        control,
+        exchange.clone(),
+        &metrics,
+        clock,
+    )
+    .await;
+    Ok(Outcome {
+        recorded: metrics.finish(),
+        issuer: issuer.stats(),
+        resource: resource.stats(),
+        exchange: exchange.stats(),
+        elapsed_ms,
+        interrupted,
+    })
+}
+
+/// Starts every client group against `exchange` and waits for the run's end (or a
+/// stop request). Returns the run time covered and whether it was interrupted.
+async fn drive<E: crate::exchange::Exchange>(
+    scenario: &Scenario,
+    issuer: &IssuerConfig,
+    control: &Control,
+    exchange: Arc<E>,
+    metrics: &Arc<Metrics>,
+    clock: Clock,
+) -> (u64, bool) {
+    let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let end = clock.at(duration_ms);
     for (g, group) in scenario.clients.iter().enumerate() {
         client::spawn_group(
             g,
             group,
-            &scenario.issuer,
+            issuer,
             scenario.resource.dialect,
             exchange.clone(),
             metrics.clone(),
             clock,
             end,
-            seed,
+            scenario.seed,
         );
     }
-    // Wake once a simulated second to notice a stop request; the wake-ups are part of
-    // every run alike, so they do not disturb determinism.
+    // Wake once a (simulated) second to notice a stop request; in the sim the wake-ups
+    // are part of every run alike, so they do not disturb determinism.
     let mut interrupted = false;
     loop {
         let next = (tokio::time::Instant::now() + Duration::from_secs(1)).min(end);
@@ -177,11 +209,97 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
     }
     let elapsed_ms = clock.elapsed_ms().min(duration_ms);
     control.progress.store(elapsed_ms, Ordering::Relaxed);
+    (elapsed_ms, interrupted)
+}
+
+fn run_live(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
+    let wall = std::time::Instant::now();
+    let started_at = rfc3339_now();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(live(scenario, control))?;
+    // Dropping the runtime cancels whatever was still in flight at the end.
+    drop(runtime);
+    let mut report = assemble(scenario, outcome);
+    report.run_info.wall_seconds = (wall.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    report.run_info.started_at = started_at;
+    Ok(report)
+}
+
+/// A live run: real HTTP in real time, against servers started here on loopback (or
+/// the external ones of `targets`, whose counts the report then cannot know).
+async fn live(scenario: &Scenario, control: &Control) -> Result<Outcome, RunError> {
+    use crate::exchange::live::{Address, LiveExchange};
+    let wall_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let clock = Clock::start(wall_ms);
+    let duration_ms = scenario.duration.as_ms().max(0) as u64;
+    let tick_ms = scenario.tick.as_ms().max(1) as u64;
+    let metrics = Arc::new(Metrics::new(
+        clock,
+        tick_ms,
+        ticks(duration_ms, tick_ms),
+        scenario.clients.len(),
+        control.progress.clone(),
+    ));
+    let mut issuer_config = scenario.issuer.clone();
+    let (exchange, servers) = match &scenario.targets {
+        Some(t) => {
+            if let Some(id) = &t.client_id {
+                issuer_config.client_id = id.clone();
+            }
+            if let Some(secret) = &t.client_secret {
+                issuer_config.client_secret = secret.clone();
+            }
+            if let Some(password) = &t.password {
+                issuer_config.password = password.clone();
+            }
+            let exchange = LiveExchange::new(
+                Address::Exact(t.issuer.clone()),
+                Address::Exact(t.resource.clone()),
+            );
+            (exchange, None)
+        }
+        None => {
+            let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let limits = crate::server::Limits {
+                max_connections: 65_536,
+                ..Default::default()
+            };
+            let servers = crate::server::start_on(
+                scenario,
+                loopback,
+                loopback,
+                limits,
+                clock,
+                Some(metrics.clone()),
+            )
+            .await
+            .map_err(|e| RunError::Server(e.to_string()))?;
+            let exchange = LiveExchange::new(
+                Address::Root(format!("http://{}", servers.issuer)),
+                Address::Root(format!("http://{}", servers.resource)),
+            );
+            (exchange, Some(servers))
+        }
+    };
+    let (elapsed_ms, interrupted) = drive(
+        scenario,
+        &issuer_config,
+        control,
+        Arc::new(exchange),
+        &metrics,
+        clock,
+    )
+    .await;
+    let (issuer, resource, exchange) = servers.as_ref().map(|s| s.stats()).unwrap_or_default();
     Ok(Outcome {
         recorded: metrics.finish(),
-        issuer: issuer.stats(),
-        resource: resource.stats(),
-        exchange: exchange.stats(),
+        issuer,
+        resource,
+        exchange,
         elapsed_ms,
         interrupted,
     })

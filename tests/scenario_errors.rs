@@ -128,7 +128,6 @@ fn each_rule_names_its_key() {
     let cases: &[(&str, &str, &str)] = &[
         ("duration: 1h", "duration: 0s", "duration"),
         ("name: t", "name: a/b", "name"),
-        ("name: t", "name: t\nmode: live", "mode"),
         ("name: t", "name: t\ntick: 2h", "tick"),
         (
             "count: 10",

@@ -8,6 +8,7 @@
 
 pub mod gate;
 pub mod latency;
+pub mod live;
 pub mod sim;
 
 use std::future::Future;

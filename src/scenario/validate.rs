@@ -101,11 +101,43 @@ impl Checks {
                 );
             }
         }
-        if s.mode == Mode::Live {
-            self.bad("mode", "mode `live` is not supported yet; accepted: sim");
+        if let Some(t) = &s.targets {
+            if s.mode != Mode::Live {
+                self.bad(
+                    "targets",
+                    "external servers are driven in real time: set `mode: live`, or remove `targets` to simulate",
+                );
+            }
+            for (key, url) in [("issuer", &t.issuer), ("resource", &t.resource)] {
+                if !(url.starts_with("http://") && url.parse::<http::Uri>().is_ok()) {
+                    self.bad(
+                        format!("targets.{key}"),
+                        format!("`{url}`: accepted an http:// URL (the {key} endpoint itself)"),
+                    );
+                }
+            }
+            // The servers are someone else's: their knobs cannot be set from here.
+            self.untouched("issuer", &s.issuer, &IssuerConfig::default());
+            self.untouched("resource", &s.resource, &ResourceConfig::default());
         }
-        if s.targets.is_some() {
-            self.not_yet("targets", "driving external servers (`targets`, live mode)");
+    }
+
+    /// With `targets`, every key of a server section must keep its default.
+    fn untouched<T: serde::Serialize>(&mut self, section: &str, set: &T, default: &T) {
+        let (Ok(serde_json::Value::Object(set)), Ok(serde_json::Value::Object(default))) =
+            (serde_json::to_value(set), serde_json::to_value(default))
+        else {
+            return;
+        };
+        for (key, value) in &set {
+            if default.get(key) != Some(value) {
+                self.bad(
+                    format!("{section}.{key}"),
+                    format!(
+                        "with `targets` the {section} is an external server: its knobs do not apply here; remove the key (client credentials go under `targets`)"
+                    ),
+                );
+            }
         }
     }
 

@@ -264,11 +264,34 @@ pub enum StartError {
 pub struct Servers {
     pub issuer: SocketAddr,
     pub resource: SocketAddr,
+    issuer_front: Front<Issuer>,
+    resource_front: Front<Resource>,
     stop: Arc<tokio::sync::Notify>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Servers {
+    /// What the servers and their gates counted so far.
+    pub fn stats(
+        &self,
+    ) -> (
+        crate::issuer::IssuerStats,
+        crate::resource::ResourceStats,
+        crate::exchange::sim::ExchangeStats,
+    ) {
+        let counts = self.issuer_front.gate.counts();
+        (
+            self.issuer_front.handler.stats(),
+            self.resource_front.handler.stats(),
+            crate::exchange::sim::ExchangeStats {
+                issuer_rate_limited: counts.rate_limited,
+                token_refused: counts.token_refused,
+                issuer_injected: self.issuer_front.gate.injected(),
+                resource_injected: self.resource_front.gate.injected(),
+            },
+        )
+    }
+
     /// Stops accepting, lets requests in flight finish, and returns.
     pub async fn stop(self) {
         self.stop.notify_waiters();
@@ -287,16 +310,28 @@ pub async fn start(
     resource_addr: SocketAddr,
     limits: Limits,
 ) -> Result<Servers, StartError> {
+    let wall_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let clock = crate::clock::Clock::start(wall_ms);
+    start_on(scenario, issuer_addr, resource_addr, limits, clock, None).await
+}
+
+/// As [`start`], on a given clock, recording the issuer's queue into `metrics`.
+pub async fn start_on(
+    scenario: &crate::scenario::Scenario,
+    issuer_addr: SocketAddr,
+    resource_addr: SocketAddr,
+    limits: Limits,
+    clock: crate::clock::Clock,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+) -> Result<Servers, StartError> {
     use crate::exchange::gate::Side;
     use crate::exchange::latency::Sampler;
     use crate::faults::Faults;
     use crate::rng::{self, stream};
 
     let seed = scenario.seed;
-    let wall_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let clock = crate::clock::Clock::start(wall_ms);
     let issuer = Arc::new(Issuer::new(
         &scenario.issuer,
         clock.skewed(scenario.issuer.clock_offset.as_ms()),
@@ -315,7 +350,7 @@ pub async fn start(
                 capacity: scenario.issuer.capacity,
             },
             clock,
-            None,
+            metrics,
             Arc::new(std::sync::Mutex::new(rng::rng(
                 seed,
                 &[stream::EXCHANGE, 0],
@@ -378,16 +413,24 @@ pub async fn start(
     let s1 = stop.clone();
     let s2 = stop.clone();
     let tasks = vec![
-        tokio::spawn(issuer_bound.serve(issuer_front, limits, async move { s1.notified().await })),
-        tokio::spawn(resource_bound.serve(
-            resource_front,
-            limits,
-            async move { s2.notified().await },
-        )),
+        tokio::spawn(
+            issuer_bound.serve(
+                issuer_front.clone(),
+                limits,
+                async move { s1.notified().await },
+            ),
+        ),
+        tokio::spawn(
+            resource_bound.serve(resource_front.clone(), limits, async move {
+                s2.notified().await
+            }),
+        ),
     ];
     Ok(Servers {
         issuer,
         resource,
+        issuer_front,
+        resource_front,
         stop,
         tasks,
     })
