@@ -200,3 +200,59 @@ async fn the_scenarios_faults_apply_in_real_time() {
     assert!(body.contains("temporarily_unavailable"));
     s.stop().await;
 }
+
+async fn start_limited(limits: Limits) -> Servers {
+    let s = scenario::parse(
+        "name: t\nduration: 1h\nclients: [ { name: c, count: 1 } ]\n",
+        "t.yaml",
+    )
+    .unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    server::start(&s, any, any, limits).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_for_a_free_one() {
+    let s = start_limited(Limits {
+        max_connections: 1,
+        ..Limits::default()
+    })
+    .await;
+    let first = TcpStream::connect(s.resource).await.unwrap();
+    // Let the server take the first connection before the second arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let second = tokio::spawn(raw(s.resource, request("GET", "/api/me", &[], "").leak()));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "served beyond the cap");
+    drop(first);
+    let (status, _, _) = tokio::time::timeout(std::time::Duration::from_secs(5), second)
+        .await
+        .expect("served once the first connection closed")
+        .unwrap();
+    assert_eq!(status, 401);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_head_is_cut_off() {
+    let s = start_limited(Limits {
+        head_timeout: std::time::Duration::from_millis(200),
+        ..Limits::default()
+    })
+    .await;
+    let mut stream = TcpStream::connect(s.resource).await.unwrap();
+    stream
+        .write_all(b"GET /api/me HTTP/1.1\r\nHost: t\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    // The server closes the connection (perhaps after a 408) instead of waiting on.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut buf),
+    )
+    .await
+    .expect("the connection was closed")
+    .unwrap();
+    s.stop().await;
+}

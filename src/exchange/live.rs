@@ -25,9 +25,36 @@ pub enum Address {
     Exact(String),
 }
 
-impl Address {
+/// An address, parsed once.
+struct Parsed {
+    address: Address,
+    scheme: Option<http::uri::Scheme>,
+    authority: Option<http::uri::Authority>,
+}
+
+impl Parsed {
+    fn new(address: Address) -> Parsed {
+        let url = match &address {
+            Address::Root(u) | Address::Exact(u) => u.parse::<Uri>().ok(),
+        };
+        Parsed {
+            scheme: url.as_ref().and_then(|u| u.scheme().cloned()),
+            authority: url.as_ref().and_then(|u| u.authority().cloned()),
+            address,
+        }
+    }
+
     fn uri(&self, request: &Uri) -> Result<Uri, ExchangeError> {
-        let text = match self {
+        if let Address::Root(_) = &self.address {
+            // The hot path: reuse the parsed parts, no text round trip.
+            let mut parts = http::uri::Parts::default();
+            parts.scheme = self.scheme.clone();
+            parts.authority = self.authority.clone();
+            parts.path_and_query = request.path_and_query().cloned();
+            return Uri::from_parts(parts)
+                .map_err(|e| ExchangeError::Connect(format!("bad URL: {e}")));
+        }
+        let text = match &self.address {
             Address::Root(root) => format!(
                 "{root}{}",
                 request.path_and_query().map_or("/", |p| p.as_str())
@@ -45,9 +72,8 @@ impl Address {
 
 pub struct LiveExchange {
     client: Client<HttpConnector, Full<Bytes>>,
-    issuer: Address,
-    /// Where introspection and the key set are, when the issuer's root is known.
-    resource: Address,
+    issuer: Parsed,
+    resource: Parsed,
 }
 
 impl LiveExchange {
@@ -60,8 +86,8 @@ impl LiveExchange {
             .build(connector);
         LiveExchange {
             client,
-            issuer,
-            resource,
+            issuer: Parsed::new(issuer),
+            resource: Parsed::new(resource),
         }
     }
 }
