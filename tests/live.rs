@@ -111,3 +111,43 @@ fn targets_refuse_server_knobs_and_need_live_mode() {
     assert!(e.contains("targets.issuer"), "{e}");
     scenario::parse(&format!("{base}mode: live\n"), "t.yaml").unwrap();
 }
+
+#[test]
+fn a_connection_the_server_closed_while_idle_is_replaced_not_failed() {
+    use tokenstorm::exchange::live::{Address, LiveExchange};
+    use tokenstorm::exchange::{Endpoint, Exchange, Request};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = scenario::parse(
+        "name: t\nduration: 1h\nclients: [ { name: c, count: 1 } ]\n",
+        "t.yaml",
+    )
+    .unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let limits = Limits {
+        head_timeout: std::time::Duration::from_millis(200),
+        ..Limits::default()
+    };
+    rt.block_on(async {
+        let servers = server::start(&s, any, any, limits).await.unwrap();
+        let exchange = LiveExchange::new(
+            Address::Root(format!("http://{}", servers.issuer)),
+            Address::Root(format!("http://{}", servers.resource)),
+        );
+        let get = || {
+            let mut r = Request::new(bytes::Bytes::new());
+            *r.uri_mut() = http::Uri::from_static("/api/me");
+            r
+        };
+        let timeout = std::time::Duration::from_secs(5);
+        for _ in 0..3 {
+            let r = exchange.send(Endpoint::Api, get(), timeout).await.unwrap();
+            assert_eq!(r.status(), 401);
+            // Idle past the server's read timeout: it closes the pooled connection.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        servers.stop().await;
+    });
+}

@@ -10,9 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Uri;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 
 use super::{Endpoint, Exchange, ExchangeError, Request, Response};
 
@@ -25,12 +24,16 @@ pub enum Address {
     Exact(String),
 }
 
-/// An address, parsed once.
+/// An address, parsed once, with its idle connections.
 struct Parsed {
     address: Address,
     scheme: Option<http::uri::Scheme>,
     authority: Option<http::uri::Authority>,
+    idle: std::sync::Mutex<Vec<SendRequest<Full<Bytes>>>>,
 }
+
+/// Connections kept idle per server at most.
+const MAX_IDLE: usize = 1024;
 
 impl Parsed {
     fn new(address: Address) -> Parsed {
@@ -41,6 +44,47 @@ impl Parsed {
             scheme: url.as_ref().and_then(|u| u.scheme().cloned()),
             authority: url.as_ref().and_then(|u| u.authority().cloned()),
             address,
+            idle: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An idle connection (and true), or a new one (and false).
+    async fn checkout(&self) -> Result<(SendRequest<Full<Bytes>>, bool), ExchangeError> {
+        loop {
+            let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            match idle {
+                Some(c) if !c.is_closed() => return Ok((c, true)),
+                Some(_) => continue,
+                None => break,
+            }
+        }
+        Ok((self.connect().await?, false))
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ExchangeError> {
+        let authority = self
+            .authority
+            .as_ref()
+            .ok_or_else(|| ExchangeError::Connect("no host in the URL".into()))?;
+        let host = authority.host();
+        let port = authority.port_u16().unwrap_or(80);
+        let stream = tokio::net::TcpStream::connect((host, port))
+            .await
+            .map_err(|e| ExchangeError::Connect(e.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| ExchangeError::Connect(e.to_string()))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
+    fn checkin(&self, sender: SendRequest<Full<Bytes>>) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(sender);
         }
     }
 
@@ -71,21 +115,13 @@ impl Parsed {
 }
 
 pub struct LiveExchange {
-    client: Client<HttpConnector, Full<Bytes>>,
     issuer: Parsed,
     resource: Parsed,
 }
 
 impl LiveExchange {
     pub fn new(issuer: Address, resource: Address) -> LiveExchange {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(1024)
-            .build(connector);
         LiveExchange {
-            client,
             issuer: Parsed::new(issuer),
             resource: Parsed::new(resource),
         }
@@ -105,20 +141,48 @@ impl Exchange for LiveExchange {
             &self.resource
         };
         let (mut parts, body) = request.into_parts();
-        parts.uri = address.uri(&parts.uri)?;
+        let full = address.uri(&parts.uri)?;
+        // HTTP/1.1 on our own connection: origin-form target and a Host header.
+        if let Some(a) = full.authority()
+            && let Ok(v) = http::HeaderValue::try_from(a.as_str())
+        {
+            parts.headers.insert(http::header::HOST, v);
+        }
+        parts.uri = full
+            .path_and_query()
+            .map_or_else(|| Uri::from_static("/"), |p| Uri::from(p.clone()));
         let request = http::Request::from_parts(parts, Full::new(body));
         let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| ExchangeError::Connect(e.to_string()))?;
+            let (mut sender, reused) = address.checkout().await?;
+            let connect = |e: hyper::Error| ExchangeError::Connect(e.to_string());
+            let response = match sender.ready().await {
+                Ok(()) => sender.try_send_request(request).await,
+                Err(_) if reused => {
+                    // The server closed the idle connection: a new one.
+                    sender = address.connect().await?;
+                    sender.ready().await.map_err(connect)?;
+                    sender.try_send_request(request).await
+                }
+                Err(e) => return Err(connect(e)),
+            };
+            let response = match response {
+                Ok(r) => r,
+                // Not sent at all on a reused connection: once more on a new one.
+                Err(mut e) if reused && e.message().is_some() => {
+                    let request = e.take_message().expect("checked above");
+                    sender = address.connect().await?;
+                    sender.ready().await.map_err(connect)?;
+                    sender.send_request(request).await.map_err(connect)?
+                }
+                Err(e) => return Err(connect(e.into_error())),
+            };
             let (parts, body) = response.into_parts();
             let body = body
                 .collect()
                 .await
                 .map_err(|e| ExchangeError::Connect(e.to_string()))?
                 .to_bytes();
+            address.checkin(sender);
             Ok(Response::from_parts(parts, body))
         };
         tokio::time::timeout(timeout, exchange)
