@@ -63,7 +63,7 @@ enum Command {
     Presets,
     /// Serve a scenario's fake issuer and API over HTTP, for other programs to test against.
     #[command(
-        after_help = "Examples:\n  tokenstorm serve\n  tokenstorm serve scenarios/key-rotation.yaml -v\n  tokenstorm serve --issuer-port 0 --resource-port 0\n\nEvery lifetime, skew and fault of the scenario applies in real time, from the moment the servers start. Issuer: POST /token, POST /introspect, GET /jwks.json. API: GET /api/... with a Bearer token. Ctrl-C stops them."
+        after_help = "Examples:\n  tokenstorm serve\n  tokenstorm serve scenarios/key-rotation.yaml -v\n  tokenstorm serve --issuer-port 0 --resource-port 0\n\nEvery lifetime, skew and fault of the scenario applies in real time, from the moment the servers start. Issuer: POST /token, POST /revoke, POST /introspect, GET /jwks.json, GET /.well-known/oauth-authorization-server. API: GET /api/... with a Bearer token. Ctrl-C stops them."
     )]
     Serve(ServeArgs),
 }
@@ -185,7 +185,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         };
         let i = &scenario.issuer;
         let text = format!(
-            "tokenstorm serve — scenario {}\n\n  issuer    http://{iss}  (POST /token, POST /introspect, GET /jwks.json)\n  API       http://{res}/api/me  (GET, Authorization: Bearer <token>)\n\n  client_id      {}\n  client_secret  {}\n  log in with the password grant: any username, password {}\n  access tokens live {}; signing {}\n\nCtrl-C stops.\n",
+            "tokenstorm serve — scenario {}\n\n  issuer    http://{iss}  (POST /token, POST /revoke, POST /introspect, GET /jwks.json,\n             GET /.well-known/oauth-authorization-server)\n  API       http://{res}/api/me  (GET, Authorization: Bearer <token>)\n\n  client_id      {}\n  client_secret  {}\n  log in with the password grant: any username, password {}\n  access tokens live {}; signing {}\n\nCtrl-C stops.\n",
             scenario.name,
             i.client_id,
             i.client_secret,

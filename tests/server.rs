@@ -256,3 +256,67 @@ async fn a_slow_request_head_is_cut_off() {
     .unwrap();
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_issuer_lists_its_endpoints_and_revokes_tokens() {
+    let s = start("").await;
+    // URLs on the host the request named (`Host: t` in these requests).
+    let host = "t";
+    let (status, _, body) = raw(
+        s.issuer,
+        &request("GET", "/.well-known/oauth-authorization-server", &[], ""),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let meta: Value = serde_json::from_str(&body).unwrap();
+    for (key, path) in [
+        ("token_endpoint", "/token"),
+        ("revocation_endpoint", "/revoke"),
+        ("introspection_endpoint", "/introspect"),
+        ("jwks_uri", "/jwks.json"),
+    ] {
+        assert_eq!(meta[key], format!("http://{host}{path}"), "{key}");
+    }
+    assert!(meta["issuer"].is_string());
+
+    // A refresh token revoked (RFC 7009): refreshing with it fails; an unknown token
+    // is answered 200 all the same; no client authentication, 401.
+    let (_, _, body) = raw(
+        s.issuer,
+        &request(
+            "POST",
+            "/token",
+            &[FORM, CLIENT],
+            "grant_type=password&username=bob&password=demo-password",
+        ),
+    )
+    .await;
+    let tokens: Value = serde_json::from_str(&body).unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let revoke = |token: String, auth: bool| {
+        let mut headers = vec![FORM];
+        if auth {
+            headers.push(CLIENT);
+        }
+        request("POST", "/revoke", &headers, &format!("token={token}"))
+    };
+    let (status, _, _) = raw(s.issuer, &revoke(refresh.to_string(), true)).await;
+    assert_eq!(status, 200);
+    let (status, _, body) = raw(
+        s.issuer,
+        &request(
+            "POST",
+            "/token",
+            &[FORM, CLIENT],
+            &format!("grant_type=refresh_token&refresh_token={refresh}"),
+        ),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("invalid_grant"), "{body}");
+    let (status, _, _) = raw(s.issuer, &revoke("rt_unknown".into(), true)).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = raw(s.issuer, &revoke("x".into(), false)).await;
+    assert_eq!(status, 401);
+    s.stop().await;
+}

@@ -6,9 +6,11 @@
 //! when the scenario says so; refresh tokens are opaque and belong to families, which
 //! carry rotation, reuse detection with its grace period, idle and absolute expiry and
 //! a per-user limit. `GET /jwks.json` publishes the verification keys (RFC 7517);
-//! `POST /introspect` tells a resource whether an access token is active (RFC 7662).
-//! Errors are RFC 6749 §5.2 answers. The handlers read time only from the issuer's own
-//! clock (the run's clock plus its skew).
+//! `POST /introspect` tells a resource whether an access token is active (RFC 7662);
+//! `POST /revoke` revokes a token (RFC 7009); `GET
+//! /.well-known/oauth-authorization-server` lists them all (RFC 8414). Errors are RFC
+//! 6749 §5.2 answers. The handlers read time only from the issuer's own clock (the
+//! run's clock plus its skew).
 
 pub mod keys;
 mod tokens;
@@ -38,6 +40,9 @@ pub struct IssuerStats {
     pub key_set_requests: u64,
     /// Signing keys rotated (`rotate_keys` faults).
     pub key_rotations: u64,
+    /// Revocation requests (POST /revoke), and the live tokens they revoked.
+    pub revocation_requests: u64,
+    pub tokens_revoked: u64,
     /// Introspection requests (POST /introspect), and those answered active.
     pub introspection_requests: u64,
     pub introspection_active: u64,
@@ -393,6 +398,22 @@ impl Issuer {
                     Err(e) => error_response(&e),
                 }
             }
+            "/revoke" => {
+                self.state().stats.revocation_requests += 1;
+                if let Some(refused) = only(&req, Method::POST) {
+                    return refused;
+                }
+                match self.revoke(&req) {
+                    Ok(resp) => resp,
+                    Err(e) => error_response(&e),
+                }
+            }
+            "/.well-known/oauth-authorization-server" => {
+                if let Some(refused) = only(&req, Method::GET) {
+                    return refused;
+                }
+                self.metadata(&req)
+            }
             "/jwks.json" => {
                 self.state().stats.key_set_requests += 1;
                 if let Some(refused) = only(&req, Method::GET) {
@@ -406,7 +427,7 @@ impl Issuer {
             }
             _ => json(
                 StatusCode::NOT_FOUND,
-                &serde_json::json!({"error": "not_found", "error_description": "the issuer serves POST /token, POST /introspect and GET /jwks.json"}),
+                &serde_json::json!({"error": "not_found", "error_description": "the issuer serves POST /token, POST /revoke, POST /introspect, GET /jwks.json and GET /.well-known/oauth-authorization-server"}),
             ),
         }
     }
@@ -510,6 +531,60 @@ impl Issuer {
                 }
             }
         }
+    }
+
+    /// RFC 7009: revokes the token in the form. A refresh token takes its whole family
+    /// (and, where revocation is checked, the family's access tokens); an opaque access
+    /// token dies alone. Unknown tokens are answered 200 all the same (§2.2).
+    fn revoke(&self, req: &Request) -> Result<Response, OAuthError> {
+        form_content(req)?;
+        let form = Form::parse(req.body())?;
+        self.authenticate_client(req, &form)?;
+        let token = form.require("token")?;
+        let mut state = self.state();
+        if let Some(id) = decode_opaque(token) {
+            if state.opaque.remove(&id).is_some() {
+                state.stats.tokens_revoked += 1;
+            }
+        } else if let Some(family) = state.families.revoke_token(token) {
+            state.stats.tokens_revoked += 1;
+            drop(state);
+            self.revocations
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(family);
+        }
+        Ok(json(StatusCode::OK, &serde_json::json!({})))
+    }
+
+    /// RFC 8414 metadata, its URLs on the host the request was sent to.
+    fn metadata(&self, req: &Request) -> Response {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        let base = format!("http://{host}");
+        let mut resp = json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "issuer": self.config.issuer,
+                "token_endpoint": format!("{base}/token"),
+                "revocation_endpoint": format!("{base}/revoke"),
+                "introspection_endpoint": format!("{base}/introspect"),
+                "jwks_uri": format!("{base}/jwks.json"),
+                "grant_types_supported": ["password", "client_credentials", "refresh_token"],
+                "response_types_supported": [],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                "scopes_supported": self.config.scope.split_whitespace().collect::<Vec<_>>(),
+            }),
+        );
+        resp.headers_mut().remove(header::PRAGMA);
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        resp
     }
 
     /// RFC 7662: the state of the token in the form. An unknown, expired or revoked

@@ -172,6 +172,15 @@ impl Families {
         }
     }
 
+    /// Revokes the family of a refresh token (RFC 7009); returns its id if it was live.
+    pub fn revoke_token(&mut self, token: &str) -> Option<u64> {
+        let family = self.tokens.get(&decode(token)?)?.family;
+        self.families.contains_key(&family).then(|| {
+            self.remove(family);
+            family
+        })
+    }
+
     /// Forgets a family and every token it issued; its tokens become unknown.
     pub fn remove(&mut self, family: u64) {
         if let Some(f) = self.families.remove(&family) {

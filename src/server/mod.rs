@@ -70,7 +70,8 @@ impl Handler for Issuer {
     }
     fn endpoint(&self, req: &Request) -> Endpoint {
         match req.uri().path() {
-            "/introspect" => Endpoint::Introspect,
+            // Revocation is work like introspection: the capacity and the rate limit.
+            "/introspect" | "/revoke" => Endpoint::Introspect,
             "/token" => Endpoint::Token,
             _ => Endpoint::Keys,
         }
