@@ -249,3 +249,68 @@ fn every_format_is_written_and_listed_at_the_end_of_the_summary() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn serve_prints_where_and_how_to_log_in_logs_no_secret_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
+        .args(["serve", "--issuer-port", "0", "--resource-port", "0", "-v"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("Ctrl-C stops") {
+            break;
+        }
+    }
+    for expected in [
+        "client_id      demo",
+        "client_secret  demo-secret",
+        "demo-password",
+    ] {
+        assert!(printed.contains(expected), "{printed}");
+    }
+    let issuer = printed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("issuer    http://"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    // A login: its secret and password travel in the request, never into the log.
+    let body = "grant_type=password&username=alice&password=demo-password&client_id=demo&client_secret=demo-secret";
+    let mut stream = std::net::TcpStream::connect(&issuer).unwrap();
+    write!(
+        stream,
+        "POST /token HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let token = answer.split("\"access_token\":\"").nth(1).unwrap();
+    let token = &token[..token.find('"').unwrap()];
+
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("path=/token") && log.contains("status=200"),
+        "{log}"
+    );
+    for secret in ["demo-secret", "demo-password", token] {
+        assert!(!log.contains(secret), "the log holds a secret: {log}");
+    }
+}

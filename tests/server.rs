@@ -127,6 +127,13 @@ async fn garbage_and_oversized_requests_get_http_errors_not_a_crash() {
     let (status, _, resp) = raw(s.issuer, &request("POST", "/token", &[FORM, CLIENT], &body)).await;
     assert_eq!(status, 413);
     assert!(resp.contains("invalid_request"), "{resp}");
+    // A body that is not even UTF-8.
+    let mut garbage = request("POST", "/token", &[FORM, CLIENT], "12345");
+    let n = garbage.len();
+    garbage[n - 5..].copy_from_slice(&[0xc3, 0x28, 0xff, 0x00, 0x41]);
+    let (status, _, resp) = raw(s.issuer, &garbage).await;
+    assert_eq!(status, 400, "{resp}");
+    assert!(resp.contains("invalid_request"), "{resp}");
     // The servers still answer after all that.
     login(&s).await;
     s.stop().await;
