@@ -30,6 +30,15 @@ impl Clock {
         }
     }
 
+    /// A clock that reads the wall clock's time now (live runs and `serve`: tokens must
+    /// carry real `iat` and `exp` for programs that read them).
+    pub fn wall() -> Clock {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        Clock::start(now_ms)
+    }
+
     /// The instant the run started (for `sleep_until`).
     pub fn origin(&self) -> Instant {
         self.origin

@@ -13,16 +13,14 @@ use crate::client;
 use crate::clock::ActorClock;
 use crate::clock::{Clock, SIM_EPOCH_MS};
 use crate::exchange::gate::Side;
-use crate::exchange::latency::Sampler;
 use crate::exchange::sim::{ExchangeStats, SimExchange, SimUpstream};
-use crate::faults::Faults;
 use crate::issuer::{Issuer, IssuerStats};
 use crate::metrics::{Counts, Metrics, Recorded};
 use crate::report::model::{self as m, Report};
 use crate::report::{recovery, threshold};
 use crate::resource::{Resource, ResourceStats};
 use crate::rng::{self, stream};
-use crate::scenario::{Fault, FaultKind, IssuerConfig, Mode, Scenario, TokenFormat};
+use crate::scenario::{Fault, FaultKind, IssuerConfig, Mode, Scenario};
 
 /// Lets the caller watch and stop a run from another thread.
 #[derive(Clone, Debug, Default)]
@@ -64,13 +62,29 @@ struct Outcome {
 }
 
 fn run_sim(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
-    let wall = std::time::Instant::now();
-    let started_at = rfc3339_now();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()?;
-    let outcome = runtime.block_on(simulate(scenario, control))?;
+    run_on(runtime, scenario, simulate(scenario, control))
+}
+
+fn run_live(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    run_on(runtime, scenario, live(scenario, control))
+}
+
+/// Runs `world` on `runtime` and assembles its report, with the wall-clock facts.
+fn run_on(
+    runtime: tokio::runtime::Runtime,
+    scenario: &Scenario,
+    world: impl std::future::Future<Output = Result<Outcome, RunError>>,
+) -> Result<Report, RunError> {
+    let wall = std::time::Instant::now();
+    let started_at = rfc3339_now();
+    let outcome = runtime.block_on(world)?;
     // Dropping the runtime cancels whatever was still in flight at the end.
     drop(runtime);
     let mut report = assemble(scenario, outcome);
@@ -87,26 +101,14 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         clock.skewed(scenario.issuer.clock_offset.as_ms()),
         seed,
     )?);
-    let mut resource = Resource::new(
-        &scenario.resource,
-        &scenario.issuer,
-        issuer.keys(),
-        clock.skewed(scenario.resource.clock_offset.as_ms()),
-    );
-    if scenario.resource.check_revocation {
-        resource = resource.checking_revocation(issuer.revocations());
-    }
     // The resource reaches the issuer through the exchange, once the exchange exists.
     let upstream = Arc::new(SimUpstream::default());
-    resource = resource.fetching_keys(upstream.clone(), &scenario.resource.jwks);
-    if scenario.issuer.access_token.format == TokenFormat::Opaque {
-        resource = resource.introspecting(
-            upstream.clone(),
-            &scenario.resource.introspection,
-            &scenario.issuer,
-        );
-    }
-    let resource = Arc::new(resource);
+    let resource = Arc::new(Resource::of_scenario(
+        scenario,
+        &issuer,
+        clock.skewed(scenario.resource.clock_offset.as_ms()),
+        upstream.clone(),
+    ));
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let tick_ms = scenario.tick.as_ms().max(1) as u64;
     let metrics = Arc::new(Metrics::new(
@@ -119,24 +121,8 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
     let exchange = Arc::new(SimExchange::new(
         issuer.clone(),
         resource.clone(),
-        Side {
-            latency: Sampler::new(&scenario.issuer.latency),
-            faults: Faults::new(
-                &scenario.issuer.faults,
-                rng::rng(seed, &[stream::FAULTS, 0]),
-            ),
-            rate_limit: scenario.issuer.rate_limit.clone(),
-            capacity: scenario.issuer.capacity,
-        },
-        Side {
-            latency: Sampler::new(&scenario.resource.latency),
-            faults: Faults::new(
-                &scenario.resource.faults,
-                rng::rng(seed, &[stream::FAULTS, 1]),
-            ),
-            rate_limit: None,
-            capacity: None,
-        },
+        Side::issuer(scenario),
+        Side::resource(scenario),
         metrics.clone(),
         rng::rng(seed, &[stream::EXCHANGE]),
     ));
@@ -212,29 +198,11 @@ async fn drive<E: crate::exchange::Exchange>(
     (elapsed_ms, interrupted)
 }
 
-fn run_live(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
-    let wall = std::time::Instant::now();
-    let started_at = rfc3339_now();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let outcome = runtime.block_on(live(scenario, control))?;
-    // Dropping the runtime cancels whatever was still in flight at the end.
-    drop(runtime);
-    let mut report = assemble(scenario, outcome);
-    report.run_info.wall_seconds = (wall.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
-    report.run_info.started_at = started_at;
-    Ok(report)
-}
-
 /// A live run: real HTTP in real time, against servers started here on loopback (or
 /// the external ones of `targets`, whose counts the report then cannot know).
 async fn live(scenario: &Scenario, control: &Control) -> Result<Outcome, RunError> {
     use crate::exchange::live::{Address, LiveExchange};
-    let wall_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let clock = Clock::start(wall_ms);
+    let clock = Clock::wall();
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let tick_ms = scenario.tick.as_ms().max(1) as u64;
     let metrics = Arc::new(Metrics::new(

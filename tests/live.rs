@@ -86,9 +86,14 @@ clients:
     assert_eq!(r.requests.failed, 0);
     assert!(r.refresh.succeeded >= 3, "1-second tokens: {:?}", r.refresh);
     // The external servers saw it all; the report cannot know their counts.
+    // (A request in flight at the end reached the server without an answer to count.)
     let (issuer, resource, _) = servers.stats();
-    assert_eq!(resource.requests, r.requests.total);
-    assert_eq!(issuer.token_requests, r.login.initial + r.refresh.attempts);
+    let within = |server: u64, client: u64| (client..=client + 3).contains(&server);
+    assert!(within(resource.requests, r.requests.total), "{resource:?}");
+    assert!(within(
+        issuer.token_requests,
+        r.login.initial + r.refresh.attempts
+    ));
     assert_eq!(r.issuer.token_requests, 0);
     rt.block_on(servers.stop());
 }

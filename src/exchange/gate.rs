@@ -65,6 +65,35 @@ pub struct Side {
     pub capacity: Option<u32>,
 }
 
+impl Side {
+    /// The issuer's side as the scenario describes it, its faults drawing from the run's
+    /// seed.
+    pub fn issuer(s: &crate::scenario::Scenario) -> Side {
+        Side {
+            latency: Sampler::new(&s.issuer.latency),
+            faults: Faults::new(
+                &s.issuer.faults,
+                crate::rng::rng(s.seed, &[crate::rng::stream::FAULTS, 0]),
+            ),
+            rate_limit: s.issuer.rate_limit.clone(),
+            capacity: s.issuer.capacity,
+        }
+    }
+
+    /// The resource's side: faults and latency only.
+    pub fn resource(s: &crate::scenario::Scenario) -> Side {
+        Side {
+            latency: Sampler::new(&s.resource.latency),
+            faults: Faults::new(
+                &s.resource.faults,
+                crate::rng::rng(s.seed, &[crate::rng::stream::FAULTS, 1]),
+            ),
+            rate_limit: None,
+            capacity: None,
+        }
+    }
+}
+
 /// What a gate counted beside its faults.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GateCounts {

@@ -210,6 +210,25 @@ impl Resource {
         }
     }
 
+    /// The resource a scenario describes, reaching `issuer` through `upstream` for its
+    /// key set (and, with opaque tokens, for introspection).
+    pub fn of_scenario(
+        scenario: &crate::scenario::Scenario,
+        issuer: &crate::issuer::Issuer,
+        clock: ActorClock,
+        upstream: Arc<dyn Upstream>,
+    ) -> Resource {
+        let mut r = Resource::new(&scenario.resource, &scenario.issuer, issuer.keys(), clock)
+            .fetching_keys(upstream.clone(), &scenario.resource.jwks);
+        if scenario.resource.check_revocation {
+            r = r.checking_revocation(issuer.revocations());
+        }
+        if scenario.issuer.access_token.format == crate::scenario::TokenFormat::Opaque {
+            r = r.introspecting(upstream, &scenario.resource.introspection, &scenario.issuer);
+        }
+        r
+    }
+
     /// Rejects tokens of the families in `revocations` (an introspection-like check that
     /// real gateways make against a revocation list).
     pub fn checking_revocation(mut self, revocations: crate::issuer::Revocations) -> Resource {

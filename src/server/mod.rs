@@ -311,10 +311,7 @@ pub async fn start(
     resource_addr: SocketAddr,
     limits: Limits,
 ) -> Result<Servers, StartError> {
-    let wall_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let clock = crate::clock::Clock::start(wall_ms);
+    let clock = crate::clock::Clock::wall();
     start_on(scenario, issuer_addr, resource_addr, limits, clock, None).await
 }
 
@@ -328,8 +325,6 @@ pub async fn start_on(
     metrics: Option<Arc<crate::metrics::Metrics>>,
 ) -> Result<Servers, StartError> {
     use crate::exchange::gate::Side;
-    use crate::exchange::latency::Sampler;
-    use crate::faults::Faults;
     use crate::rng::{self, stream};
 
     let seed = scenario.seed;
@@ -338,59 +333,35 @@ pub async fn start_on(
         clock.skewed(scenario.issuer.clock_offset.as_ms()),
         seed,
     )?);
+    let latency_rng = |n: u64| {
+        Arc::new(std::sync::Mutex::new(rng::rng(
+            seed,
+            &[stream::EXCHANGE, n],
+        )))
+    };
     let issuer_front = Front {
         handler: issuer.clone(),
         gate: Arc::new(Gate::new(
-            Side {
-                latency: Sampler::new(&scenario.issuer.latency),
-                faults: Faults::new(
-                    &scenario.issuer.faults,
-                    rng::rng(seed, &[stream::FAULTS, 0]),
-                ),
-                rate_limit: scenario.issuer.rate_limit.clone(),
-                capacity: scenario.issuer.capacity,
-            },
+            Side::issuer(scenario),
             clock,
             metrics,
-            Arc::new(std::sync::Mutex::new(rng::rng(
-                seed,
-                &[stream::EXCHANGE, 0],
-            ))),
+            latency_rng(0),
         )),
     };
     let upstream: Arc<dyn crate::exchange::Upstream> = Arc::new(issuer_front.clone());
-    let mut resource = Resource::new(
-        &scenario.resource,
-        &scenario.issuer,
-        issuer.keys(),
+    let resource = Resource::of_scenario(
+        scenario,
+        &issuer,
         clock.skewed(scenario.resource.clock_offset.as_ms()),
-    )
-    .fetching_keys(upstream.clone(), &scenario.resource.jwks);
-    if scenario.resource.check_revocation {
-        resource = resource.checking_revocation(issuer.revocations());
-    }
-    if scenario.issuer.access_token.format == crate::scenario::TokenFormat::Opaque {
-        resource =
-            resource.introspecting(upstream, &scenario.resource.introspection, &scenario.issuer);
-    }
+        upstream,
+    );
     let resource_front = Front {
         handler: Arc::new(resource),
         gate: Arc::new(Gate::new(
-            Side {
-                latency: Sampler::new(&scenario.resource.latency),
-                faults: Faults::new(
-                    &scenario.resource.faults,
-                    rng::rng(seed, &[stream::FAULTS, 1]),
-                ),
-                rate_limit: None,
-                capacity: None,
-            },
+            Side::resource(scenario),
             clock,
             None,
-            Arc::new(std::sync::Mutex::new(rng::rng(
-                seed,
-                &[stream::EXCHANGE, 1],
-            ))),
+            latency_rng(1),
         )),
     };
     let end_ms = scenario.duration.as_ms().max(0) as u64;
