@@ -109,15 +109,7 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         clock.skewed(scenario.resource.clock_offset.as_ms()),
         upstream.clone(),
     ));
-    let duration_ms = scenario.duration.as_ms().max(0) as u64;
-    let tick_ms = scenario.tick.as_ms().max(1) as u64;
-    let metrics = Arc::new(Metrics::new(
-        clock,
-        tick_ms,
-        ticks(duration_ms, tick_ms),
-        scenario.clients.len(),
-        control.progress.clone(),
-    ));
+    let metrics = metrics_for(scenario, clock, control);
     let exchange = Arc::new(SimExchange::new(
         issuer.clone(),
         resource.clone(),
@@ -133,7 +125,7 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         issuer.clock(),
         resource.clock(),
         clock,
-        duration_ms,
+        scenario.duration.as_ms().max(0) as u64,
     );
     let (elapsed_ms, interrupted) = drive(
         scenario,
@@ -152,6 +144,19 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         elapsed_ms,
         interrupted,
     })
+}
+
+/// The run's recorder: a timeline of the scenario's ticks, a figure set per group.
+fn metrics_for(scenario: &Scenario, clock: Clock, control: &Control) -> Arc<Metrics> {
+    let duration_ms = scenario.duration.as_ms().max(0) as u64;
+    let tick_ms = scenario.tick.as_ms().max(1) as u64;
+    Arc::new(Metrics::new(
+        clock,
+        tick_ms,
+        ticks(duration_ms, tick_ms),
+        scenario.clients.len(),
+        control.progress.clone(),
+    ))
 }
 
 /// Starts every client group against `exchange` and waits for the run's end (or a
@@ -203,15 +208,7 @@ async fn drive<E: crate::exchange::Exchange>(
 async fn live(scenario: &Scenario, control: &Control) -> Result<Outcome, RunError> {
     use crate::exchange::live::{Address, LiveExchange};
     let clock = Clock::wall();
-    let duration_ms = scenario.duration.as_ms().max(0) as u64;
-    let tick_ms = scenario.tick.as_ms().max(1) as u64;
-    let metrics = Arc::new(Metrics::new(
-        clock,
-        tick_ms,
-        ticks(duration_ms, tick_ms),
-        scenario.clients.len(),
-        control.progress.clone(),
-    ));
+    let metrics = metrics_for(scenario, clock, control);
     let mut issuer_config = scenario.issuer.clone();
     let (exchange, servers) = match &scenario.targets {
         Some(t) => {
