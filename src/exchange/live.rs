@@ -98,16 +98,11 @@ impl Parsed {
             return Uri::from_parts(parts)
                 .map_err(|e| ExchangeError::Connect(format!("bad URL: {e}")));
         }
-        let text = match &self.address {
-            Address::Root(root) => format!(
-                "{root}{}",
-                request.path_and_query().map_or("/", |p| p.as_str())
-            ),
-            Address::Exact(url) => match request.query() {
-                Some(q) if url.contains('?') => format!("{url}&{q}"),
-                Some(q) => format!("{url}?{q}"),
-                None => url.clone(),
-            },
+        let (Address::Exact(url) | Address::Root(url)) = &self.address;
+        let text = match request.query() {
+            Some(q) if url.contains('?') => format!("{url}&{q}"),
+            Some(q) => format!("{url}?{q}"),
+            None => url.clone(),
         };
         text.parse()
             .map_err(|e| ExchangeError::Connect(format!("bad URL {text}: {e}")))

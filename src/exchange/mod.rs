@@ -37,6 +37,16 @@ impl Endpoint {
     }
 }
 
+/// What the servers' gates counted (requests that never reached a handler).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExchangeStats {
+    pub issuer_rate_limited: u64,
+    /// Token requests answered before the token endpoint (a fault, the rate limit).
+    pub token_refused: u64,
+    pub issuer_injected: u64,
+    pub resource_injected: u64,
+}
+
 /// A request that got no HTTP answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ExchangeError {

@@ -12,21 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::gate::{Gate, Side, Verdict};
-use super::{Endpoint, Exchange, ExchangeError, Request, Response};
+use super::{Endpoint, Exchange, ExchangeError, ExchangeStats, Request, Response};
 use crate::issuer::Issuer;
 use crate::metrics::Metrics;
 use crate::resource::Resource;
 use crate::rng::Rng;
-
-/// What the gates counted (requests that never reached a handler).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ExchangeStats {
-    pub issuer_rate_limited: u64,
-    /// Token requests answered before the token endpoint (a fault, the rate limit).
-    pub token_refused: u64,
-    pub issuer_injected: u64,
-    pub resource_injected: u64,
-}
 
 pub struct SimExchange {
     issuer: Arc<Issuer>,

@@ -18,17 +18,6 @@ use jsonwebtoken::jwk::JwkSet;
 use crate::exchange::{Endpoint, Request, Upstream};
 use crate::scenario::JwksConfig;
 
-/// Why no key was found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Miss {
-    /// The copy does not have it, and the cooldown forbids a fetch.
-    Cooldown,
-    /// The copy, fetched just now, does not have it.
-    Unpublished,
-    /// The fetch failed and the copy does not have it.
-    FetchFailed,
-}
-
 /// What the cache counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -55,7 +44,8 @@ pub struct KeyCache {
 
 /// A key found, and the kids the copy lost if a fetch just replaced it.
 pub struct Found {
-    pub key: Result<Arc<DecodingKey>, Miss>,
+    /// None: the copy lacks it (within the cooldown, unpublished, or the fetch failed).
+    pub key: Option<Arc<DecodingKey>>,
     pub dropped: Vec<String>,
 }
 
@@ -92,7 +82,7 @@ impl KeyCache {
         };
         if let Some(k) = fresh_hit(&self.copy(), now()) {
             return Found {
-                key: Ok(k),
+                key: Some(k),
                 dropped: Vec::new(),
             };
         }
@@ -103,7 +93,7 @@ impl KeyCache {
             let copy = self.copy();
             if let Some(k) = fresh_hit(&copy, at) {
                 return Found {
-                    key: Ok(k),
+                    key: Some(k),
                     dropped: Vec::new(),
                 };
             }
@@ -113,7 +103,7 @@ impl KeyCache {
         };
         if !stale && cooling {
             return Found {
-                key: known.ok_or(Miss::Cooldown),
+                key: known,
                 dropped: Vec::new(),
             };
         }
@@ -139,7 +129,7 @@ impl KeyCache {
                 copy.fetched_ms = Some(now());
                 copy.stats.fetches += 1;
                 Found {
-                    key: find(&copy, kid).ok_or(Miss::Unpublished),
+                    key: find(&copy, kid),
                     dropped,
                 }
             }
@@ -148,7 +138,7 @@ impl KeyCache {
                 copy.stats.fetch_failures += 1;
                 // A stale copy serves while the issuer cannot be reached.
                 Found {
-                    key: find(&copy, kid).ok_or(Miss::FetchFailed),
+                    key: find(&copy, kid),
                     dropped: Vec::new(),
                 }
             }

@@ -450,7 +450,7 @@ impl Resource {
                         .tokens
                         .retain(|_, c| !gone.contains(&c.key));
                 }
-                let key = found.key.map_err(|_| Rejection::UnknownKey)?;
+                let key = found.key.ok_or(Rejection::UnknownKey)?;
                 decode(&key)
             }
         };

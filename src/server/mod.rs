@@ -278,13 +278,13 @@ impl Servers {
     ) -> (
         crate::issuer::IssuerStats,
         crate::resource::ResourceStats,
-        crate::exchange::sim::ExchangeStats,
+        crate::exchange::ExchangeStats,
     ) {
         let counts = self.issuer_front.gate.counts();
         (
             self.issuer_front.handler.stats(),
             self.resource_front.handler.stats(),
-            crate::exchange::sim::ExchangeStats {
+            crate::exchange::ExchangeStats {
                 issuer_rate_limited: counts.rate_limited,
                 token_refused: counts.token_refused,
                 issuer_injected: self.issuer_front.gate.injected(),
