@@ -280,6 +280,7 @@ pub const METRICS: &[&str] = &[
     "rotation.reuse_detected",
     "lock.contended",
     "lock.wait_ms.p99",
+    "lock.lost",
     "latency_ms.request.p99",
     "latency_ms.refresh.p99",
     "issuer.token_requests",

@@ -16,12 +16,13 @@ use crate::exchange::ExchangeStats;
 use crate::exchange::gate::Side;
 use crate::exchange::sim::{SimExchange, SimUpstream};
 use crate::issuer::{Issuer, IssuerStats};
+use crate::lock::LockService;
 use crate::metrics::{Counts, Metrics, Recorded};
 use crate::report::model::{self as m, Report};
 use crate::report::{recovery, threshold};
 use crate::resource::{Resource, ResourceStats};
 use crate::rng::{self, stream};
-use crate::scenario::{Fault, FaultKind, IssuerConfig, Mode, Scenario};
+use crate::scenario::{Coordination, Fault, FaultKind, IssuerConfig, Mode, Scenario};
 
 /// Lets the caller watch and stop a run from another thread.
 #[derive(Clone, Debug, Default)]
@@ -42,6 +43,8 @@ pub enum RunError {
     Keys(#[from] crate::issuer::KeyError),
     #[error("could not start the servers: {0}")]
     Server(String),
+    #[error("{0}")]
+    Lock(String),
 }
 
 /// Runs `scenario` and returns its report, thresholds evaluated.
@@ -136,7 +139,7 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         &metrics,
         clock,
     )
-    .await;
+    .await?;
     Ok(Outcome {
         recorded: metrics.finish(),
         issuer: issuer.stats(),
@@ -169,10 +172,11 @@ async fn drive<E: crate::exchange::Exchange>(
     exchange: Arc<E>,
     metrics: &Arc<Metrics>,
     clock: Clock,
-) -> (u64, bool) {
+) -> Result<(u64, bool), RunError> {
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let end = clock.at(duration_ms);
-    for (g, group) in scenario.clients.iter().enumerate() {
+    let locks = lock_services(scenario).await?;
+    for ((g, group), lock) in scenario.clients.iter().enumerate().zip(locks) {
         client::spawn_group(
             g,
             group,
@@ -183,6 +187,7 @@ async fn drive<E: crate::exchange::Exchange>(
             clock,
             end,
             scenario.seed,
+            lock,
         );
     }
     // Wake once a (simulated) second to notice a stop request; in the sim the wake-ups
@@ -201,7 +206,34 @@ async fn drive<E: crate::exchange::Exchange>(
     }
     let elapsed_ms = clock.elapsed_ms().min(duration_ms);
     control.progress.store(elapsed_ms, Ordering::Relaxed);
-    (elapsed_ms, interrupted)
+    Ok((elapsed_ms, interrupted))
+}
+
+/// The lock service of each group whose policy coordinates with `lock`, in group order.
+async fn lock_services(scenario: &Scenario) -> Result<Vec<Option<Arc<LockService>>>, RunError> {
+    // Keys of one run must not meet another run's on a shared Redis.
+    let namespace = format!(
+        "{}:{}:{}",
+        scenario.name,
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    );
+    let tag = std::process::id().to_string();
+    let mut services = Vec::new();
+    for group in &scenario.clients {
+        let policy = client::Policy::resolve(&group.policy);
+        services.push(if policy.coordination == Coordination::Lock {
+            let service = LockService::start(policy.lock, &namespace, &tag)
+                .await
+                .map_err(|e| RunError::Lock(e.to_string()))?;
+            Some(Arc::new(service))
+        } else {
+            None
+        });
+    }
+    Ok(services)
 }
 
 /// A live run: real HTTP in real time, against servers started here on loopback (or
@@ -259,7 +291,7 @@ async fn live(scenario: &Scenario, control: &Control) -> Result<Outcome, RunErro
         &metrics,
         clock,
     )
-    .await;
+    .await?;
     let (issuer, resource, exchange) = servers.as_ref().map(|s| s.stats()).unwrap_or_default();
     Ok(Outcome {
         recorded: metrics.finish(),
@@ -407,6 +439,8 @@ fn group(c: &Counts) -> m::Group {
             acquisitions: c.lock_acquisitions,
             contended: c.lock_contended,
             timeouts: c.lock_timeouts,
+            lost: c.lock_lost,
+            refreshes_under_lost_lock: c.lock_lost_refreshes,
         },
     }
 }
@@ -468,6 +502,11 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             timeouts: c.lock_timeouts,
             max_waiters: r.peaks.lock_waiters,
             wait_ms: r.lock_wait.wait_ms(),
+            lost: c.lock_lost,
+            refreshes_under_lost_lock: c.lock_lost_refreshes,
+            max_holders: r.peaks.lock_holders,
+            operations: c.lock_operations,
+            errors: c.lock_errors,
         },
         latency_ms: m::LatencyMs {
             request: r.request_latency.percentiles(),
@@ -523,6 +562,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
                 failed: cut(r.series_failed.into_values()),
                 logins: cut(r.series_logins.into_values()),
                 forced_logins: cut(r.series_forced_logins.into_values()),
+                lock_holders: cut(r.lock_holders.into_values()),
             },
         },
     };

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod exchange;
 pub mod faults;
 pub mod issuer;
+pub mod lock;
 pub mod metrics;
 pub mod report;
 pub mod resource;

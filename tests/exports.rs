@@ -107,12 +107,13 @@ fn html_is_self_contained_with_a_chart_per_series() {
             "refreshes",
             "concurrent_refreshes",
             "lock_waiters",
+            "lock_holders",
             "issuer_queue",
             "forced_logins",
             "latency"
         ]
     );
-    assert_eq!(html.matches("<svg").count(), 7);
+    assert_eq!(html.matches("<svg").count(), 8);
     // Axis titles with units and legends.
     assert!(html.contains("time (min)"));
     assert!(html.contains("latency (ms)"));
@@ -154,7 +155,7 @@ fn csv_has_a_row_per_tick() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "tick,start_seconds,requests,unauthorized,refreshes,concurrent_refreshes,lock_waiters,issuer_queue,failed,logins,forced_logins"
+        "tick,start_seconds,requests,unauthorized,refreshes,concurrent_refreshes,lock_waiters,issuer_queue,failed,logins,forced_logins,lock_holders"
     );
     assert_eq!(lines.len(), 1 + 30, "a header and 30 one-minute ticks");
     assert!(lines[1].starts_with("0,0,"));

@@ -143,8 +143,14 @@ fn client(policy: &str, server: Scripted) -> (Arc<Instance<Scripted>>, Arc<Scrip
         password: "demo-password".into(),
         api: http::Uri::from_static("/api/me"),
         dialect: tokenstorm::scenario::Dialect::Rfc6750,
+        lock: None,
     });
-    let c = Arc::new(Client::new(group, "u".into(), clock.skewed(0)));
+    let c = Arc::new(Client::new(
+        group,
+        "u".into(),
+        "g:0".into(),
+        clock.skewed(0),
+    ));
     (Arc::new(Instance::new(c, rng(1))), server)
 }
 

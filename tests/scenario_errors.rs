@@ -207,10 +207,73 @@ fn two_groups_may_not_share_a_name() {
 }
 
 #[test]
-fn features_not_built_yet_are_refused_not_ignored() {
-    let p = problem(&format!("{BASE}    policy: {{ coordination: lock }}\n"));
-    assert_eq!(p.path, "clients[0].policy.coordination");
-    assert!(p.message.contains("not supported yet"), "{}", p.message);
+fn a_lock_takes_the_keys_of_its_backend_only() {
+    parse(
+        &format!("{BASE}    policy: {{ coordination: lock, lock: {{ backend: simulated, ttl: 2s, wait: 5s, latency: 3ms, poll: 50ms, notify: true }} }}\n"),
+        FILE,
+    )
+    .unwrap();
+    parse(
+        &format!(
+            "{BASE}    policy: {{ coordination: lock, lock: {{ backend: local, wait: 1s }} }}\n"
+        ),
+        FILE,
+    )
+    .unwrap();
+    for (policy, path, says) in [
+        (
+            "{ coordination: lock, lock: { backend: local, ttl: 2s } }",
+            "clients[0].policy.lock.ttl",
+            "the local backend takes no `ttl`; accepted with it: wait",
+        ),
+        (
+            "{ coordination: single_flight, lock: { ttl: 2s } }",
+            "clients[0].policy.lock.ttl",
+            "only `coordination: lock` takes a lock service",
+        ),
+        (
+            "{ coordination: lock, lock: { ttl: 0s } }",
+            "clients[0].policy.lock.ttl",
+            "must be longer than 0",
+        ),
+        (
+            "{ coordination: lock, lock: { backend: simulated, url: redis://x } }",
+            "clients[0].policy.lock.url",
+            "the simulated backend takes no `url`",
+        ),
+        (
+            "{ coordination: lock, lock: { backend: redis, ttl: 2s } }",
+            "clients[0].policy.lock.backend",
+            "set `mode: live`",
+        ),
+        (
+            "{ coordination: lock, lock: { backend: zookeeper } }",
+            "clients[0].policy.lock.backend",
+            "local",
+        ),
+    ] {
+        let text = format!("{BASE}    policy: {policy}\n");
+        let all = problems(&text);
+        let p = &all[0];
+        assert_eq!(p.path, path, "{text}\n{all:#?}");
+        assert!(p.message.contains(says), "{}", p.message);
+    }
+}
+
+#[test]
+fn a_redis_lock_needs_a_build_with_redis() {
+    let text = format!(
+        "mode: live\n{}    policy: {{ coordination: lock, lock: {{ backend: redis }} }}\n",
+        BASE.replace("duration: 1h", "duration: 10s")
+    );
+    let result = parse(&text, FILE);
+    if cfg!(feature = "redis") {
+        result.unwrap();
+    } else {
+        let p = problem(&text);
+        assert_eq!(p.path, "clients[0].policy.lock.backend");
+        assert!(p.message.contains("--features redis"), "{}", p.message);
+    }
 }
 
 #[test]

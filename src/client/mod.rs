@@ -23,9 +23,11 @@ use crate::clock::Clock;
 use crate::exchange::Exchange;
 use crate::metrics::Metrics;
 use crate::rng::{self, stream};
-use crate::scenario::{ClientGroup, ClockOffset, Dialect, IssuerConfig, RefreshMode, Start};
+use crate::scenario::{
+    ClientGroup, ClockOffset, Coordination, Dialect, IssuerConfig, RefreshMode, Start,
+};
 pub use policy::Policy;
-pub use session::{Client, Group, Instance};
+pub use session::{Client, Group, Instance, Need};
 
 /// `Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.
 pub fn basic_auth(client_id: &str, client_secret: &str) -> HeaderValue {
@@ -71,6 +73,7 @@ pub fn spawn_group<E: Exchange>(
     clock: Clock,
     end: Instant,
     seed: u64,
+    lock: Option<Arc<crate::lock::LockService>>,
 ) {
     let shared = Arc::new(Group {
         index: g,
@@ -82,6 +85,7 @@ pub fn spawn_group<E: Exchange>(
         password: issuer.password.clone(),
         api: api_uri(group.dialect),
         dialect: group.dialect.unwrap_or(dialect),
+        lock,
     });
     let pacer = Arc::new(worker::Pacer::new(&group.requests));
     let (instances, workers) = (group.instances.max(1), group.workers.max(1));
@@ -102,6 +106,7 @@ pub fn spawn_group<E: Exchange>(
                 group.name,
                 c % group.users.unwrap_or(u32::MAX).max(1)
             ),
+            format!("{}:{c}", group.name),
             clock.skewed(offset),
         ));
         let pacer = pacer.clone();
@@ -110,11 +115,19 @@ pub fn spawn_group<E: Exchange>(
                 return;
             }
             tokio::time::sleep_until(at).await;
+            let locked = client.policy().coordination == Coordination::Lock;
             // A failed first login is retried by the first request that needs a token.
-            let _ = client.login(&mut crng).await;
+            // Under a lock the login is the lock's too: instances elsewhere may have
+            // logged in already.
+            if !locked {
+                let _ = client.login(&mut crng).await;
+            }
             for i in 0..instances {
                 let irng = rng::rng(seed, &[stream::BACKGROUND, g as u64, c as u64, i as u64]);
                 let instance = Arc::new(Instance::new(client.clone(), irng));
+                if locked && i == 0 {
+                    let _ = instance.obtain(Need::Login { seen: 0 }, &mut crng).await;
+                }
                 // One timer per token store: the first instance's.
                 if i == 0 && client.policy().refresh == RefreshMode::Background {
                     tokio::spawn(instance.clone().timer(end));

@@ -90,6 +90,8 @@ pub struct Policy {
     /// How long a caller waits for another's refresh (or for the lock) before going on
     /// without it; None: as long as it takes.
     pub wait: Option<Dur>,
+    /// The lock of `coordination: lock`.
+    pub lock: crate::lock::LockSettings,
     pub during_refresh: DuringRefresh,
     pub expiry_source: ExpirySource,
     pub retry: Retry,
@@ -124,6 +126,9 @@ pub fn overlay(base: &PolicySpec, over: &PolicySpec) -> PolicySpec {
             ttl: pick(&o.ttl, &b.ttl),
             wait: pick(&o.wait, &b.wait),
             latency: pick(&o.latency, &b.latency),
+            poll: pick(&o.poll, &b.poll),
+            notify: pick(&o.notify, &b.notify),
+            url: pick(&o.url, &b.url),
         }),
         (b, o) => pick(o, b),
     };
@@ -199,6 +204,7 @@ impl Policy {
             on_403: spec.on_403.unwrap_or(defaults::ON_403),
             coordination: spec.coordination.unwrap_or(defaults::COORDINATION),
             wait: spec.lock.as_ref().and_then(|l| l.wait),
+            lock: crate::lock::LockSettings::of(spec.lock.as_ref()),
             during_refresh: spec.during_refresh.unwrap_or(defaults::DURING_REFRESH),
             expiry_source: spec.expiry_source.unwrap_or(defaults::EXPIRY_SOURCE),
             retry: Retry {

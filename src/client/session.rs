@@ -9,8 +9,11 @@
 //! with `single_flight` one refresh per instance is in flight and the others wait for
 //! its result; with `try_lock` they take the instance's mutex with a timeout and
 //! re-check the store. A caller re-checks the store first, so a token another instance
-//! already renewed is not renewed again. Instances are never coordinated with each
-//! other here, which is why rotation races between them show.
+//! already renewed is not renewed again. Only `lock` coordinates the instances of one
+//! client: each instance's callers gather behind one leader (as with single_flight),
+//! and the leaders take the client's lock ([`crate::lock`]), re-check the shared store
+//! and renew only if nobody did meanwhile. Without it, rotation races between
+//! instances show.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,6 +31,7 @@ use super::store::{AccessToken, TokenResponse, TokenState};
 use crate::clock::ActorClock;
 use crate::duration::Dur;
 use crate::exchange::{Endpoint, Exchange, Request, Response};
+use crate::lock::{Acquire, LockService};
 use crate::metrics::{LoginKind, Metrics, RefreshEnd};
 use crate::rng::Rng;
 use crate::scenario::Coordination;
@@ -49,6 +53,8 @@ pub struct Group<E> {
     /// How the API answers a rejected token: a 403 counts as unauthorized in
     /// `forbidden_403`.
     pub dialect: Dialect,
+    /// The lock service of `coordination: lock` (and, on Redis, the shared token store).
+    pub lock: Option<Arc<LockService>>,
 }
 
 /// Why a caller got no token.
@@ -107,6 +113,8 @@ fn oauth_error(body: &[u8]) -> Option<String> {
 pub struct Client<E> {
     group: Arc<Group<E>>,
     username: String,
+    /// Names this client's lock and shared record: `<group>:<client index>`.
+    key: String,
     clock: ActorClock,
     store: Mutex<TokenState>,
     logged_in: AtomicBool,
@@ -115,10 +123,16 @@ pub struct Client<E> {
 }
 
 impl<E: Exchange> Client<E> {
-    pub fn new(group: Arc<Group<E>>, username: String, clock: ActorClock) -> Client<E> {
+    pub fn new(
+        group: Arc<Group<E>>,
+        username: String,
+        key: String,
+        clock: ActorClock,
+    ) -> Client<E> {
         Client {
             group,
             username,
+            key,
             clock,
             store: Mutex::new(TokenState::default()),
             logged_in: AtomicBool::new(false),
@@ -214,9 +228,138 @@ impl<E: Exchange> Client<E> {
 
     /// Does what `need` asks, without any coordination.
     pub async fn renew(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
-        match need {
+        self.renew_counted(need, rng, &mut 0).await
+    }
+
+    /// `renew`, adding the refresh attempts it sends to `sent`; with a shared store in
+    /// Redis, what it got is written there for the other processes.
+    async fn renew_counted(
+        &self,
+        need: Need,
+        rng: &mut Rng,
+        sent: &mut u64,
+    ) -> Result<(), Failure> {
+        let result = match need {
             Need::Login { .. } => self.login(rng).await,
-            Need::Refresh { .. } => self.refresh(rng).await,
+            Need::Refresh { .. } => self.refresh(rng, sent).await,
+        };
+        self.push().await;
+        result
+    }
+
+    /// Reads the shared store of other processes (Redis) and adopts a newer record;
+    /// returns the store version this process now holds.
+    async fn pull(&self) -> u64 {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = self.group.lock.as_ref().and_then(|l| l.redis()) {
+            let got = redis.get(&format!("tokens:{}", self.key)).await;
+            self.group
+                .metrics
+                .lock_operations(self.group.index, 1, got.is_err());
+            match got {
+                Ok(Some(text)) => {
+                    if let Ok(record) = serde_json::from_str(&text)
+                        && lock(&self.store).adopt(record)
+                    {
+                        self.logged_in.store(true, Ordering::Relaxed);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("could not read the shared token store: {e}"),
+            }
+        }
+        lock(&self.store).version
+    }
+
+    /// Writes this process's tokens to the shared store of other processes (Redis).
+    async fn push(&self) {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = self.group.lock.as_ref().and_then(|l| l.redis()) {
+            let text = serde_json::to_string(&lock(&self.store).record()).unwrap_or_default();
+            let put = redis.put(&format!("tokens:{}", self.key), &text).await;
+            self.group
+                .metrics
+                .lock_operations(self.group.index, 1, put.is_err());
+            if let Err(e) = put {
+                tracing::warn!("could not write the shared token store: {e}");
+            }
+        }
+    }
+
+    /// Whether another process already presented the refresh token of `version`
+    /// (Redis); false when the store is this process's alone.
+    async fn presented_elsewhere(&self, version: u64) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = self.group.lock.as_ref().and_then(|l| l.redis()) {
+            let marked = redis
+                .mark(&format!("presented:{}:{version}", self.key))
+                .await;
+            self.group
+                .metrics
+                .lock_operations(self.group.index, 1, marked.is_err());
+            return marked.unwrap_or(false);
+        }
+        let _ = version;
+        false
+    }
+
+    /// Does what `need` asks under the client's lock (`coordination: lock`): re-checks
+    /// the shared store, takes the lock (waiting at most `lock.wait`), re-checks the
+    /// store again, renews only if nobody did meanwhile, and releases. A caller that
+    /// gives up waiting, or whose lock service fails, renews without the lock.
+    pub async fn locked(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
+        let Some(service) = self.group.lock.clone() else {
+            return self.renew(need, rng).await;
+        };
+        let metrics = self.group.metrics.clone();
+        let g = self.group.index;
+        if self.pull().await != need.seen() {
+            return Ok(());
+        }
+        let mut ops = 0;
+        let wait = self.policy().wait.map(Dur::to_std);
+        let key = format!("lock:{}", self.key);
+        let outcome = service
+            .acquire(&key, wait, || metrics.lock_wait_started(), &mut ops)
+            .await;
+        match outcome {
+            Acquire::Taken { held, waited } => {
+                match waited {
+                    Some(w) => metrics.lock_wait_ended(g, w, false),
+                    None => metrics.lock_acquired(g),
+                }
+                metrics.lock_held();
+                service.read_store().await;
+                let mut sent = 0;
+                let result = if self.pull().await != need.seen() {
+                    Ok(())
+                } else {
+                    self.renew_counted(need, rng, &mut sent).await
+                };
+                let kept = service.release(held, &mut ops).await;
+                if let Err(e) = &kept {
+                    tracing::warn!("could not release the lock: {e}");
+                }
+                metrics.lock_released(g, kept == Ok(false), sent);
+                metrics.lock_operations(g, ops, kept.is_err());
+                result
+            }
+            Acquire::TimedOut { waited } => {
+                metrics.lock_wait_ended(g, waited, true);
+                metrics.lock_operations(g, ops, false);
+                if self.pull().await != need.seen() {
+                    return Ok(());
+                }
+                self.renew(need, rng).await
+            }
+            Acquire::Failed { waited, error } => {
+                if let Some(w) = waited {
+                    metrics.lock_wait_ended(g, w, false);
+                }
+                metrics.lock_operations(g, ops, true);
+                tracing::warn!("the lock service failed, refreshing without the lock: {error}");
+                self.renew(need, rng).await
+            }
         }
     }
 
@@ -267,7 +410,7 @@ impl<E: Exchange> Client<E> {
 
     /// A refresh-token grant with the stored refresh token; a dead refresh token leads
     /// to a forced login.
-    async fn refresh(&self, rng: &mut Rng) -> Result<(), Failure> {
+    async fn refresh(&self, rng: &mut Rng, sent: &mut u64) -> Result<(), Failure> {
         let metrics = &self.group.metrics;
         let usable = {
             let mut s = lock(&self.store);
@@ -279,9 +422,10 @@ impl<E: Exchange> Client<E> {
                 _ => None,
             }
         };
-        let Some((version, refresh_token, duplicate)) = usable else {
+        let Some((version, refresh_token, mut duplicate)) = usable else {
             return self.login(rng).await;
         };
+        duplicate |= self.presented_elsewhere(version).await;
         let attempts = self.policy().retry.attempts;
         for attempt in 1..=attempts {
             let req = self.token_request(&[
@@ -289,6 +433,7 @@ impl<E: Exchange> Client<E> {
                 ("refresh_token", &refresh_token),
             ]);
             metrics.refresh_sent(self.group.index, duplicate && attempt == 1);
+            *sent += 1;
             *lock(&self.last_refresh) = Some(Instant::now());
             let t0 = Instant::now();
             let answer = self.send(Endpoint::Token, req).await;
@@ -516,7 +661,7 @@ impl<E: Exchange> Instance<E> {
         };
         let this = self.clone();
         match self.client.policy().coordination {
-            Coordination::SingleFlight => {
+            Coordination::SingleFlight | Coordination::Lock => {
                 let Role::Lead(tx) = self.claim(need) else {
                     return;
                 };
@@ -539,7 +684,7 @@ impl<E: Exchange> Instance<E> {
                     drop(guard);
                 });
             }
-            Coordination::None | Coordination::Lock => {
+            Coordination::None => {
                 tokio::spawn(async move {
                     let _ = this.client.renew(need, &mut rng).await;
                 });
@@ -591,10 +736,11 @@ impl<E: Exchange> Instance<E> {
     /// Gets what `need` asks for, coordinated as the policy says.
     pub async fn obtain(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
         match self.client.policy().coordination {
-            Coordination::SingleFlight => self.single_flight(need, rng).await,
+            // With `lock`, the instance's callers gather behind one leader, who takes
+            // the client's lock.
+            Coordination::SingleFlight | Coordination::Lock => self.single_flight(need, rng).await,
             Coordination::TryLock => self.try_lock(need, rng).await,
-            // `lock` coordination across instances is refused by validation for now.
-            Coordination::None | Coordination::Lock => self.client.renew(need, rng).await,
+            Coordination::None => self.client.renew(need, rng).await,
         }
     }
 
@@ -652,11 +798,16 @@ impl<E: Exchange> Instance<E> {
         need: Need,
         rng: &mut Rng,
     ) -> Result<(), Failure> {
-        self.client
-            .group
-            .metrics
-            .lock_acquired(self.client.group.index);
-        let result = self.client.renew(need, rng).await;
+        let result = if self.client.policy().coordination == Coordination::Lock {
+            // The flight only gathers this instance's callers; the lock is the client's.
+            self.client.locked(need, rng).await
+        } else {
+            self.client
+                .group
+                .metrics
+                .lock_acquired(self.client.group.index);
+            self.client.renew(need, rng).await
+        };
         *lock(&self.flight) = None;
         let _ = tx.send(Some(result));
         result
@@ -668,6 +819,13 @@ impl<E: Exchange> Instance<E> {
             match self.claim(need) {
                 Role::AlreadyDone => return Ok(()),
                 Role::Lead(tx) => return self.lead(tx, need, rng).await,
+                Role::Wait(mut rx) if self.client.policy().coordination == Coordination::Lock => {
+                    // Behind this instance's leader, who waits for the lock itself.
+                    match rx.wait_for(Option::is_some).await {
+                        Ok(v) => return v.unwrap_or(Err(Failure::Refresh)),
+                        Err(_) => continue,
+                    }
+                }
                 Role::Wait(mut rx) => {
                     metrics.lock_wait_started();
                     let t0 = Instant::now();

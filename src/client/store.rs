@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use http::HeaderValue;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::scenario::ExpirySource;
 
@@ -72,6 +72,70 @@ impl TokenState {
         let duplicate = self.presented.is_some_and(|p| p >= version);
         self.presented = Some(self.presented.map_or(version, |p| p.max(version)));
         duplicate
+    }
+}
+
+/// A client's tokens as one record of a store shared across processes (Redis): what
+/// one instance renewed, the others adopt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub version: u64,
+    pub access: Option<RecordAccess>,
+    pub refresh_token: Option<String>,
+    pub dead: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordAccess {
+    /// The access token itself (without `Bearer `).
+    pub token: String,
+    pub expires_at_ms: i64,
+    pub received_at_ms: i64,
+    pub refresh_at_ms: Option<i64>,
+    pub jitter_ms: i64,
+}
+
+impl TokenState {
+    /// The state as a shared record.
+    pub fn record(&self) -> Record {
+        Record {
+            version: self.version,
+            access: self.access.as_ref().map(|a| RecordAccess {
+                token: a
+                    .header
+                    .to_str()
+                    .unwrap_or_default()
+                    .trim_start_matches("Bearer ")
+                    .to_string(),
+                expires_at_ms: a.expires_at_ms,
+                received_at_ms: a.received_at_ms,
+                refresh_at_ms: a.refresh_at_ms,
+                jitter_ms: a.jitter_ms,
+            }),
+            refresh_token: self.refresh_token.as_deref().map(str::to_string),
+            dead: self.dead,
+        }
+    }
+
+    /// Takes `record` over when it is newer than what this process holds; true if so.
+    pub fn adopt(&mut self, record: Record) -> bool {
+        if record.version <= self.version {
+            return false;
+        }
+        let access = record.access.and_then(|a| {
+            Some(Arc::new(AccessToken {
+                header: HeaderValue::try_from(format!("Bearer {}", a.token)).ok()?,
+                expires_at_ms: a.expires_at_ms,
+                received_at_ms: a.received_at_ms,
+                refresh_at_ms: a.refresh_at_ms,
+                jitter_ms: a.jitter_ms,
+            }))
+        });
+        self.version = record.version;
+        self.access = access;
+        self.refresh_token = record.refresh_token.map(Into::into);
+        self.dead = record.dead;
+        true
     }
 }
 
@@ -172,6 +236,23 @@ mod tests {
         assert!(TokenResponse::parse(b"not json").is_none());
         assert!(TokenResponse::parse(br#"{"access_token":"x","token_type":"mac"}"#).is_none());
         assert!(TokenResponse::parse(br#"{"access_token":""}"#).is_none());
+    }
+
+    #[test]
+    fn a_record_round_trips_and_only_a_newer_one_is_adopted() {
+        let mut a = TokenState::default();
+        let token = TokenResponse::parse(br#"{"access_token":"abc","expires_in":60}"#)
+            .unwrap()
+            .access_token(ExpirySource::ExpiresIn, 1_000)
+            .unwrap();
+        a.store(token, Some("rt-1".into()));
+        let record = a.record();
+        let text = serde_json::to_string(&record).unwrap();
+        let mut b = TokenState::default();
+        assert!(b.adopt(serde_json::from_str(&text).unwrap()));
+        assert_eq!(b.record(), record);
+        assert_eq!(b.access.as_ref().unwrap().header, "Bearer abc");
+        assert!(!b.adopt(record), "the same version is not newer");
     }
 
     #[test]

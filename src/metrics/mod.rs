@@ -134,6 +134,14 @@ pub struct Counts {
     pub lock_acquisitions: u64,
     pub lock_contended: u64,
     pub lock_timeouts: u64,
+    /// Locks that expired while their holder still held them.
+    pub lock_lost: u64,
+    /// Refresh attempts sent by holders whose lock turned out lost.
+    pub lock_lost_refreshes: u64,
+    /// Operations sent to the lock service (acquire attempts, releases).
+    pub lock_operations: u64,
+    /// Lock operations the lock service failed (the caller went on without the lock).
+    pub lock_errors: u64,
     /// The most refresh attempts of this group within any one second.
     pub refresh_peak_per_second: u64,
     /// Arrival times (ms) of this group's refreshes of the last second.
@@ -164,6 +172,10 @@ impl Counts {
             t.lock_acquisitions += c.lock_acquisitions;
             t.lock_contended += c.lock_contended;
             t.lock_timeouts += c.lock_timeouts;
+            t.lock_lost += c.lock_lost;
+            t.lock_lost_refreshes += c.lock_lost_refreshes;
+            t.lock_operations += c.lock_operations;
+            t.lock_errors += c.lock_errors;
         }
         t
     }
@@ -178,6 +190,9 @@ pub struct Peaks {
     pub refresh_concurrent: u64,
     /// Most callers waiting for another's refresh at once.
     pub lock_waiters: u64,
+    /// Most callers holding a lock at once (more than one per client when locks expire
+    /// while held).
+    pub lock_holders: u64,
     /// The most token requests waiting for the issuer's capacity at once.
     pub issuer_queue: u64,
 }
@@ -202,6 +217,7 @@ pub struct Recorded {
     pub series_forced_logins: Counter,
     pub concurrent_refreshes: Gauge,
     pub lock_waiters: Gauge,
+    pub lock_holders: Gauge,
     pub issuer_queue: Gauge,
     /// Arrival times (ms) of the refreshes of the last second: the sliding window behind
     /// `refresh_peak_per_second`.
@@ -263,6 +279,7 @@ impl Metrics {
                 series_forced_logins: Counter::new(ticks),
                 concurrent_refreshes: Gauge::new(ticks),
                 lock_waiters: Gauge::new(ticks),
+                lock_holders: Gauge::new(ticks),
                 issuer_queue: Gauge::new(ticks),
                 refresh_window: VecDeque::new(),
             }),
@@ -425,6 +442,38 @@ impl Metrics {
         m.peaks.lock_waiters = m.peaks.lock_waiters.max(w);
     }
 
+    /// A caller now holds a lock of the lock service.
+    pub fn lock_held(&self) {
+        let (mut m, _, tick) = self.at();
+        let h = m.lock_holders.current() + 1;
+        m.lock_holders.set(tick, h);
+        m.peaks.lock_holders = m.peaks.lock_holders.max(h);
+    }
+
+    /// A holder gave its lock back; `lost`: it had expired while held, and the holder
+    /// sent `refreshes` refresh attempts meanwhile.
+    pub fn lock_released(&self, g: usize, lost: bool, refreshes: u64) {
+        let (mut guard, _, tick) = self.at();
+        let m = &mut *guard;
+        let h = m.lock_holders.current().saturating_sub(1);
+        m.lock_holders.set(tick, h);
+        if lost {
+            let gc = group(&mut m.groups, g);
+            gc.lock_lost += 1;
+            gc.lock_lost_refreshes += refreshes;
+        }
+    }
+
+    /// `ops` operations were sent to the lock service; `failed`: the last one failed.
+    pub fn lock_operations(&self, g: usize, ops: u64, failed: bool) {
+        let (mut guard, _, _) = self.at();
+        let gc = group(&mut guard.groups, g);
+        gc.lock_operations += ops;
+        if failed {
+            gc.lock_errors += 1;
+        }
+    }
+
     /// A token request starts waiting for the issuer's capacity.
     pub fn issuer_queue_entered(&self) {
         let (mut m, _, tick) = self.at();
@@ -461,6 +510,7 @@ impl Metrics {
         let (mut m, _, _) = self.at();
         m.concurrent_refreshes.close();
         m.lock_waiters.close();
+        m.lock_holders.close();
         m.issuer_queue.close();
         let empty = Recorded {
             groups: Vec::new(),
@@ -478,6 +528,7 @@ impl Metrics {
             series_forced_logins: Counter::new(0),
             concurrent_refreshes: Gauge::new(0),
             lock_waiters: Gauge::new(0),
+            lock_holders: Gauge::new(0),
             issuer_queue: Gauge::new(0),
             refresh_window: VecDeque::new(),
         };

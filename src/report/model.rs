@@ -113,6 +113,17 @@ pub struct Lock {
     pub timeouts: u64,
     pub max_waiters: u64,
     pub wait_ms: WaitMs,
+    /// `coordination: lock`: locks that expired (ttl) while their holder still held them.
+    pub lost: u64,
+    /// Refresh attempts sent by holders whose lock turned out lost: refreshes no lock
+    /// protected.
+    pub refreshes_under_lost_lock: u64,
+    /// The most callers holding a lock at once (above one per client: lost locks).
+    pub max_holders: u64,
+    /// Operations sent to the lock service (acquire attempts and releases).
+    pub operations: u64,
+    /// Operations the lock service failed; the caller went on without the lock.
+    pub errors: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -239,6 +250,8 @@ pub struct GroupLock {
     pub acquisitions: u64,
     pub contended: u64,
     pub timeouts: u64,
+    pub lost: u64,
+    pub refreshes_under_lost_lock: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -268,11 +281,13 @@ pub struct Series {
     pub failed: Vec<u64>,
     pub logins: Vec<u64>,
     pub forced_logins: Vec<u64>,
+    /// Callers holding a lock of `coordination: lock` (the tick's maximum).
+    pub lock_holders: Vec<u64>,
 }
 
 impl Series {
     /// Every series with its name, in the order reports show them.
-    pub fn columns(&self) -> [(&'static str, &[u64]); 9] {
+    pub fn columns(&self) -> [(&'static str, &[u64]); 10] {
         [
             ("requests", &self.requests),
             ("unauthorized", &self.unauthorized),
@@ -283,6 +298,7 @@ impl Series {
             ("failed", &self.failed),
             ("logins", &self.logins),
             ("forced_logins", &self.forced_logins),
+            ("lock_holders", &self.lock_holders),
         ]
     }
 }

@@ -173,7 +173,17 @@ pub fn render(report: &Report, style: Style) -> String {
                 report.lock.wait_ms.p50,
                 report.lock.wait_ms.p99,
                 report.lock.wait_ms.max,
-            ),
+            ) + &if report.lock.operations > 0 || report.lock.lost > 0 {
+                format!(
+                    " · {} lost ({} refreshes under a lost lock) · max {} holding · {} operations",
+                    thousands(report.lock.lost),
+                    thousands(report.lock.refreshes_under_lost_lock),
+                    report.lock.max_holders,
+                    thousands(report.lock.operations),
+                )
+            } else {
+                String::new()
+            },
         ),
         (
             "issuer",

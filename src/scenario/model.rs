@@ -817,15 +817,29 @@ pub enum ExpirySource {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockSpec {
+    /// Where the lock of `coordination: lock` lives. Default `simulated`.
     #[serde(default)]
     pub backend: Option<LockBackend>,
+    /// How long a lock is held at most before it expires by itself (PX). Default 10s.
     #[serde(default)]
     pub ttl: Option<Dur>,
     /// How long a caller waits for the coordination before giving up.
     #[serde(default)]
     pub wait: Option<Dur>,
+    /// The round trip of one operation on the simulated lock service. Default 1ms.
     #[serde(default)]
     pub latency: Option<Dur>,
+    /// How often a waiter tries the lock again. Default 100ms.
+    #[serde(default)]
+    pub poll: Option<Dur>,
+    /// Waiters are woken when the lock is released or expires, instead of polling.
+    #[serde(default)]
+    pub notify: Option<bool>,
+    /// The Redis server of the `redis` backend, e.g. `redis://127.0.0.1:6379` or
+    /// `unix:///run/redis.sock`. Default: `$TOKENSTORM_REDIS_URL`, else
+    /// `redis://127.0.0.1:6379`.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]

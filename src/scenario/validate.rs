@@ -52,6 +52,71 @@ impl Checks {
         self.out.push((path.into(), message.into()));
     }
 
+    /// A policy's `lock`: the keys its backend understands, with sensible values.
+    fn lock(&mut self, p: &str, coordination: Option<Coordination>, lock: &LockSpec, mode: Mode) {
+        let p = format!("{p}.lock");
+        if let Some(wait) = lock.wait {
+            self.positive(&format!("{p}.wait"), wait, "the wait");
+        }
+        let written = [
+            ("backend", lock.backend.is_some()),
+            ("ttl", lock.ttl.is_some()),
+            ("latency", lock.latency.is_some()),
+            ("poll", lock.poll.is_some()),
+            ("notify", lock.notify.is_some()),
+            ("url", lock.url.is_some()),
+        ];
+        if coordination != Some(Coordination::Lock) {
+            for (key, _) in written.iter().filter(|(_, set)| *set) {
+                self.bad(
+                    format!("{p}.{key}"),
+                    "only `coordination: lock` takes a lock service; single_flight and try_lock accept only `lock.wait`",
+                );
+            }
+            return;
+        }
+        let backend = lock.backend.unwrap_or(LockBackend::Simulated);
+        let (name, accepted): (&str, &[&str]) = match backend {
+            LockBackend::Simulated => ("simulated", &["wait", "ttl", "latency", "poll", "notify"]),
+            LockBackend::Local => ("local", &["wait"]),
+            LockBackend::Redis => ("redis", &["wait", "ttl", "poll", "url"]),
+        };
+        for (key, _) in written.iter().filter(|(k, set)| *set && *k != "backend") {
+            if !accepted.contains(key) {
+                self.bad(
+                    format!("{p}.{key}"),
+                    format!(
+                        "the {name} backend takes no `{key}`; accepted with it: {}",
+                        accepted.join(", ")
+                    ),
+                );
+            }
+        }
+        if let Some(ttl) = lock.ttl {
+            self.positive(&format!("{p}.ttl"), ttl, "the lock's ttl");
+        }
+        if let Some(poll) = lock.poll {
+            self.positive(&format!("{p}.poll"), poll, "the poll interval");
+        }
+        if let Some(latency) = lock.latency {
+            self.not_negative(&format!("{p}.latency"), latency);
+        }
+        if backend == LockBackend::Redis {
+            if mode != Mode::Live {
+                self.bad(
+                    format!("{p}.backend"),
+                    "the redis backend talks to a real server in real time: set `mode: live`, or use backend `simulated` (or `local`) in the sim",
+                );
+            }
+            if !cfg!(feature = "redis") {
+                self.bad(
+                    format!("{p}.backend"),
+                    "this build has no redis backend: build with `cargo build --release --features redis`; accepted here: simulated, local",
+                );
+            }
+        }
+    }
+
     fn positive(&mut self, path: &str, d: Dur, what: &str) {
         if d.as_ms() <= 0 {
             self.bad(path, format!("{what} must be longer than 0, found {d}"));
@@ -62,13 +127,6 @@ impl Checks {
         if d.is_negative() {
             self.bad(path, format!("must not be negative, found {d}"));
         }
-    }
-
-    fn not_yet(&mut self, path: &str, what: &str) {
-        self.bad(
-            path,
-            format!("{what} is not supported yet; remove the key to run this scenario"),
-        );
     }
 
     fn top(&mut self, s: &Scenario) {
@@ -470,11 +528,12 @@ impl Checks {
                 &format!("{p}.policy"),
                 &group.policy,
                 s.issuer.access_token.ttl,
+                s.mode,
             );
         }
     }
 
-    fn policy(&mut self, p: &str, written: &PolicySpec, access_ttl: Dur) {
+    fn policy(&mut self, p: &str, written: &PolicySpec, access_ttl: Dur, mode: Mode) {
         if let Some(name) = &written.preset
             && presets::find(name).is_none()
         {
@@ -487,25 +546,8 @@ impl Checks {
             );
             return;
         }
-        if written.coordination == Some(Coordination::Lock) {
-            self.bad(
-                format!("{p}.coordination"),
-                "coordination `lock` is not supported yet; accepted: none, single_flight, try_lock",
-            );
-        }
         if let Some(lock) = &written.lock {
-            if lock.backend.is_some() {
-                self.not_yet(&format!("{p}.lock.backend"), "a lock backend");
-            }
-            if lock.ttl.is_some() {
-                self.not_yet(&format!("{p}.lock.ttl"), "a lock ttl");
-            }
-            if lock.latency.is_some() {
-                self.not_yet(&format!("{p}.lock.latency"), "lock latency");
-            }
-            if let Some(wait) = lock.wait {
-                self.positive(&format!("{p}.lock.wait"), wait, "the wait");
-            }
+            self.lock(p, written.coordination, lock, mode);
         }
         for (key, d) in [
             ("buffer", written.buffer),

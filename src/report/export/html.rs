@@ -338,7 +338,7 @@ fn series(report: &Report, name: &str) -> Vec<f64> {
 }
 
 /// The charts over time: (id, title, y axis, series name).
-const TIME_CHARTS: [(&str, &str, &str, &str); 7] = [
+const TIME_CHARTS: [(&str, &str, &str, &str); 8] = [
     (
         "requests",
         "API requests per tick",
@@ -368,6 +368,12 @@ const TIME_CHARTS: [(&str, &str, &str, &str); 7] = [
         "Callers waiting for a refresh (most per tick)",
         "waiting callers",
         "lock_waiters",
+    ),
+    (
+        "lock_holders",
+        "Callers holding a lock (most per tick; above one per client: lost locks)",
+        "lock holders",
+        "lock_holders",
     ),
     (
         "issuer_queue",
@@ -502,8 +508,19 @@ impl Exporter for Html {
         let w = &r.lock.wait_ms;
         let _ = writeln!(
             b,
-            "<p>Lock waits: {} contended of {} acquisitions, {} timeouts; waited p50 {} ms, p90 {} ms, p99 {} ms, max {} ms.</p>",
-            r.lock.contended, r.lock.acquisitions, r.lock.timeouts, w.p50, w.p90, w.p99, w.max
+            "<p>Lock waits: {} contended of {} acquisitions, {} timeouts; waited p50 {} ms, p90 {} ms, p99 {} ms, max {} ms. Locks lost while held: {} ({} refreshes under a lost lock); at most {} holding at once; {} lock operations, {} failed.</p>",
+            r.lock.contended,
+            r.lock.acquisitions,
+            r.lock.timeouts,
+            w.p50,
+            w.p90,
+            w.p99,
+            w.max,
+            r.lock.lost,
+            r.lock.refreshes_under_lost_lock,
+            r.lock.max_holders,
+            r.lock.operations,
+            r.lock.errors
         );
         b.push_str(&latency_chart(
             "latency",
