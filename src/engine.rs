@@ -22,6 +22,7 @@ use crate::report::{recovery, threshold};
 use crate::resource::{Resource, ResourceStats};
 use crate::rng::{self, stream};
 use crate::scenario::{Fault, FaultKind, IssuerConfig, Mode, Scenario};
+use crate::shard::Shard;
 
 /// Lets the caller watch and stop a run from another thread.
 #[derive(Clone, Debug, Default)]
@@ -44,11 +45,32 @@ pub enum RunError {
     Server(String),
 }
 
+/// How a run is split when it is one worker of several (`run --worker I/N`).
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// The share of the clients this process runs; None: all of them, and an ordinary
+    /// report. Callers check it against the scenario first
+    /// ([`crate::shard::problems`]).
+    pub shard: Option<Shard>,
+    /// Names the run every worker belongs to; recorded in the report's `worker`.
+    pub run_id: Option<String>,
+}
+
 /// Runs `scenario` and returns its report, thresholds evaluated.
 pub fn run(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
+    run_with(scenario, control, &RunOptions::default())
+}
+
+/// [`run`] as one worker of several when `options` has a shard: only that worker's
+/// clients run, and the report carries what `merge` needs in its `worker` section.
+pub fn run_with(
+    scenario: &Scenario,
+    control: &Control,
+    options: &RunOptions,
+) -> Result<Report, RunError> {
     match scenario.mode {
-        Mode::Sim => run_sim(scenario, control),
-        Mode::Live => run_live(scenario, control),
+        Mode::Sim => run_sim(scenario, control, options),
+        Mode::Live => run_live(scenario, control, options),
     }
 }
 
@@ -62,19 +84,31 @@ struct Outcome {
     interrupted: bool,
 }
 
-fn run_sim(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
+fn run_sim(
+    scenario: &Scenario,
+    control: &Control,
+    options: &RunOptions,
+) -> Result<Report, RunError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()?;
-    run_on(runtime, scenario, simulate(scenario, control))
+    run_on(
+        runtime,
+        scenario,
+        simulate(scenario, control, options.shard),
+    )
 }
 
-fn run_live(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
+fn run_live(
+    scenario: &Scenario,
+    control: &Control,
+    options: &RunOptions,
+) -> Result<Report, RunError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    run_on(runtime, scenario, live(scenario, control))
+    run_on(runtime, scenario, live(scenario, control, options.shard))
 }
 
 /// Runs `world` on `runtime` and assembles its report, with the wall-clock facts.
@@ -94,7 +128,11 @@ fn run_on(
     Ok(report)
 }
 
-async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, RunError> {
+async fn simulate(
+    scenario: &Scenario,
+    control: &Control,
+    shard: Option<Shard>,
+) -> Result<Outcome, RunError> {
     let seed = scenario.seed;
     let clock = Clock::start(SIM_EPOCH_MS);
     let issuer = Arc::new(Issuer::new(
@@ -135,6 +173,7 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         exchange.clone(),
         &metrics,
         clock,
+        shard,
     )
     .await;
     Ok(Outcome {
@@ -169,6 +208,7 @@ async fn drive<E: crate::exchange::Exchange>(
     exchange: Arc<E>,
     metrics: &Arc<Metrics>,
     clock: Clock,
+    shard: Option<Shard>,
 ) -> (u64, bool) {
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let end = clock.at(duration_ms);
@@ -183,6 +223,7 @@ async fn drive<E: crate::exchange::Exchange>(
             clock,
             end,
             scenario.seed,
+            shard,
         );
     }
     // Wake once a (simulated) second to notice a stop request; in the sim the wake-ups
@@ -206,7 +247,11 @@ async fn drive<E: crate::exchange::Exchange>(
 
 /// A live run: real HTTP in real time, against servers started here on loopback (or
 /// the external ones of `targets`, whose counts the report then cannot know).
-async fn live(scenario: &Scenario, control: &Control) -> Result<Outcome, RunError> {
+async fn live(
+    scenario: &Scenario,
+    control: &Control,
+    shard: Option<Shard>,
+) -> Result<Outcome, RunError> {
     use crate::exchange::live::{Address, LiveExchange};
     let clock = Clock::wall();
     let metrics = metrics_for(scenario, clock, control);
@@ -258,6 +303,7 @@ async fn live(scenario: &Scenario, control: &Control) -> Result<Outcome, RunErro
         Arc::new(exchange),
         &metrics,
         clock,
+        shard,
     )
     .await;
     let (issuer, resource, exchange) = servers.as_ref().map(|s| s.stats()).unwrap_or_default();

@@ -19,3 +19,4 @@ pub mod resource;
 pub mod rng;
 pub mod scenario;
 pub mod server;
+pub mod shard;

@@ -13,10 +13,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokenstorm::compare as cmp;
-use tokenstorm::engine::{self, Control};
+use tokenstorm::engine::{self, Control, RunOptions};
 use tokenstorm::report::export::{self, Format};
 use tokenstorm::report::summary::{self, Style};
 use tokenstorm::scenario::{self, Scenario};
+use tokenstorm::shard::{self, Shard};
 
 const EXIT_THRESHOLD: u8 = 1;
 const EXIT_INPUT: u8 = 2;
@@ -42,7 +43,7 @@ struct Cli {
 enum Command {
     /// Run a scenario and write its report.
     #[command(
-        after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/rotation-race.yaml --seed 3 --out /tmp/reports --quiet\n\nWrites <out>/<scenario>.json and prints a summary led by the thresholds' verdicts."
+        after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/rotation-race.yaml --seed 3 --out /tmp/reports --quiet\n  tokenstorm run scenarios/mass-login-storm.yaml --worker 0/4 --out parts\n\nWrites <out>/<scenario>.json and prints a summary led by the thresholds' verdicts.\nWith --worker I/N it runs worker I's share of the clients only."
     )]
     Run(RunArgs),
     /// Check scenario files without running them.
@@ -126,6 +127,14 @@ struct RunArgs {
     /// No progress bar and no summary; only errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Run only worker I's share of N (0-based): the clients c and instances i with
+    /// (c × instances + i) mod N = I. Merge the N reports with `tokenstorm merge`.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    worker: Option<Shard>,
+    /// Names the run the workers belong to (the same for every worker); required with
+    /// N > 1 in live mode.
+    #[arg(long, value_name = "ID", requires = "worker")]
+    run_id: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -287,13 +296,26 @@ fn run(args: RunArgs) -> ExitCode {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
+    if let Some(shard) = args.worker {
+        let problems = shard::problems(&scenario, shard, args.run_id.as_deref());
+        for p in &problems {
+            eprintln!("error: {}: {p}", args.scenario.display());
+        }
+        if !problems.is_empty() {
+            return ExitCode::from(EXIT_INPUT);
+        }
+    }
+    let options = RunOptions {
+        shard: args.worker,
+        run_id: args.run_id.clone(),
+    };
 
     let control = Control::default();
     stop_on_ctrl_c(control.stop.clone());
     let done = Arc::new(AtomicBool::new(false));
     let progress = (!args.quiet && std::io::stderr().is_terminal())
         .then(|| show_progress(&scenario, &control, done.clone()));
-    let result = engine::run(&scenario, &control);
+    let result = engine::run_with(&scenario, &control, &options);
     done.store(true, Ordering::Relaxed);
     if let Some(handle) = progress {
         let _ = handle.join();
