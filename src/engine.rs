@@ -43,6 +43,8 @@ pub enum RunError {
     Keys(#[from] crate::issuer::KeyError),
     #[error("could not start the servers: {0}")]
     Server(String),
+    #[error("could not encode the worker's latency histograms: {0}")]
+    Histogram(String),
 }
 
 /// How a run is split when it is one worker of several (`run --worker I/N`).
@@ -82,6 +84,8 @@ struct Outcome {
     exchange: ExchangeStats,
     elapsed_ms: u64,
     interrupted: bool,
+    /// Wall clock (Unix ms) at the start: 0 in the sim, whose clock is not the wall's.
+    started_unix_ms: u64,
 }
 
 fn run_sim(
@@ -96,6 +100,7 @@ fn run_sim(
     run_on(
         runtime,
         scenario,
+        options,
         simulate(scenario, control, options.shard),
     )
 }
@@ -108,21 +113,33 @@ fn run_live(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    run_on(runtime, scenario, live(scenario, control, options.shard))
+    run_on(
+        runtime,
+        scenario,
+        options,
+        live(scenario, control, options.shard),
+    )
 }
 
-/// Runs `world` on `runtime` and assembles its report, with the wall-clock facts.
+/// Runs `world` on `runtime` and assembles its report, with the wall-clock facts (and
+/// a worker's section when it ran as one).
 fn run_on(
     runtime: tokio::runtime::Runtime,
     scenario: &Scenario,
+    options: &RunOptions,
     world: impl std::future::Future<Output = Result<Outcome, RunError>>,
 ) -> Result<Report, RunError> {
     let wall = std::time::Instant::now();
     let started_at = rfc3339_now();
-    let outcome = runtime.block_on(world)?;
+    let mut outcome = runtime.block_on(world)?;
     // Dropping the runtime cancels whatever was still in flight at the end.
     drop(runtime);
+    let worker = match options.shard {
+        Some(shard) => Some(worker(scenario, shard, options, &mut outcome)?),
+        None => None,
+    };
     let mut report = assemble(scenario, outcome);
+    report.worker = worker;
     report.run_info.wall_seconds = (wall.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
     report.run_info.started_at = started_at;
     Ok(report)
@@ -148,7 +165,7 @@ async fn simulate(
         clock.skewed(scenario.resource.clock_offset.as_ms()),
         upstream.clone(),
     ));
-    let metrics = metrics_for(scenario, clock, control);
+    let metrics = metrics_for(scenario, clock, control, shard.is_some());
     let exchange = Arc::new(SimExchange::new(
         issuer.clone(),
         resource.clone(),
@@ -183,20 +200,74 @@ async fn simulate(
         exchange: exchange.stats(),
         elapsed_ms,
         interrupted,
+        started_unix_ms: 0,
     })
 }
 
-/// The run's recorder: a timeline of the scenario's ticks, a figure set per group.
-fn metrics_for(scenario: &Scenario, clock: Clock, control: &Control) -> Arc<Metrics> {
+/// The run's recorder: a timeline of the scenario's ticks, a figure set per group, and
+/// for a worker the time of each refresh.
+fn metrics_for(scenario: &Scenario, clock: Clock, control: &Control, worker: bool) -> Arc<Metrics> {
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let tick_ms = scenario.tick.as_ms().max(1) as u64;
-    Arc::new(Metrics::new(
+    let metrics = Metrics::new(
         clock,
         tick_ms,
         ticks(duration_ms, tick_ms),
         scenario.clients.len(),
         control.progress.clone(),
-    ))
+    );
+    Arc::new(if worker {
+        metrics.keep_refresh_arrivals()
+    } else {
+        metrics
+    })
+}
+
+/// The report's `worker` section: the shard, the latency histograms encoded, and the
+/// refresh arrivals (taken out of `o`), sorted, with their groups numbered as the
+/// report's `groups` lists them (by name).
+fn worker(
+    scenario: &Scenario,
+    shard: Shard,
+    options: &RunOptions,
+    o: &mut Outcome,
+) -> Result<m::Worker, RunError> {
+    let r = &mut o.recorded;
+    let mut by_name: Vec<(&str, usize)> = scenario
+        .clients
+        .iter()
+        .enumerate()
+        .map(|(g, group)| (group.name.as_str(), g))
+        .collect();
+    by_name.sort_unstable();
+    let mut position = vec![0u32; scenario.clients.len()];
+    for (p, (_, g)) in by_name.iter().enumerate() {
+        position[*g] = p as u32;
+    }
+    let mut arrivals: Vec<(u64, u32)> = r
+        .refresh_arrivals
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(ms, g)| (ms, position.get(g).copied().unwrap_or(0)))
+        .collect();
+    arrivals.sort_unstable();
+    let encode = |l: &crate::metrics::Latencies| l.encode().map_err(RunError::Histogram);
+    Ok(m::Worker {
+        index: shard.index,
+        of: shard.of,
+        run_id: options.run_id.clone(),
+        started_unix_ms: o.started_unix_ms,
+        histograms: m::WorkerHistograms {
+            request: encode(&r.request_latency)?,
+            refresh: encode(&r.refresh_latency)?,
+            login: encode(&r.login_latency)?,
+            lock_wait: encode(&r.lock_wait)?,
+            issuer_queue_wait: encode(&r.issuer_queue_wait)?,
+        },
+        refresh_arrivals_ms: arrivals.iter().map(|a| a.0).collect(),
+        refresh_arrival_groups: arrivals.iter().map(|a| a.1).collect(),
+    })
 }
 
 /// Starts every client group against `exchange` and waits for the run's end (or a
@@ -254,7 +325,7 @@ async fn live(
 ) -> Result<Outcome, RunError> {
     use crate::exchange::live::{Address, LiveExchange};
     let clock = Clock::wall();
-    let metrics = metrics_for(scenario, clock, control);
+    let metrics = metrics_for(scenario, clock, control, shard.is_some());
     let mut issuer_config = scenario.issuer.clone();
     let (exchange, servers) = match &scenario.targets {
         Some(t) => {
@@ -314,6 +385,7 @@ async fn live(
         exchange,
         elapsed_ms,
         interrupted,
+        started_unix_ms: clock.epoch_ms().max(0) as u64,
     })
 }
 
@@ -557,6 +629,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             .map(|(g, counts)| (g.name.clone(), group(counts)))
             .collect(),
         thresholds: Vec::new(),
+        worker: None,
         timeline: m::Timeline {
             tick_ms: scenario.tick.as_ms().max(1) as u64,
             series: m::Series {

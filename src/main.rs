@@ -43,7 +43,7 @@ struct Cli {
 enum Command {
     /// Run a scenario and write its report.
     #[command(
-        after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/rotation-race.yaml --seed 3 --out /tmp/reports --quiet\n  tokenstorm run scenarios/mass-login-storm.yaml --worker 0/4 --out parts\n\nWrites <out>/<scenario>.json and prints a summary led by the thresholds' verdicts.\nWith --worker I/N it runs worker I's share of the clients only."
+        after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/rotation-race.yaml --seed 3 --out /tmp/reports --quiet\n  tokenstorm run scenarios/mass-login-storm.yaml --worker 0/4 --out parts\n\nWrites <out>/<scenario>.json and prints a summary led by the thresholds' verdicts.\nWith --worker I/N it runs worker I's share of the clients and writes\n<out>/<scenario>.worker-I-of-N.json, for `tokenstorm merge` to combine with the others'."
     )]
     Run(RunArgs),
     /// Check scenario files without running them.
