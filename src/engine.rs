@@ -21,7 +21,7 @@ use crate::report::model::{self as m, Report};
 use crate::report::{recovery, threshold};
 use crate::resource::{Resource, ResourceStats};
 use crate::rng::{self, stream};
-use crate::scenario::{Fault, FaultKind, IssuerConfig, Mode, Scenario};
+use crate::scenario::{Fault, FaultKind, IssuerConfig, Mode, Scenario, Thresholds};
 use crate::shard::Shard;
 
 /// Lets the caller watch and stop a run from another thread.
@@ -486,6 +486,24 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+/// `unauthorized_rate` and `failed_rate` of some requests (a run's or one group's);
+/// `merge` recomputes them from summed counts the same way.
+pub(crate) fn rates(r: &m::Requests) -> (f64, f64) {
+    (
+        round6(ratio(r.unauthorized, r.total)),
+        round6(ratio(r.failed, r.logical)),
+    )
+}
+
+/// `refresh.mean_per_second`: the attempts over the time the run covered.
+pub(crate) fn mean_per_second(attempts: u64, duration_seconds: f64) -> f64 {
+    if duration_seconds > 0.0 {
+        round6(attempts as f64 / duration_seconds)
+    } else {
+        0.0
+    }
+}
+
 fn requests(c: &Counts) -> m::Requests {
     m::Requests {
         total: c.attempts,
@@ -508,10 +526,12 @@ fn login(c: &Counts) -> m::Login {
 }
 
 fn group(c: &Counts) -> m::Group {
+    let requests = requests(c);
+    let (unauthorized_rate, failed_rate) = rates(&requests);
     m::Group {
-        requests: requests(c),
-        unauthorized_rate: round6(ratio(c.unauthorized, c.attempts)),
-        failed_rate: round6(ratio(c.failed, c.logical)),
+        requests,
+        unauthorized_rate,
+        failed_rate,
         refresh: m::GroupRefresh {
             attempts: c.refresh_attempts,
             succeeded: c.refresh_ok,
@@ -543,6 +563,8 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
         v.truncate(kept);
         v
     };
+    let requests = requests(c);
+    let (unauthorized_rate, failed_rate) = rates(&requests);
     let mut report = Report {
         schema_version: m::SCHEMA_VERSION,
         scenario: scenario.name.clone(),
@@ -557,9 +579,9 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             started_at: String::new(),
             interrupted: o.interrupted,
         },
-        requests: requests(c),
-        unauthorized_rate: round6(ratio(c.unauthorized, c.attempts)),
-        failed_rate: round6(ratio(c.failed, c.logical)),
+        requests,
+        unauthorized_rate,
+        failed_rate,
         refresh: m::Refresh {
             attempts: c.refresh_attempts,
             succeeded: c.refresh_ok,
@@ -567,11 +589,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             invalid_grant: c.refresh_invalid_grant,
             duplicates: c.refresh_duplicates,
             peak_per_second: r.peaks.refresh_per_second,
-            mean_per_second: if duration_seconds > 0.0 {
-                round6(c.refresh_attempts as f64 / duration_seconds)
-            } else {
-                0.0
-            },
+            mean_per_second: mean_per_second(c.refresh_attempts, duration_seconds),
             max_concurrent: r.peaks.refresh_concurrent,
         },
         login: login(c),
@@ -652,9 +670,16 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
         report.timeline.tick_ms,
         &recovery::windows(&scenario.issuer.faults, &scenario.resource.faults),
     );
-    let value = serde_json::to_value(&report).unwrap_or_default();
-    report.thresholds = threshold::evaluate(&scenario.thresholds, &value);
+    judge(&mut report, &scenario.thresholds);
     report
+}
+
+/// Gives each of `thresholds` its verdict on the figures of `report`, in place of any
+/// verdicts it had (`merge` judges the merged figures the same way).
+pub(crate) fn judge(report: &mut Report, thresholds: &Thresholds) {
+    report.thresholds.clear();
+    let value = serde_json::to_value(&*report).unwrap_or_default();
+    report.thresholds = threshold::evaluate(thresholds, &value);
 }
 
 /// Now as `YYYY-MM-DDTHH:MM:SSZ`, for `run_info.started_at` only.
