@@ -647,7 +647,6 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             .map(|(g, counts)| (g.name.clone(), group(counts)))
             .collect(),
         thresholds: Vec::new(),
-        worker: None,
         timeline: m::Timeline {
             tick_ms: scenario.tick.as_ms().max(1) as u64,
             series: m::Series {
@@ -662,6 +661,8 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
                 forced_logins: cut(r.series_forced_logins.into_values()),
             },
         },
+        // run_on adds a worker's section.
+        worker: None,
     };
     let series = &report.timeline.series;
     report.outages = recovery::outages(
