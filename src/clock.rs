@@ -39,6 +39,11 @@ impl Clock {
         Clock::start(now_ms)
     }
 
+    /// The Unix time (ms) of the run's start.
+    pub fn epoch_ms(&self) -> i64 {
+        self.epoch_ms
+    }
+
     /// The instant the run started (for `sleep_until`).
     pub fn origin(&self) -> Instant {
         self.origin

@@ -22,7 +22,8 @@ use crate::report::model::{self as m, Report};
 use crate::report::{recovery, threshold};
 use crate::resource::{Resource, ResourceStats};
 use crate::rng::{self, stream};
-use crate::scenario::{Coordination, Fault, FaultKind, IssuerConfig, Mode, Scenario};
+use crate::scenario::{Coordination, Fault, FaultKind, IssuerConfig, Mode, Scenario, Thresholds};
+use crate::shard::Shard;
 
 /// Lets the caller watch and stop a run from another thread.
 #[derive(Clone, Debug, Default)]
@@ -45,13 +46,36 @@ pub enum RunError {
     Server(String),
     #[error("{0}")]
     Lock(String),
+    #[error("could not encode the worker's latency histograms: {0}")]
+    Histogram(String),
+}
+
+/// How a run is split when it is one worker of several (`run --worker I/N`).
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// The share of the clients this process runs; None: all of them, and an ordinary
+    /// report. Callers check it against the scenario first
+    /// ([`crate::shard::problems`]).
+    pub shard: Option<Shard>,
+    /// Names the run every worker belongs to; recorded in the report's `worker`.
+    pub run_id: Option<String>,
 }
 
 /// Runs `scenario` and returns its report, thresholds evaluated.
 pub fn run(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
+    run_with(scenario, control, &RunOptions::default())
+}
+
+/// [`run`] as one worker of several when `options` has a shard: only that worker's
+/// clients run, and the report carries what `merge` needs in its `worker` section.
+pub fn run_with(
+    scenario: &Scenario,
+    control: &Control,
+    options: &RunOptions,
+) -> Result<Report, RunError> {
     match scenario.mode {
-        Mode::Sim => run_sim(scenario, control),
-        Mode::Live => run_live(scenario, control),
+        Mode::Sim => run_sim(scenario, control, options),
+        Mode::Live => run_live(scenario, control, options),
     }
 }
 
@@ -63,41 +87,68 @@ struct Outcome {
     exchange: ExchangeStats,
     elapsed_ms: u64,
     interrupted: bool,
+    /// Wall clock (Unix ms) at the start: 0 in the sim, whose clock is not the wall's.
+    started_unix_ms: u64,
 }
 
-fn run_sim(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
+fn run_sim(
+    scenario: &Scenario,
+    control: &Control,
+    options: &RunOptions,
+) -> Result<Report, RunError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()?;
-    run_on(runtime, scenario, simulate(scenario, control))
+    run_on(
+        runtime,
+        scenario,
+        options,
+        simulate(scenario, control, options),
+    )
 }
 
-fn run_live(scenario: &Scenario, control: &Control) -> Result<Report, RunError> {
+fn run_live(
+    scenario: &Scenario,
+    control: &Control,
+    options: &RunOptions,
+) -> Result<Report, RunError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    run_on(runtime, scenario, live(scenario, control))
+    run_on(runtime, scenario, options, live(scenario, control, options))
 }
 
-/// Runs `world` on `runtime` and assembles its report, with the wall-clock facts.
+/// Runs `world` on `runtime` and assembles its report, with the wall-clock facts (and
+/// a worker's section when it ran as one).
 fn run_on(
     runtime: tokio::runtime::Runtime,
     scenario: &Scenario,
+    options: &RunOptions,
     world: impl std::future::Future<Output = Result<Outcome, RunError>>,
 ) -> Result<Report, RunError> {
     let wall = std::time::Instant::now();
     let started_at = rfc3339_now();
-    let outcome = runtime.block_on(world)?;
+    let mut outcome = runtime.block_on(world)?;
     // Dropping the runtime cancels whatever was still in flight at the end.
     drop(runtime);
+    let worker = match options.shard {
+        Some(shard) => Some(worker(scenario, shard, options, &mut outcome)?),
+        None => None,
+    };
     let mut report = assemble(scenario, outcome);
+    report.worker = worker;
     report.run_info.wall_seconds = (wall.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
     report.run_info.started_at = started_at;
     Ok(report)
 }
 
-async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, RunError> {
+async fn simulate(
+    scenario: &Scenario,
+    control: &Control,
+    options: &RunOptions,
+) -> Result<Outcome, RunError> {
+    let shard = options.shard;
     let seed = scenario.seed;
     let clock = Clock::start(SIM_EPOCH_MS);
     let issuer = Arc::new(Issuer::new(
@@ -113,7 +164,7 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         clock.skewed(scenario.resource.clock_offset.as_ms()),
         upstream.clone(),
     ));
-    let metrics = metrics_for(scenario, clock, control);
+    let metrics = metrics_for(scenario, clock, control, shard.is_some());
     let exchange = Arc::new(SimExchange::new(
         issuer.clone(),
         resource.clone(),
@@ -138,6 +189,7 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         exchange.clone(),
         &metrics,
         clock,
+        options,
     )
     .await?;
     Ok(Outcome {
@@ -147,20 +199,74 @@ async fn simulate(scenario: &Scenario, control: &Control) -> Result<Outcome, Run
         exchange: exchange.stats(),
         elapsed_ms,
         interrupted,
+        started_unix_ms: 0,
     })
 }
 
-/// The run's recorder: a timeline of the scenario's ticks, a figure set per group.
-fn metrics_for(scenario: &Scenario, clock: Clock, control: &Control) -> Arc<Metrics> {
+/// The run's recorder: a timeline of the scenario's ticks, a figure set per group, and
+/// for a worker the time of each refresh.
+fn metrics_for(scenario: &Scenario, clock: Clock, control: &Control, worker: bool) -> Arc<Metrics> {
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let tick_ms = scenario.tick.as_ms().max(1) as u64;
-    Arc::new(Metrics::new(
+    let metrics = Metrics::new(
         clock,
         tick_ms,
         ticks(duration_ms, tick_ms),
         scenario.clients.len(),
         control.progress.clone(),
-    ))
+    );
+    Arc::new(if worker {
+        metrics.keep_refresh_arrivals()
+    } else {
+        metrics
+    })
+}
+
+/// The report's `worker` section: the shard, the latency histograms encoded, and the
+/// refresh arrivals (taken out of `o`), sorted, with their groups numbered as the
+/// report's `groups` lists them (by name).
+fn worker(
+    scenario: &Scenario,
+    shard: Shard,
+    options: &RunOptions,
+    o: &mut Outcome,
+) -> Result<m::Worker, RunError> {
+    let r = &mut o.recorded;
+    let mut by_name: Vec<(&str, usize)> = scenario
+        .clients
+        .iter()
+        .enumerate()
+        .map(|(g, group)| (group.name.as_str(), g))
+        .collect();
+    by_name.sort_unstable();
+    let mut position = vec![0u32; scenario.clients.len()];
+    for (p, (_, g)) in by_name.iter().enumerate() {
+        position[*g] = p as u32;
+    }
+    let mut arrivals: Vec<(u64, u32)> = r
+        .refresh_arrivals
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(ms, g)| (ms, position.get(g).copied().unwrap_or(0)))
+        .collect();
+    arrivals.sort_unstable();
+    let encode = |l: &crate::metrics::Latencies| l.encode().map_err(RunError::Histogram);
+    Ok(m::Worker {
+        index: shard.index,
+        of: shard.of,
+        run_id: options.run_id.clone(),
+        started_unix_ms: o.started_unix_ms,
+        histograms: m::WorkerHistograms {
+            request: encode(&r.request_latency)?,
+            refresh: encode(&r.refresh_latency)?,
+            login: encode(&r.login_latency)?,
+            lock_wait: encode(&r.lock_wait)?,
+            issuer_queue_wait: encode(&r.issuer_queue_wait)?,
+        },
+        refresh_arrivals_ms: arrivals.iter().map(|a| a.0).collect(),
+        refresh_arrival_groups: arrivals.iter().map(|a| a.1).collect(),
+    })
 }
 
 /// Starts every client group against `exchange` and waits for the run's end (or a
@@ -172,10 +278,12 @@ async fn drive<E: crate::exchange::Exchange>(
     exchange: Arc<E>,
     metrics: &Arc<Metrics>,
     clock: Clock,
+    options: &RunOptions,
 ) -> Result<(u64, bool), RunError> {
+    let shard = options.shard;
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let end = clock.at(duration_ms);
-    let locks = lock_services(scenario).await?;
+    let locks = lock_services(scenario, options).await?;
     for ((g, group), lock) in scenario.clients.iter().enumerate().zip(locks) {
         client::spawn_group(
             g,
@@ -188,6 +296,7 @@ async fn drive<E: crate::exchange::Exchange>(
             end,
             scenario.seed,
             lock,
+            shard,
         );
     }
     // Wake once a (simulated) second to notice a stop request; in the sim the wake-ups
@@ -210,16 +319,23 @@ async fn drive<E: crate::exchange::Exchange>(
 }
 
 /// The lock service of each group whose policy coordinates with `lock`, in group order.
-async fn lock_services(scenario: &Scenario) -> Result<Vec<Option<Arc<LockService>>>, RunError> {
-    // Keys of one run must not meet another run's on a shared Redis.
-    let namespace = format!(
-        "{}:{}:{}",
-        scenario.name,
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis())
-    );
+async fn lock_services(
+    scenario: &Scenario,
+    options: &RunOptions,
+) -> Result<Vec<Option<Arc<LockService>>>, RunError> {
+    // Keys of one run must not meet another run's on a shared Redis; the workers of one
+    // run share theirs through the run id.
+    let namespace = match &options.run_id {
+        Some(id) => format!("{}:{id}", scenario.name),
+        None => format!(
+            "{}:{}:{}",
+            scenario.name,
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis())
+        ),
+    };
     let tag = std::process::id().to_string();
     let mut services = Vec::new();
     for group in &scenario.clients {
@@ -238,10 +354,15 @@ async fn lock_services(scenario: &Scenario) -> Result<Vec<Option<Arc<LockService
 
 /// A live run: real HTTP in real time, against servers started here on loopback (or
 /// the external ones of `targets`, whose counts the report then cannot know).
-async fn live(scenario: &Scenario, control: &Control) -> Result<Outcome, RunError> {
+async fn live(
+    scenario: &Scenario,
+    control: &Control,
+    options: &RunOptions,
+) -> Result<Outcome, RunError> {
+    let shard = options.shard;
     use crate::exchange::live::{Address, LiveExchange};
     let clock = Clock::wall();
-    let metrics = metrics_for(scenario, clock, control);
+    let metrics = metrics_for(scenario, clock, control, shard.is_some());
     let mut issuer_config = scenario.issuer.clone();
     let (exchange, servers) = match &scenario.targets {
         Some(t) => {
@@ -290,6 +411,7 @@ async fn live(scenario: &Scenario, control: &Control) -> Result<Outcome, RunErro
         Arc::new(exchange),
         &metrics,
         clock,
+        options,
     )
     .await?;
     let (issuer, resource, exchange) = servers.as_ref().map(|s| s.stats()).unwrap_or_default();
@@ -300,6 +422,7 @@ async fn live(scenario: &Scenario, control: &Control) -> Result<Outcome, RunErro
         exchange,
         elapsed_ms,
         interrupted,
+        started_unix_ms: clock.epoch_ms().max(0) as u64,
     })
 }
 
@@ -400,6 +523,24 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+/// `unauthorized_rate` and `failed_rate` of some requests (a run's or one group's);
+/// `merge` recomputes them from summed counts the same way.
+pub(crate) fn rates(r: &m::Requests) -> (f64, f64) {
+    (
+        round6(ratio(r.unauthorized, r.total)),
+        round6(ratio(r.failed, r.logical)),
+    )
+}
+
+/// `refresh.mean_per_second`: the attempts over the time the run covered.
+pub(crate) fn mean_per_second(attempts: u64, duration_seconds: f64) -> f64 {
+    if duration_seconds > 0.0 {
+        round6(attempts as f64 / duration_seconds)
+    } else {
+        0.0
+    }
+}
+
 fn requests(c: &Counts) -> m::Requests {
     m::Requests {
         total: c.attempts,
@@ -422,10 +563,12 @@ fn login(c: &Counts) -> m::Login {
 }
 
 fn group(c: &Counts) -> m::Group {
+    let requests = requests(c);
+    let (unauthorized_rate, failed_rate) = rates(&requests);
     m::Group {
-        requests: requests(c),
-        unauthorized_rate: round6(ratio(c.unauthorized, c.attempts)),
-        failed_rate: round6(ratio(c.failed, c.logical)),
+        requests,
+        unauthorized_rate,
+        failed_rate,
         refresh: m::GroupRefresh {
             attempts: c.refresh_attempts,
             succeeded: c.refresh_ok,
@@ -459,6 +602,8 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
         v.truncate(kept);
         v
     };
+    let requests = requests(c);
+    let (unauthorized_rate, failed_rate) = rates(&requests);
     let mut report = Report {
         schema_version: m::SCHEMA_VERSION,
         scenario: scenario.name.clone(),
@@ -473,9 +618,9 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             started_at: String::new(),
             interrupted: o.interrupted,
         },
-        requests: requests(c),
-        unauthorized_rate: round6(ratio(c.unauthorized, c.attempts)),
-        failed_rate: round6(ratio(c.failed, c.logical)),
+        requests,
+        unauthorized_rate,
+        failed_rate,
         refresh: m::Refresh {
             attempts: c.refresh_attempts,
             succeeded: c.refresh_ok,
@@ -483,11 +628,7 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             invalid_grant: c.refresh_invalid_grant,
             duplicates: c.refresh_duplicates,
             peak_per_second: r.peaks.refresh_per_second,
-            mean_per_second: if duration_seconds > 0.0 {
-                round6(c.refresh_attempts as f64 / duration_seconds)
-            } else {
-                0.0
-            },
+            mean_per_second: mean_per_second(c.refresh_attempts, duration_seconds),
             max_concurrent: r.peaks.refresh_concurrent,
         },
         login: login(c),
@@ -565,6 +706,8 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
                 lock_holders: cut(r.lock_holders.into_values()),
             },
         },
+        // run_on adds a worker's section.
+        worker: None,
     };
     let series = &report.timeline.series;
     report.outages = recovery::outages(
@@ -573,9 +716,16 @@ fn assemble(scenario: &Scenario, o: Outcome) -> Report {
         report.timeline.tick_ms,
         &recovery::windows(&scenario.issuer.faults, &scenario.resource.faults),
     );
-    let value = serde_json::to_value(&report).unwrap_or_default();
-    report.thresholds = threshold::evaluate(&scenario.thresholds, &value);
+    judge(&mut report, &scenario.thresholds);
     report
+}
+
+/// Gives each of `thresholds` its verdict on the figures of `report`, in place of any
+/// verdicts it had (`merge` judges the merged figures the same way).
+pub(crate) fn judge(report: &mut Report, thresholds: &Thresholds) {
+    report.thresholds.clear();
+    let value = serde_json::to_value(&*report).unwrap_or_default();
+    report.thresholds = threshold::evaluate(thresholds, &value);
 }
 
 /// Now as `YYYY-MM-DDTHH:MM:SSZ`, for `run_info.started_at` only.

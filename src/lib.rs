@@ -20,3 +20,4 @@ pub mod resource;
 pub mod rng;
 pub mod scenario;
 pub mod server;
+pub mod shard;

@@ -13,10 +13,12 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokenstorm::compare as cmp;
-use tokenstorm::engine::{self, Control};
+use tokenstorm::engine::{self, Control, RunOptions};
 use tokenstorm::report::export::{self, Format};
+use tokenstorm::report::merge as report_merge;
 use tokenstorm::report::summary::{self, Style};
 use tokenstorm::scenario::{self, Scenario};
+use tokenstorm::shard::{self, Shard};
 
 const EXIT_THRESHOLD: u8 = 1;
 const EXIT_INPUT: u8 = 2;
@@ -28,7 +30,7 @@ const EXIT_INTERRUPTED: u8 = 130;
     name = "tokenstorm",
     version,
     about = "See and measure what happens around access-token expiry: 401 waves, refresh storms, reuse detection, lock contention, clock skew.",
-    after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/mass-login-storm.yaml --seed 42 --out ci-reports\n  tokenstorm validate scenarios/*.yaml\n  tokenstorm compare scenarios/reactive-vs-proactive.yaml --vary clients.1.policy.buffer=0s,60s,300s\n  tokenstorm presets\n\nExit codes: 0 thresholds passed, 1 a threshold failed, 2 bad input or usage, 3 the run failed, 130 interrupted.\nLogs: -v / -vv, or RUST_LOG=tokenstorm=debug. Colour: off when NO_COLOR is set or stdout is not a terminal."
+    after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/mass-login-storm.yaml --seed 42 --out ci-reports\n  tokenstorm validate scenarios/*.yaml\n  tokenstorm compare scenarios/reactive-vs-proactive.yaml --vary clients.1.policy.buffer=0s,60s,300s\n  tokenstorm run scenarios/quickstart.yaml --worker 0/2 --out parts   (and 1/2, then:)\n  tokenstorm merge parts/quickstart.worker-*.json\n  tokenstorm presets\n\nExit codes: 0 thresholds passed, 1 a threshold failed, 2 bad input or usage, 3 the run failed, 130 interrupted.\nLogs: -v / -vv, or RUST_LOG=tokenstorm=debug. Colour: off when NO_COLOR is set or stdout is not a terminal."
 )]
 struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
@@ -42,7 +44,7 @@ struct Cli {
 enum Command {
     /// Run a scenario and write its report.
     #[command(
-        after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/rotation-race.yaml --seed 3 --out /tmp/reports --quiet\n\nWrites <out>/<scenario>.json and prints a summary led by the thresholds' verdicts."
+        after_help = "Examples:\n  tokenstorm run scenarios/quickstart.yaml\n  tokenstorm run scenarios/rotation-race.yaml --seed 3 --out /tmp/reports --quiet\n  tokenstorm run scenarios/mass-login-storm.yaml --worker 0/4 --out parts\n\nWrites <out>/<scenario>.json and prints a summary led by the thresholds' verdicts.\nWith --worker I/N it runs worker I's share of the clients and writes\n<out>/<scenario>.worker-I-of-N.json, for `tokenstorm merge` to combine with the others'."
     )]
     Run(RunArgs),
     /// Check scenario files without running them.
@@ -59,6 +61,11 @@ enum Command {
         after_help = "Examples:\n  tokenstorm compare scenarios/reactive-vs-proactive.yaml --vary clients.1.policy.buffer=0s,30s,60s,120s,300s\n  tokenstorm compare my-scenario.yaml --jobs 1 --out ci-reports\n\nRuns every entry of the scenario's `variants` (or one variant per --vary value), writes <out>/<scenario>.<variant>.json for each and <out>/<scenario>.compare.json, and prints the key figures side by side with the best of each row marked. Thresholds apply to every variant."
     )]
     Compare(CompareArgs),
+    /// Merge the reports of a run's workers (`run --worker I/N`) into the run's report.
+    #[command(
+        after_help = "Examples:\n  tokenstorm run storm.yaml --worker 0/2 --out parts\n  tokenstorm run storm.yaml --worker 1/2 --out parts\n  tokenstorm merge parts/storm.worker-*.json --out reports\n\nChecks that the reports are the N workers of one run (same scenario, seed, mode and N, every worker once), adds their counts, latency histograms and timelines up, judges the thresholds on the merged figures, writes <out>/<scenario>.json and prints the summary. Exit 0 when every threshold passes, 1 when one fails, 2 when the reports do not belong together."
+    )]
+    Merge(MergeArgs),
     /// List the SDK presets `policy.preset` accepts.
     Presets,
     /// Serve a scenario's fake issuer and API over HTTP, for other programs to test against.
@@ -81,6 +88,18 @@ struct ServeArgs {
     /// The API's port (0: any free port).
     #[arg(long, default_value_t = 8081)]
     resource_port: u16,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The workers' JSON reports, one per worker.
+    #[arg(required = true, value_name = "REPORT.json")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    reports: ReportArgs,
+    /// No summary; only errors.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -126,6 +145,14 @@ struct RunArgs {
     /// No progress bar and no summary; only errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Run only worker I's share of N (0-based): the clients c and instances i with
+    /// (c × instances + i) mod N = I. Merge the N reports with `tokenstorm merge`.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    worker: Option<Shard>,
+    /// Names the run the workers belong to (the same for every worker); required with
+    /// N > 1 in live mode.
+    #[arg(long, value_name = "ID", requires = "worker")]
+    run_id: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -135,6 +162,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Validate { files } => validate(&files),
         Command::Compare(args) => compare(args),
+        Command::Merge(args) => merge(args),
         Command::Presets => presets(),
         Command::Serve(args) => serve(args),
     }
@@ -287,13 +315,26 @@ fn run(args: RunArgs) -> ExitCode {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
+    if let Some(shard) = args.worker {
+        let problems = shard::problems(&scenario, shard, args.run_id.as_deref());
+        for p in &problems {
+            eprintln!("error: {}: {p}", args.scenario.display());
+        }
+        if !problems.is_empty() {
+            return ExitCode::from(EXIT_INPUT);
+        }
+    }
+    let options = RunOptions {
+        shard: args.worker,
+        run_id: args.run_id.clone(),
+    };
 
     let control = Control::default();
     stop_on_ctrl_c(control.stop.clone());
     let done = Arc::new(AtomicBool::new(false));
     let progress = (!args.quiet && std::io::stderr().is_terminal())
         .then(|| show_progress(&scenario, &control, done.clone()));
-    let result = engine::run(&scenario, &control);
+    let result = engine::run_with(&scenario, &control, &options);
     done.store(true, Ordering::Relaxed);
     if let Some(handle) = progress {
         let _ = handle.join();
@@ -328,6 +369,52 @@ fn run(args: RunArgs) -> ExitCode {
     if report.run_info.interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if report.thresholds.iter().all(|t| t.pass) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_THRESHOLD)
+    }
+}
+
+fn merge(args: MergeArgs) -> ExitCode {
+    let formats = match formats(&args.reports.format) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let mut parts = Vec::new();
+    for file in &args.files {
+        match report_merge::read(file) {
+            Ok(p) => parts.push(p),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_INPUT);
+            }
+        }
+    }
+    let report = match report_merge::merge(&parts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_INPUT);
+        }
+    };
+    let written = export::write(&report, &args.reports.out, &formats);
+    if !args.quiet || written.is_err() {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        out(&summary::render(&report, Style { color }));
+    }
+    match written {
+        Ok(paths) if !args.quiet => {
+            for path in &paths {
+                out(&format!("report: {}\n", path.display()));
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_RUN);
+        }
+    }
+    if report.thresholds.iter().all(|t| t.pass) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_THRESHOLD)

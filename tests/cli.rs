@@ -151,9 +151,11 @@ fn every_shipped_scenario_validates() {
     assert!(files.len() >= 5);
     // A scenario on a real Redis needs a build with the redis feature; without it, it
     // is refused with the way to get one.
-    let (redis, others): (Vec<String>, Vec<String>) = files
-        .into_iter()
-        .partition(|f| std::fs::read_to_string(f).unwrap().contains("backend: redis"));
+    let (redis, others): (Vec<String>, Vec<String>) = files.into_iter().partition(|f| {
+        std::fs::read_to_string(f)
+            .unwrap()
+            .contains("backend: redis")
+    });
     assert!(!redis.is_empty(), "a live Redis scenario ships");
     let mut args = vec!["validate"];
     args.extend(others.iter().map(String::as_str));

@@ -293,8 +293,13 @@ thresholds:
         })
         .collect();
     for mut w in workers {
+        // A worker judges the thresholds on its share alone (login.initial == 6 fails
+        // there): 1 is a verdict, not a failure; the merge judges the whole.
         let status = w.wait().unwrap();
-        assert!(status.success(), "a worker failed: {status}");
+        assert!(
+            matches!(status.code(), Some(0 | 1)),
+            "a worker failed: {status}"
+        );
     }
     let merged = dir.join("merged");
     let out = Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
@@ -344,16 +349,44 @@ thresholds:
         assert_eq!(at(r, "refresh.invalid_grant"), 0);
         assert_eq!(at(r, "requests.failed"), 0);
         assert!(at(r, "refresh.attempts") >= 6, "{r}");
-        assert!(r["thresholds"].as_array().unwrap().iter().all(|t| t["pass"] == true));
+        assert!(
+            r["thresholds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["pass"] == true)
+        );
     }
     // The same clients at the same pace, split or not: the same traffic, within what
     // real time allows.
-    let (mt, wt) = (at(&m, "requests.total") as f64, at(&w, "requests.total") as f64);
+    let (mt, wt) = (
+        at(&m, "requests.total") as f64,
+        at(&w, "requests.total") as f64,
+    );
     assert!((mt - wt).abs() / wt < 0.15, "merged {mt} vs whole {wt}");
-    let (mr, wr) = (at(&m, "refresh.attempts") as f64, at(&w, "refresh.attempts") as f64);
-    assert!((mr - wr).abs() <= 0.5 * wr, "merged {mr} vs whole {wr} refreshes");
+    let (mr, wr) = (
+        at(&m, "refresh.attempts") as f64,
+        at(&w, "refresh.attempts") as f64,
+    );
+    assert!(
+        (mr - wr).abs() <= 0.5 * wr,
+        "merged {mr} vs whole {wr} refreshes"
+    );
     // The merged latency percentiles come from both workers' histograms.
     assert!(at(&m, "latency_ms.refresh.max") >= 20);
     assert!(m.get("worker").is_none());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_redis_that_goes_away_fails_the_lock_and_says_so() {
+    let redis = RedisServer::start("gone");
+    let s = LockService::start(settings(&redis.url, 300), "t", "a")
+        .await
+        .unwrap();
+    drop(redis);
+    match s.acquire("k", None, || {}, &mut 0).await {
+        Acquire::Failed { error, .. } => assert!(!error.is_empty()),
+        other => panic!("expected a failure, got {other:?}"),
+    }
 }

@@ -26,6 +26,7 @@ use crate::rng::{self, stream};
 use crate::scenario::{
     ClientGroup, ClockOffset, Coordination, Dialect, IssuerConfig, RefreshMode, Start,
 };
+use crate::shard::Shard;
 pub use policy::Policy;
 pub use session::{Client, Group, Instance, Need};
 
@@ -60,8 +61,8 @@ pub fn start_ms(start: &Start, index: u32, count: u32, rng: &mut rng::Rng) -> u6
     }
 }
 
-/// Starts every client of group number `g`. Returns at once; the clients run as tasks
-/// until `end`.
+/// Starts every client of group number `g` (with `shard`, only the instances that
+/// worker runs). Returns at once; the clients run as tasks until `end`.
 #[allow(clippy::too_many_arguments)]
 pub fn spawn_group<E: Exchange>(
     g: usize,
@@ -74,6 +75,7 @@ pub fn spawn_group<E: Exchange>(
     end: Instant,
     seed: u64,
     lock: Option<Arc<crate::lock::LockService>>,
+    shard: Option<Shard>,
 ) {
     let shared = Arc::new(Group {
         index: g,
@@ -90,6 +92,9 @@ pub fn spawn_group<E: Exchange>(
     let pacer = Arc::new(worker::Pacer::new(&group.requests));
     let (instances, workers) = (group.instances.max(1), group.workers.max(1));
     for c in 0..group.count {
+        if shard.is_some_and(|s| !s.runs_client(c, instances)) {
+            continue;
+        }
         let mut crng = rng::rng(seed, &[stream::CLIENT, g as u64, c as u64]);
         let at = clock.at(start_ms(&group.start, c, group.count, &mut crng));
         let offset = match &group.clock_offset {
@@ -117,19 +122,25 @@ pub fn spawn_group<E: Exchange>(
             tokio::time::sleep_until(at).await;
             let locked = client.policy().coordination == Coordination::Lock;
             // A failed first login is retried by the first request that needs a token.
-            // Under a lock the login is the lock's too: instances elsewhere may have
-            // logged in already.
+            // Under a lock the login is the lock's too: instances elsewhere (in this
+            // process or another) may have logged in already.
             if !locked {
                 let _ = client.login(&mut crng).await;
             }
+            let mut timer = client.policy().refresh == RefreshMode::Background;
+            let mut first = true;
             for i in 0..instances {
+                if shard.is_some_and(|s| !s.runs(c, instances, i)) {
+                    continue;
+                }
                 let irng = rng::rng(seed, &[stream::BACKGROUND, g as u64, c as u64, i as u64]);
                 let instance = Arc::new(Instance::new(client.clone(), irng));
-                if locked && i == 0 {
+                if locked && std::mem::take(&mut first) {
                     let _ = instance.obtain(Need::Login { seen: 0 }, &mut crng).await;
                 }
-                // One timer per token store: the first instance's.
-                if i == 0 && client.policy().refresh == RefreshMode::Background {
+                // One timer per token store: its first instance's (with a shard, the
+                // first this process runs: the store is the process's).
+                if std::mem::take(&mut timer) {
                     tokio::spawn(instance.clone().timer(end));
                 }
                 for w in 0..workers {

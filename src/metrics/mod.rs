@@ -6,6 +6,7 @@
 //! on the sim's single thread it is never contended.
 
 mod timeline;
+mod wire;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -222,6 +223,9 @@ pub struct Recorded {
     /// Arrival times (ms) of the refreshes of the last second: the sliding window behind
     /// `refresh_peak_per_second`.
     refresh_window: VecDeque<u64>,
+    /// (elapsed ms, group) of every refresh attempt, kept only when asked for (a
+    /// worker's report carries them so that `merge` finds the peak of all workers).
+    pub refresh_arrivals: Option<Vec<(u64, usize)>>,
 }
 
 /// Adds an event at `now_ms` to a sliding window of arrival times and returns how many
@@ -232,6 +236,17 @@ fn last_second(window: &mut VecDeque<u64>, now_ms: u64) -> u64 {
         window.pop_front();
     }
     window.len() as u64
+}
+
+/// The most of `arrivals_ms` (sorted) within any one second: the same sliding window
+/// as the run's `peak_per_second`, for arrivals recorded elsewhere.
+pub fn peak_per_second(arrivals_ms: &[u64]) -> u64 {
+    let mut window = VecDeque::new();
+    arrivals_ms
+        .iter()
+        .map(|&t| last_second(&mut window, t))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Group `g`'s counts; a group index out of range (a caller's bug) lands in a scratch slot
@@ -282,9 +297,18 @@ impl Metrics {
                 lock_holders: Gauge::new(ticks),
                 issuer_queue: Gauge::new(ticks),
                 refresh_window: VecDeque::new(),
+                refresh_arrivals: None,
             }),
             progress,
         }
+    }
+
+    /// Keeps the time of every refresh attempt (`Recorded::refresh_arrivals`); a run
+    /// as a worker asks for them, other runs do not carry them.
+    pub fn keep_refresh_arrivals(mut self) -> Metrics {
+        let m = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        m.refresh_arrivals = Some(Vec::new());
+        self
     }
 
     pub fn clock(&self) -> &Clock {
@@ -371,6 +395,9 @@ impl Metrics {
         let in_group = last_second(&mut gc.window, now);
         gc.refresh_peak_per_second = gc.refresh_peak_per_second.max(in_group);
         m.series_refreshes.add(tick, 1);
+        if let Some(arrivals) = &mut m.refresh_arrivals {
+            arrivals.push((now, g));
+        }
         let in_all = last_second(&mut m.refresh_window, now);
         m.peaks.refresh_per_second = m.peaks.refresh_per_second.max(in_all);
         let c = m.concurrent_refreshes.current() + 1;
@@ -531,6 +558,7 @@ impl Metrics {
             lock_holders: Gauge::new(0),
             issuer_queue: Gauge::new(0),
             refresh_window: VecDeque::new(),
+            refresh_arrivals: None,
         };
         std::mem::replace(&mut *m, empty)
     }
@@ -565,6 +593,43 @@ mod tests {
         assert_eq!(r.groups[0].refresh_attempts, 7);
         assert_eq!(r.peaks.refresh_concurrent, 7);
         assert_eq!(r.series_refreshes.values(), &[3, 3, 1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(r.refresh_arrivals, None, "kept only when asked for");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn kept_arrivals_give_the_same_peak() {
+        let m = recorder(10).keep_refresh_arrivals();
+        for (wait, g) in [
+            (600, 0),
+            (0, 1),
+            (0, 0),
+            (800, 1),
+            (0, 1),
+            (0, 0),
+            (1000, 0),
+        ] {
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            m.refresh_sent(g, false);
+        }
+        let r = m.finish();
+        let arrivals = r.refresh_arrivals.expect("kept");
+        assert_eq!(
+            arrivals,
+            [
+                (600, 0),
+                (600, 1),
+                (600, 0),
+                (1400, 1),
+                (1400, 1),
+                (1400, 0),
+                (2400, 0)
+            ]
+        );
+        let times: Vec<u64> = arrivals.iter().map(|a| a.0).collect();
+        assert_eq!(peak_per_second(&times), r.peaks.refresh_per_second);
+        assert_eq!(peak_per_second(&times), 6);
+        assert_eq!(peak_per_second(&[]), 0);
+        assert_eq!(peak_per_second(&[0, 999, 1999]), 2);
     }
 
     #[tokio::test(start_paused = true)]

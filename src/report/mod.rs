@@ -1,7 +1,9 @@
 //! Reports: the JSON contract of SPEC §2, recovery after outages, thresholds, the
-//! terminal summary, and one exporter per file format.
+//! terminal summary, one exporter per file format, and the merge of a split run's
+//! worker reports.
 
 pub mod export;
+pub mod merge;
 pub mod model;
 pub mod recovery;
 pub mod summary;

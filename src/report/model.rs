@@ -41,6 +41,10 @@ pub struct Report {
     pub groups: BTreeMap<String, Group>,
     pub thresholds: Vec<ThresholdResult>,
     pub timeline: Timeline,
+    /// Only in the report of one worker of several (`run --worker I/N`): what `merge`
+    /// needs beyond the figures above. Absent from every other report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<Worker>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -258,6 +262,8 @@ pub struct GroupLock {
 pub struct ThresholdResult {
     pub metric: String,
     pub condition: String,
+    /// NaN (null in JSON) when the path held no number.
+    #[serde(deserialize_with = "nan_if_null")]
     pub actual: f64,
     pub pass: bool,
 }
@@ -326,4 +332,45 @@ impl Report {
         ];
         serde_json::to_value(report).expect("a report always serializes")
     }
+}
+
+/// A number, or NaN for the null that serde_json writes for NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// One worker's share of a run split over several (`run --worker I/N`), and what
+/// `merge` needs to combine the workers' figures exactly.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Worker {
+    /// Its 0-based number, of `of` workers.
+    pub index: u32,
+    pub of: u32,
+    /// The `--run-id` every worker of the run was given, if any.
+    pub run_id: Option<String>,
+    /// Wall clock (Unix ms) at its start, to line the workers' timelines up; 0 in
+    /// `sim`, whose clock starts every run at the same moment.
+    pub started_unix_ms: u64,
+    pub histograms: WorkerHistograms,
+    /// When each refresh attempt was sent, in ms from the worker's start, sorted.
+    pub refresh_arrivals_ms: Vec<u64>,
+    /// The group of each of `refresh_arrivals_ms`, as its position in `groups` (which
+    /// lists the groups by name).
+    pub refresh_arrival_groups: Vec<u32>,
+}
+
+/// The worker's latency histograms, each HdrHistogram V2 + DEFLATE, base64 (standard):
+/// the recorded values (µs), which add up across workers where percentiles do not.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerHistograms {
+    /// `latency_ms.request`
+    pub request: String,
+    /// `latency_ms.refresh`
+    pub refresh: String,
+    /// `latency_ms.login`
+    pub login: String,
+    /// `lock.wait_ms`
+    pub lock_wait: String,
+    /// `issuer.queue_wait_ms`
+    pub issuer_queue_wait: String,
 }

@@ -83,12 +83,17 @@ impl Format {
     }
 }
 
-/// `<scenario>[.<variant>].<ext>`
+/// `<scenario>[.<variant>][.worker-<I>-of-<N>].<ext>`: a worker's report is named
+/// apart, so that the workers of one run, and their merge, can share a folder.
 pub fn file_name(report: &Report, extension: &str) -> String {
-    match &report.variant {
-        Some(v) => format!("{}.{}.{}", report.scenario, v, extension),
-        None => format!("{}.{}", report.scenario, extension),
+    let mut name = report.scenario.clone();
+    if let Some(v) = &report.variant {
+        name = format!("{name}.{v}");
     }
+    if let Some(w) = &report.worker {
+        name = format!("{name}.worker-{}-of-{}", w.index, w.of);
+    }
+    format!("{name}.{extension}")
 }
 
 /// Writes `report` in every format under `dir` (created if missing); returns the paths.

@@ -1,0 +1,225 @@
+//! One run split over several workers (`run --worker I/N`), each running a share of
+//! the clients, their reports merged afterwards (`merge`).
+//!
+//! The population of a run is every (client, instance) pair of every group. Worker I
+//! of N runs the pairs with `(client * instances + instance) % N == I`: with
+//! `instances: 1` whole clients are dealt out round-robin; with more, one client's
+//! instances land in different workers, which only a lock shared between processes
+//! (redis) can coordinate, so [`problems`] refuses that otherwise. Every actor's RNG is
+//! keyed by its original indices, so a worker's clients do exactly what they do in the
+//! whole run.
+
+use std::fmt;
+
+use crate::client::{policy, presets};
+use crate::scenario::{Coordination, LockBackend, Mode, PolicySpec, Scenario};
+
+/// Worker `index` (0-based) of `of`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub of: u32,
+}
+
+/// What `--worker` accepts, for error messages.
+pub const ACCEPTED: &str =
+    "I/N: the worker's 0-based index and the number of workers, e.g. 0/4 … 3/4";
+
+impl Shard {
+    /// `I/N`, with I < N and N >= 1.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let number = |s: &str| s.parse::<u32>().ok().filter(|_| !s.starts_with('+'));
+        let Some((index, of)) = text
+            .split_once('/')
+            .and_then(|(i, n)| Some((number(i)?, number(n)?)))
+        else {
+            return Err(format!("`{text}` is not {ACCEPTED}"));
+        };
+        if of == 0 {
+            return Err(format!(
+                "`{text}`: N must be at least 1 (the number of workers)"
+            ));
+        }
+        if index >= of {
+            return Err(format!(
+                "`{text}`: I must be less than N; the workers of {of} are numbered 0 to {}",
+                of - 1
+            ));
+        }
+        Ok(Shard { index, of })
+    }
+
+    /// Whether this worker runs `instance` of `client` (of a group with `instances`).
+    pub fn runs(&self, client: u32, instances: u32, instance: u32) -> bool {
+        // u64: count × instances may not fit in u32.
+        (u64::from(client) * u64::from(instances) + u64::from(instance)) % u64::from(self.of)
+            == u64::from(self.index)
+    }
+
+    /// Whether this worker runs any instance of `client`; a client it runs none of is
+    /// not started here at all.
+    pub fn runs_client(&self, client: u32, instances: u32) -> bool {
+        // `instances` consecutive positions cover every residue once there are N.
+        instances >= self.of || (0..instances).any(|i| self.runs(client, instances, i))
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.of)
+    }
+}
+
+/// Why `scenario` cannot run as `shard` (with `run_id`), one message per problem; empty
+/// when it can.
+pub fn problems(scenario: &Scenario, shard: Shard, run_id: Option<&str>) -> Vec<String> {
+    let mut found = Vec::new();
+    if run_id.is_some_and(|id| id.trim().is_empty()) {
+        found.push("--run-id must not be empty".to_string());
+    }
+    if shard.of > 1 && scenario.mode == Mode::Live && run_id.is_none() {
+        found.push(
+            "--worker with N > 1 in live mode needs --run-id ID, the same for every worker, so their shared Redis keys do not mix with another run's"
+                .to_string(),
+        );
+    }
+    if shard.of > 1 {
+        for (k, group) in scenario.clients.iter().enumerate() {
+            if group.instances > 1 && !shares_tokens_across_processes(&group.policy) {
+                found.push(format!(
+                    "clients[{k}]: with --worker N > 1 the instances of one client run in different workers, and only a redis lock shares their tokens; set policy.coordination: lock and lock.backend: redis, or instances: 1"
+                ));
+            } else if group.instances > 1 && scenario.targets.is_none() {
+                // Tokens shared through Redis are only good at the issuer that made them.
+                found.push(format!(
+                    "clients[{k}]: the instances of one client run in different workers and share their tokens, so the workers need one issuer: add `targets` (e.g. a `tokenstorm serve` every worker reaches)"
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// Whether a group's policy (its preset overlaid by its own keys) coordinates a client's
+/// instances through redis, the one lock that reaches other processes.
+fn shares_tokens_across_processes(written: &PolicySpec) -> bool {
+    let spec = match written.preset.as_deref().and_then(presets::find) {
+        Some(p) => policy::overlay(&p.spec(), written),
+        None => written.clone(),
+    };
+    spec.coordination == Some(Coordination::Lock)
+        && spec.lock.and_then(|l| l.backend) == Some(LockBackend::Redis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_i_of_n() {
+        assert_eq!(Shard::parse("0/1"), Ok(Shard { index: 0, of: 1 }));
+        assert_eq!(Shard::parse("3/4"), Ok(Shard { index: 3, of: 4 }));
+        for bad in [
+            "", "1", "1/", "/2", "a/2", "1/b", "-1/2", "+1/2", " 1/2", "1/2/3",
+        ] {
+            let e = Shard::parse(bad).unwrap_err();
+            assert!(e.contains("is not I/N"), "{bad}: {e}");
+        }
+        assert!(
+            Shard::parse("0/0")
+                .unwrap_err()
+                .contains("N must be at least 1")
+        );
+        assert!(
+            Shard::parse("2/2")
+                .unwrap_err()
+                .contains("I must be less than N; the workers of 2 are numbered 0 to 1")
+        );
+    }
+
+    #[test]
+    fn every_pair_runs_in_exactly_one_worker() {
+        for of in 1..=5 {
+            for instances in 1..=4 {
+                for c in 0..7 {
+                    for i in 0..instances {
+                        let runners = (0..of)
+                            .filter(|&index| Shard { index, of }.runs(c, instances, i))
+                            .count();
+                        assert_eq!(runners, 1, "client {c} instance {i} of {instances}, N {of}");
+                    }
+                    for index in 0..of {
+                        let s = Shard { index, of };
+                        assert_eq!(
+                            s.runs_client(c, instances),
+                            (0..instances).any(|i| s.runs(c, instances, i))
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_instance_per_client_deals_whole_clients() {
+        let s = Shard { index: 1, of: 3 };
+        let clients: Vec<u32> = (0..10).filter(|&c| s.runs_client(c, 1)).collect();
+        assert_eq!(clients, [1, 4, 7]);
+    }
+
+    fn scenario(extra: &str) -> Scenario {
+        let yaml = format!(
+            "name: s\nduration: 1m\n{extra}clients:\n  - {{ name: a, count: 2 }}\n  - {{ name: b, count: 2, instances: 2 }}\n"
+        );
+        crate::scenario::parse(&yaml, "s.yaml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn split_instances_need_a_redis_lock() {
+        let s = scenario("");
+        assert!(problems(&s, Shard { index: 0, of: 1 }, None).is_empty());
+        let p = problems(&s, Shard { index: 0, of: 2 }, None);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("clients[1]: with --worker N > 1"), "{p:?}");
+        // The check reads the parsed policy; validation of `lock` is another matter.
+        let mut locked = s.clone();
+        locked.clients[1].policy.coordination = Some(Coordination::Lock);
+        locked.clients[1].policy.lock = Some(crate::scenario::LockSpec {
+            backend: Some(LockBackend::Redis),
+            ..Default::default()
+        });
+        // Shared tokens need one issuer for every worker.
+        let p = problems(&locked, Shard { index: 1, of: 2 }, None);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("add `targets`"), "{p:?}");
+        locked.targets = Some(crate::scenario::Targets {
+            issuer: "http://127.0.0.1:8080/token".into(),
+            resource: "http://127.0.0.1:8081/api/me".into(),
+            client_id: None,
+            client_secret: None,
+            password: None,
+        });
+        assert!(problems(&locked, Shard { index: 1, of: 2 }, None).is_empty());
+        locked.clients[1].policy.lock = Some(crate::scenario::LockSpec {
+            backend: Some(LockBackend::Simulated),
+            ..Default::default()
+        });
+        assert_eq!(problems(&locked, Shard { index: 1, of: 2 }, None).len(), 1);
+    }
+
+    #[test]
+    fn live_workers_need_a_run_id() {
+        let mut s = scenario("");
+        s.clients.truncate(1);
+        s.mode = Mode::Live;
+        let p = problems(&s, Shard { index: 0, of: 2 }, None);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].starts_with("--worker with N > 1 in live mode needs --run-id ID"));
+        assert!(problems(&s, Shard { index: 0, of: 2 }, Some("r1")).is_empty());
+        assert!(problems(&s, Shard { index: 0, of: 1 }, None).is_empty());
+        assert_eq!(
+            problems(&s, Shard { index: 0, of: 2 }, Some(" ")),
+            ["--run-id must not be empty"]
+        );
+    }
+}
