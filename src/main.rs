@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokenstorm::compare as cmp;
 use tokenstorm::engine::{self, Control, RunOptions};
+use tokenstorm::report::Report;
 use tokenstorm::report::export::{self, Format};
 use tokenstorm::report::merge as report_merge;
 use tokenstorm::report::summary::{self, Style};
@@ -347,24 +348,8 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_RUN);
         }
     };
-    let written = export::write(&report, &args.reports.out, &formats);
-    // The summary is printed even when the files cannot be written: what was measured
-    // reaches the user one way or the other.
-    if !args.quiet || written.is_err() {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        out(&summary::render(&report, Style { color }));
-    }
-    match written {
-        Ok(paths) if !args.quiet => {
-            for path in &paths {
-                out(&format!("report: {}\n", path.display()));
-            }
-        }
-        Ok(_) => {}
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_RUN);
-        }
+    if let Err(code) = deliver(&report, &args.reports.out, &formats, args.quiet) {
+        return code;
     }
     if report.run_info.interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
@@ -397,27 +382,37 @@ fn merge(args: MergeArgs) -> ExitCode {
             return ExitCode::from(EXIT_INPUT);
         }
     };
-    let written = export::write(&report, &args.reports.out, &formats);
-    if !args.quiet || written.is_err() {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        out(&summary::render(&report, Style { color }));
-    }
-    match written {
-        Ok(paths) if !args.quiet => {
-            for path in &paths {
-                out(&format!("report: {}\n", path.display()));
-            }
-        }
-        Ok(_) => {}
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_RUN);
-        }
+    if let Err(code) = deliver(&report, &args.reports.out, &formats, args.quiet) {
+        return code;
     }
     if report.thresholds.iter().all(|t| t.pass) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_THRESHOLD)
+    }
+}
+
+/// Writes `report` in `formats` under `dir` and prints its summary and paths (unless
+/// `quiet`). The summary is printed even when the files cannot be written: what was
+/// measured reaches the user one way or the other.
+fn deliver(report: &Report, dir: &Path, formats: &[Format], quiet: bool) -> Result<(), ExitCode> {
+    let written = export::write(report, dir, formats);
+    if !quiet || written.is_err() {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        out(&summary::render(report, Style { color }));
+    }
+    match written {
+        Ok(paths) if !quiet => {
+            for path in &paths {
+                out(&format!("report: {}\n", path.display()));
+            }
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(EXIT_RUN))
+        }
     }
 }
 

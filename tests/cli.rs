@@ -1,27 +1,14 @@
 //! The command line as a user meets it: exit codes, files written, messages.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn tokenstorm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{tokenstorm, write};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tokenstorm-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    common::temp_dir("cli", name)
 }
 
 const SMALL: &str = r#"

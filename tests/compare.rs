@@ -2,29 +2,19 @@
 //! each plus the comparison, the same bytes whether variants ran in parallel or one by
 //! one, and bad variants refused with their line and key.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn tokenstorm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::tokenstorm;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("tokenstorm-compare-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp_dir("compare", name)
 }
 
 fn write(dir: &Path, text: &str) -> String {
-    let path = dir.join("duo.yaml");
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    common::write(dir, "duo.yaml", text)
 }
 
 fn text(o: &Output) -> String {

@@ -1,8 +1,12 @@
 //! A run split over workers (`run --worker I/N`) and merged (`merge`), through the
 //! binary: the merged report is the whole run's, and what does not fit is refused.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{tokenstorm, write};
 
 use serde_json::Value;
 use tokenstorm::engine::{self, Control, RunOptions};
@@ -10,25 +14,8 @@ use tokenstorm::report::export::{Exporter, Json};
 use tokenstorm::scenario;
 use tokenstorm::shard::Shard;
 
-fn tokenstorm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
-
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tokenstorm-merge-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
+    common::temp_dir("merge", name)
 }
 
 fn json(path: &Path) -> Value {
