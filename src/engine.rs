@@ -324,19 +324,26 @@ async fn lock_services(
     options: &RunOptions,
 ) -> Result<Vec<Option<Arc<LockService>>>, RunError> {
     // Keys of one run must not meet another run's on a shared Redis; the workers of one
-    // run share theirs through the run id.
-    let namespace = match &options.run_id {
-        Some(id) => format!("{}:{id}", scenario.name),
-        None => format!(
-            "{}:{}:{}",
-            scenario.name,
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis())
+    // run share theirs through the run id. The sim's locks never leave the process:
+    // neither the process id nor the wall clock is read there.
+    let (namespace, tag) = match (&options.run_id, scenario.mode) {
+        (_, Mode::Sim) => (scenario.name.clone(), "sim".to_string()),
+        (Some(id), Mode::Live) => (
+            format!("{}:{id}", scenario.name),
+            std::process::id().to_string(),
+        ),
+        (None, Mode::Live) => (
+            format!(
+                "{}:{}:{}",
+                scenario.name,
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis())
+            ),
+            std::process::id().to_string(),
         ),
     };
-    let tag = std::process::id().to_string();
     let mut services = Vec::new();
     for group in &scenario.clients {
         let policy = client::Policy::resolve(&group.policy);

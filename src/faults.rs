@@ -143,20 +143,7 @@ mod tests {
     use crate::scenario::Latency;
 
     fn fault(kind: FaultKind) -> Fault {
-        Fault {
-            kind,
-            at: None,
-            for_: None,
-            mode: None,
-            rate: None,
-            status: None,
-            fraction: None,
-            every: None,
-            by: None,
-            latency: None,
-            overlap: None,
-            publish_delay: None,
-        }
+        Fault::of(kind)
     }
 
     #[test]

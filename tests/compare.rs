@@ -5,9 +5,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use common::tokenstorm;
+use common::{show, tokenstorm};
 
 fn temp_dir(name: &str) -> PathBuf {
     common::temp_dir("compare", name)
@@ -15,14 +14,6 @@ fn temp_dir(name: &str) -> PathBuf {
 
 fn write(dir: &Path, text: &str) -> String {
     common::write(dir, "duo.yaml", text)
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 const DUO: &str = r#"
@@ -55,7 +46,7 @@ fn declared_variants_each_get_a_report_and_a_column() {
     let file = write(&dir, DUO);
     let out_dir = dir.join("out");
     let out = tokenstorm(&["compare", &file, "--out", out_dir.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let reactive = json(&out_dir.join("duo.reactive.json"));
     let proactive = json(&out_dir.join("duo.proactive.json"));
     assert_eq!(reactive["variant"], "reactive");
@@ -96,7 +87,7 @@ fn the_same_bytes_in_parallel_or_one_by_one() {
             out_dir.to_str().unwrap(),
         ]);
         // Some variants give requests up: failed_rate == 0 fails there.
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
         let mut reports: Vec<String> = Vec::new();
         for name in [
             "on_401-refresh_and_retry",
@@ -151,9 +142,9 @@ fn sweeps_are_checked_like_scenarios() {
     let missing = tokenstorm(&["compare", &file, "--vary", "clients.5.count=1,2"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(
-        text(&missing).contains("index 5 does not exist"),
+        show(&missing).contains("index 5 does not exist"),
         "{}",
-        text(&missing)
+        show(&missing)
     );
     let impossible = tokenstorm(&[
         "compare",
@@ -167,9 +158,9 @@ fn sweeps_are_checked_like_scenarios() {
     let zero = tokenstorm(&["compare", &file, "--vary", "clients.0.count=0,5"]);
     assert_eq!(zero.status.code(), Some(2));
     assert!(
-        text(&zero).contains("must be at least 1"),
+        show(&zero).contains("must be at least 1"),
         "{}",
-        text(&zero)
+        show(&zero)
     );
     let garbled = tokenstorm(&["compare", &file, "--vary", "clients.0.count"]);
     assert_eq!(garbled.status.code(), Some(2));
@@ -181,7 +172,7 @@ fn nothing_to_compare_is_a_usage_error() {
     let file = write(&dir, &DUO[..DUO.find("variants:").unwrap()]);
     let out = tokenstorm(&["compare", &file]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("nothing to compare"), "{}", text(&out));
+    assert!(show(&out).contains("nothing to compare"), "{}", show(&out));
 }
 
 #[test]

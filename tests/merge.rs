@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{tokenstorm, write};
+use common::{show, tokenstorm, write};
 
 use serde_json::Value;
 use tokenstorm::engine::{self, Control, RunOptions};
@@ -21,14 +21,6 @@ fn temp_dir(name: &str) -> PathBuf {
 fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{path:?}: {e}")))
         .unwrap()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Three groups that never meet: no issuer capacity or rate limit, constant latencies,

@@ -90,6 +90,16 @@ pub struct Held {
     guard: Option<OwnedMutexGuard<()>>,
 }
 
+impl Held {
+    fn new(key: &str, value: String, guard: Option<OwnedMutexGuard<()>>) -> Held {
+        Held {
+            key: key.to_string(),
+            value,
+            guard,
+        }
+    }
+}
+
 /// How taking the lock went.
 #[derive(Debug)]
 pub enum Acquire {
@@ -281,11 +291,7 @@ impl LockService {
                 .clone();
             if let Ok(g) = mutex.clone().try_lock_owned() {
                 return Acquire::Taken {
-                    held: Held {
-                        key: key.to_string(),
-                        value,
-                        guard: Some(g),
-                    },
+                    held: Held::new(key, value, Some(g)),
                     waited: None,
                 };
             }
@@ -299,11 +305,7 @@ impl LockService {
             let waited = t0.elapsed();
             return match got {
                 Some(g) => Acquire::Taken {
-                    held: Held {
-                        key: key.to_string(),
-                        value,
-                        guard: Some(g),
-                    },
+                    held: Held::new(key, value, Some(g)),
                     waited: Some(waited),
                 },
                 None => Acquire::TimedOut { waited },
@@ -327,11 +329,7 @@ impl LockService {
             let holder_expires = match taken {
                 Ok(None) => {
                     return Acquire::Taken {
-                        held: Held {
-                            key: key.to_string(),
-                            value,
-                            guard: None,
-                        },
+                        held: Held::new(key, value, None),
                         waited,
                     };
                 }

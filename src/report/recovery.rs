@@ -237,18 +237,9 @@ mod tests {
     #[test]
     fn windows_are_the_timed_outages_issuer_first() {
         let fault = |kind, at: Option<i64>, len: Option<i64>| Fault {
-            kind,
             at: at.map(Dur::secs),
             for_: len.map(Dur::secs),
-            mode: None,
-            rate: None,
-            status: None,
-            fraction: None,
-            every: None,
-            by: None,
-            latency: None,
-            overlap: None,
-            publish_delay: None,
+            ..Fault::of(kind)
         };
         let issuer = [
             fault(FaultKind::Errors, Some(1), Some(1)),

@@ -292,6 +292,26 @@ pub struct Fault {
     pub publish_delay: Option<Dur>,
 }
 
+impl Fault {
+    /// A fault of `kind` with every other key unset, to fill in by hand.
+    pub fn of(kind: FaultKind) -> Fault {
+        Fault {
+            kind,
+            at: None,
+            for_: None,
+            mode: None,
+            rate: None,
+            status: None,
+            fraction: None,
+            every: None,
+            by: None,
+            latency: None,
+            overlap: None,
+            publish_delay: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
