@@ -15,10 +15,10 @@ use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use tokenstorm::client::basic_auth;
-use tokenstorm::exchange::live::{Address, LiveExchange};
 use tokenstorm::exchange::{Endpoint, Exchange, Request};
 use tokenstorm::scenario;
 use tokenstorm::server::{self, Limits, Servers};
+use tokenstorm::world::live::{Address, LiveExchange};
 
 const SCENARIO: &str = "name: bench\nduration: 1d\nissuer: { latency: 0s }\nresource: { latency: 0s }\nclients: [ { name: c, count: 1 } ]\n";
 /// Requests in flight at once, for the client and for wrk alike.

@@ -6,7 +6,7 @@
 //! Run with `cargo bench --bench lock_overhead`.
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use tokenstorm::engine::{self, Control};
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario;
 
 fn scenario(policy: &str) -> String {
@@ -52,13 +52,13 @@ fn bench(c: &mut Criterion) {
         ),
     ] {
         let s = scenario::parse(&scenario(policy), "bench").expect("valid bench scenario");
-        let requests = engine::run(&s, &Control::default())
+        let requests = run::run(&s, &Control::default())
             .expect("run")
             .requests
             .total;
         group.throughput(Throughput::Elements(requests));
         group.bench_function(name, |b| {
-            b.iter(|| engine::run(&s, &Control::default()).expect("run"))
+            b.iter(|| run::run(&s, &Control::default()).expect("run"))
         });
     }
     group.finish();

@@ -1,7 +1,7 @@
 //! Peak memory of a 100,000-client run (2 simulated hours), read from the kernel's
 //! high-water mark of this process. Run with `cargo bench --bench peak_memory`.
 
-use tokenstorm::engine::{self, Control};
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario;
 
 const SCENARIO: &str = r#"
@@ -36,7 +36,7 @@ fn main() {
     let s = scenario::parse(SCENARIO, "bench").expect("valid bench scenario");
     let before = peak_rss_kib();
     let t0 = std::time::Instant::now();
-    let report = engine::run(&s, &Control::default()).expect("run");
+    let report = run::run(&s, &Control::default()).expect("run");
     let wall = t0.elapsed().as_secs_f64();
     println!(
         "100k clients, 2h simulated: {} API requests in {wall:.1}s wall ({:.0} requests/s)",

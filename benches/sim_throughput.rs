@@ -4,7 +4,7 @@
 //! Run with `cargo bench --bench sim_throughput`.
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use tokenstorm::engine::{self, Control};
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario;
 
 const SCENARIO: &str = r#"
@@ -29,7 +29,7 @@ clients:
 fn bench(c: &mut Criterion) {
     let s = scenario::parse(SCENARIO, "bench").expect("valid bench scenario");
     // One run to learn the request count the throughput is expressed in.
-    let requests = engine::run(&s, &Control::default())
+    let requests = run::run(&s, &Control::default())
         .expect("run")
         .requests
         .total;
@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
     group.measurement_time(std::time::Duration::from_secs(300));
     group.throughput(Throughput::Elements(requests));
     group.bench_function("10k_clients_6h", |b| {
-        b.iter(|| engine::run(&s, &Control::default()).expect("run"))
+        b.iter(|| run::run(&s, &Control::default()).expect("run"))
     });
     group.finish();
 }

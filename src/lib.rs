@@ -7,17 +7,16 @@
 
 pub mod client;
 pub mod clock;
-pub mod compare;
 pub mod duration;
-pub mod engine;
 pub mod exchange;
-pub mod faults;
 pub mod issuer;
 pub mod lock;
 pub mod metrics;
 pub mod report;
 pub mod resource;
 pub mod rng;
+pub mod run;
 pub mod scenario;
 pub mod server;
 pub mod shard;
+pub mod world;

@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use tokenstorm::compare as cmp;
-use tokenstorm::engine::{self, Control, RunOptions};
 use tokenstorm::report::Report;
 use tokenstorm::report::export::{self, Format};
 use tokenstorm::report::merge as report_merge;
 use tokenstorm::report::summary::{self, Style};
+use tokenstorm::run::compare as cmp;
+use tokenstorm::run::{self, Control, RunOptions};
 use tokenstorm::scenario::{self, Scenario};
 use tokenstorm::shard::{self, Shard};
 
@@ -335,7 +335,7 @@ fn run(args: RunArgs) -> ExitCode {
     let done = Arc::new(AtomicBool::new(false));
     let progress = (!args.quiet && std::io::stderr().is_terminal())
         .then(|| show_progress(&scenario, &control, done.clone()));
-    let result = engine::run_with(&scenario, &control, &options);
+    let result = run::run_with(&scenario, &control, &options);
     done.store(true, Ordering::Relaxed);
     if let Some(handle) = progress {
         let _ = handle.join();
@@ -417,13 +417,13 @@ fn deliver(report: &Report, dir: &Path, formats: &[Format], quiet: bool) -> Resu
 }
 
 fn presets() -> ExitCode {
-    let width = tokenstorm::client::presets::ALL
+    let width = tokenstorm::scenario::presets::ALL
         .iter()
         .map(|p| p.name.len())
         .max()
         .unwrap_or(0);
     let mut text = String::new();
-    for p in tokenstorm::client::presets::ALL {
+    for p in tokenstorm::scenario::presets::ALL {
         text.push_str(&format!("{:width$}  {}: {}\n", p.name, p.sdk, p.summary));
     }
     text.push_str(

@@ -11,8 +11,8 @@
 
 use std::fmt;
 
-use crate::client::{policy, presets};
 use crate::scenario::{Coordination, LockBackend, Mode, PolicySpec, Scenario};
+use crate::scenario::{policy, presets};
 
 /// Worker `index` (0-based) of `of`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,10 +12,10 @@ use serde_json::Value;
 use tokenstorm::client::basic_auth;
 use tokenstorm::clock::{Clock, SIM_EPOCH_MS};
 use tokenstorm::duration::Dur;
-use tokenstorm::engine::{self, Control};
 use tokenstorm::exchange::{Request, Response};
 use tokenstorm::issuer::Issuer;
 use tokenstorm::resource::Resource;
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario::{self, Dialect, IssuerConfig, ResourceConfig};
 
 /// An issuer with 1-minute tokens and a resource speaking `dialect`.
@@ -133,7 +133,7 @@ clients:
 "#
     );
     let s = scenario::parse(&yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
-    let r = engine::run(&s, &Control::default()).unwrap();
+    let r = run::run(&s, &Control::default()).unwrap();
     assert!(r.requests.unauthorized > 0, "{dialect} / {policy}");
     (r.requests.failed, r.refresh.attempts)
 }

@@ -3,10 +3,10 @@
 //! fetched from the network, a Markdown row per metric, a CSV row per tick; and the
 //! same for a comparison of variants.
 
-use tokenstorm::compare::{self, Comparison, VariantSpec};
-use tokenstorm::engine::{self, Control};
 use tokenstorm::report::Report;
 use tokenstorm::report::export::{Csv, Exporter, Html, Json, Junit, Markdown};
+use tokenstorm::run::compare::{self, Comparison, VariantSpec};
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario::{self, Scenario};
 
 const YAML: &str = r#"
@@ -38,7 +38,7 @@ fn scenario() -> Scenario {
 }
 
 fn report() -> Report {
-    engine::run(&scenario(), &Control::default()).unwrap()
+    run::run(&scenario(), &Control::default()).unwrap()
 }
 
 fn text(e: &dyn Exporter, r: &Report) -> String {
@@ -247,7 +247,7 @@ fn outages_and_their_recovery_show_in_html_and_markdown() {
         "  refresh_token: { rotation: true, reuse_grace: 0s }\n  faults: [ { kind: outage, at: 10m, for: 1m } ]",
     );
     let s = scenario::parse(&yaml, "fmt.yaml").unwrap();
-    let r = engine::run(&s, &Control::default()).unwrap();
+    let r = run::run(&s, &Control::default()).unwrap();
     assert_eq!(r.outages.len(), 1);
     let line = tokenstorm::report::recovery::describe(&r.outages[0]);
     assert!(line.starts_with("issuer outage 600–660 s"), "{line}");

@@ -2,13 +2,13 @@
 //! limit and its capacity, each in a run whose figures show the fault did what it says,
 //! where it says, and nothing outside its window.
 
-use tokenstorm::engine::{self, Control};
 use tokenstorm::report::Report;
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario;
 
 fn run(yaml: &str) -> Report {
     let s = scenario::parse(yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
-    engine::run(&s, &Control::default()).expect("run")
+    run::run(&s, &Control::default()).expect("run")
 }
 
 /// 20 proactive clients for an hour, one-minute ticks, with `issuer` and `resource`

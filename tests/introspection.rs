@@ -10,10 +10,10 @@ use serde_json::Value;
 use tokenstorm::client::basic_auth;
 use tokenstorm::clock::{Clock, SIM_EPOCH_MS};
 use tokenstorm::duration::Dur;
-use tokenstorm::engine::{self, Control};
 use tokenstorm::exchange::Response;
 use tokenstorm::issuer::Issuer;
 use tokenstorm::report::Report;
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario::{self, IssuerConfig, TokenFormat};
 
 fn issuer(format: TokenFormat) -> Issuer {
@@ -140,7 +140,7 @@ clients:
 "#
     );
     let s = scenario::parse(&yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
-    engine::run(&s, &Control::default()).unwrap()
+    run::run(&s, &Control::default()).unwrap()
 }
 
 #[test]

@@ -15,10 +15,10 @@ use serde_json::Value;
 use tokenstorm::client::basic_auth;
 use tokenstorm::clock::{Clock, SIM_EPOCH_MS};
 use tokenstorm::duration::Dur;
-use tokenstorm::engine::{self, Control};
 use tokenstorm::exchange::{Endpoint, ExchangeError, Request, Response, Upstream};
 use tokenstorm::issuer::Issuer;
 use tokenstorm::resource::Resource;
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario::{self, IssuerConfig, JwksConfig, ResourceConfig, Signing};
 
 /// The resource's line to the issuer: straight to its handler, counting key-set calls.
@@ -198,7 +198,7 @@ async fn the_old_key_verifies_until_its_overlap_ends_and_a_refetch_drops_it() {
 
 fn run(yaml: &str) -> tokenstorm::report::Report {
     let s = scenario::parse(yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
-    engine::run(&s, &Control::default()).unwrap()
+    run::run(&s, &Control::default()).unwrap()
 }
 
 fn rotating(fault: &str) -> String {

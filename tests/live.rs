@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use tokenstorm::engine::{self, Control};
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario;
 use tokenstorm::server::{self, Limits};
 
@@ -27,7 +27,7 @@ clients:
 #[test]
 fn a_live_run_drives_real_servers_in_real_time() {
     let s = scenario::parse(LIVE, "t.yaml").unwrap();
-    let r = engine::run(&s, &Control::default()).unwrap();
+    let r = run::run(&s, &Control::default()).unwrap();
     assert_eq!(r.mode, "live");
     assert!(
         r.run_info.wall_seconds >= 3.0,
@@ -81,7 +81,7 @@ clients:
         servers.issuer, servers.resource
     );
     let s = scenario::parse(&yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
-    let r = engine::run(&s, &Control::default()).unwrap();
+    let r = run::run(&s, &Control::default()).unwrap();
     assert!(r.requests.ok > 50, "{:?}", r.requests);
     assert_eq!(r.requests.failed, 0);
     assert!(r.refresh.succeeded >= 3, "1-second tokens: {:?}", r.refresh);
@@ -119,8 +119,8 @@ fn targets_refuse_server_knobs_and_need_live_mode() {
 
 #[test]
 fn a_connection_the_server_closed_while_idle_is_replaced_not_failed() {
-    use tokenstorm::exchange::live::{Address, LiveExchange};
     use tokenstorm::exchange::{Endpoint, Exchange, Request};
+    use tokenstorm::world::live::{Address, LiveExchange};
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -2,13 +2,13 @@
 //! a rotating refresh token, a lock whose ttl is shorter than a refresh is lost and lets
 //! them race again, waiters poll or are woken, and every figure lands in the report.
 
-use tokenstorm::engine::{self, Control};
 use tokenstorm::report::Report;
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario;
 
 fn run(yaml: &str) -> Report {
     let s = scenario::parse(yaml, "locks.yaml").unwrap_or_else(|e| panic!("{e}"));
-    engine::run(&s, &Control::default()).unwrap()
+    run::run(&s, &Control::default()).unwrap()
 }
 
 /// `clients` clients of 4 instances on a rotating, reuse-detecting issuer whose

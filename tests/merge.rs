@@ -9,8 +9,8 @@ use std::process::Output;
 use common::{show, tokenstorm, write};
 
 use serde_json::Value;
-use tokenstorm::engine::{self, Control, RunOptions};
 use tokenstorm::report::export::{Exporter, Json};
+use tokenstorm::run::{self, Control, RunOptions};
 use tokenstorm::scenario;
 use tokenstorm::shard::Shard;
 
@@ -261,18 +261,18 @@ fn an_ordinary_report_has_no_worker_key_and_one_worker_of_one_is_the_whole_run()
         r.run_info = Default::default();
         String::from_utf8(Json.export(&r).unwrap()).unwrap()
     };
-    let plain = engine::run(&s, &Control::default()).unwrap();
+    let plain = run::run(&s, &Control::default()).unwrap();
     assert!(plain.worker.is_none());
     let text = bytes(&plain);
     assert!(!text.contains("\"worker\""), "{text}");
-    let with_defaults = engine::run_with(&s, &Control::default(), &RunOptions::default()).unwrap();
+    let with_defaults = run::run_with(&s, &Control::default(), &RunOptions::default()).unwrap();
     assert_eq!(bytes(&with_defaults), text);
 
     let options = RunOptions {
         shard: Some(Shard { index: 0, of: 1 }),
         run_id: None,
     };
-    let mut alone = engine::run_with(&s, &Control::default(), &options).unwrap();
+    let mut alone = run::run_with(&s, &Control::default(), &options).unwrap();
     let worker = alone.worker.take().expect("a worker section");
     assert_eq!((worker.index, worker.of, worker.run_id), (0, 1, None));
     assert_eq!(

@@ -12,13 +12,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::StatusCode;
 use tokenstorm::client::session::{Client, Group, Instance};
-use tokenstorm::client::{Policy, basic_auth, worker};
+use tokenstorm::client::{basic_auth, worker};
 use tokenstorm::clock::{Clock, SIM_EPOCH_MS};
 use tokenstorm::duration::Dur;
-use tokenstorm::engine::{self, Control};
 use tokenstorm::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
 use tokenstorm::metrics::Metrics;
 use tokenstorm::report::Report;
+use tokenstorm::run::{self, Control};
+use tokenstorm::scenario::Policy;
 use tokenstorm::scenario::{self, PolicySpec};
 
 // ---------------------------------------------------------------------------------------
@@ -308,7 +309,7 @@ async fn on_401_fail_keeps_the_token_and_drop_token_renews_it_next_time() {
 
 fn run(yaml: &str) -> Report {
     let s = scenario::parse(yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
-    engine::run(&s, &Control::default()).expect("run")
+    run::run(&s, &Control::default()).expect("run")
 }
 
 /// Clients per run.

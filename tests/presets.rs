@@ -2,13 +2,13 @@
 //! callers are coordinated, what they do while a refresh runs, failures, 401s and the
 //! expiry source, as the resolved policy has them.
 
-use tokenstorm::client::policy::Trigger;
-use tokenstorm::client::{Policy, presets};
 use tokenstorm::duration::Dur;
+use tokenstorm::scenario::policy::Trigger;
 use tokenstorm::scenario::{
     Coordination as C, DuringRefresh, ExpirySource as X, JitterPer, On401, On401When, PolicySpec,
     RefreshMode as M, RetryJitter, SoftWindow as W,
 };
+use tokenstorm::scenario::{Policy, presets};
 
 fn preset(name: &str) -> Policy {
     assert!(presets::find(name).is_some(), "no preset {name}");

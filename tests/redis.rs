@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tokenstorm::engine::{self, Control};
 use tokenstorm::lock::{Acquire, LockService, LockSettings};
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario::{self, LockBackend};
 
 /// A redis-server of this test's own, stopped when dropped.
@@ -160,7 +160,7 @@ fn scenario_on(redis: &RedisServer) -> scenario::Scenario {
 fn the_live_redis_scenario_shares_tokens_through_redis_and_never_races() {
     let redis = RedisServer::start("scenario");
     let s = scenario_on(&redis);
-    let r = engine::run(&s, &Control::default()).unwrap();
+    let r = run::run(&s, &Control::default()).unwrap();
     let failed: Vec<_> = r.thresholds.iter().filter(|t| !t.pass).collect();
     assert!(failed.is_empty(), "{failed:#?}\n{:#?}", r.lock);
     assert!(r.refresh.attempts > 0);
@@ -171,7 +171,7 @@ fn the_live_redis_scenario_shares_tokens_through_redis_and_never_races() {
     let mut unlocked = s.clone();
     unlocked.clients[0].policy.coordination = Some(scenario::Coordination::SingleFlight);
     unlocked.clients[0].policy.lock = None;
-    let u = engine::run(&unlocked, &Control::default()).unwrap();
+    let u = run::run(&unlocked, &Control::default()).unwrap();
     assert!(u.refresh.duplicates > 0, "{:?}", u.refresh);
     assert!(u.rotation.reuse_detected > 0, "{:?}", u.rotation);
 }

@@ -1,13 +1,13 @@
 //! Whole runs on the virtual clock: each test runs a small scenario end to end and checks
 //! a figure that the behaviour under test determines.
 
-use tokenstorm::engine::{self, Control};
 use tokenstorm::report::Report;
+use tokenstorm::run::{self, Control};
 use tokenstorm::scenario;
 
 fn run(yaml: &str) -> Report {
     let s = scenario::parse(yaml, "test.yaml").unwrap_or_else(|e| panic!("{e}"));
-    engine::run(&s, &Control::default()).expect("run")
+    run::run(&s, &Control::default()).expect("run")
 }
 
 /// The bytes of the JSON report, as `run` writes them, with the wall-clock fields blanked.
@@ -404,7 +404,7 @@ fn a_stopped_run_reports_what_ran() {
     control
         .stop
         .store(true, std::sync::atomic::Ordering::Relaxed);
-    let r = engine::run(&s, &control).unwrap();
+    let r = run::run(&s, &control).unwrap();
     assert!(r.run_info.interrupted);
     assert_eq!(r.duration_seconds, 1.0);
     assert_eq!(r.timeline.series.requests.len(), 1);

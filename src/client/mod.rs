@@ -6,8 +6,6 @@
 //! workers send API requests until the run ends. The same code runs on the sim's
 //! paused clock and, over an HTTP exchange, in real time.
 
-pub mod policy;
-pub mod presets;
 pub mod session;
 pub mod store;
 pub mod worker;
@@ -24,10 +22,9 @@ use crate::exchange::Exchange;
 use crate::metrics::Metrics;
 use crate::rng::{self, stream};
 use crate::scenario::{
-    ClientGroup, ClockOffset, Coordination, Dialect, IssuerConfig, RefreshMode, Start,
+    ClientGroup, ClockOffset, Coordination, Dialect, IssuerConfig, Policy, RefreshMode, Start,
 };
 use crate::shard::Shard;
-pub use policy::Policy;
 pub use session::{Client, Group, Instance, Need};
 
 /// `Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.

@@ -26,7 +26,6 @@ use rand::RngExt;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::policy::{Policy, Trigger};
 use super::store::{AccessToken, TokenResponse, TokenState};
 use crate::clock::ActorClock;
 use crate::duration::Dur;
@@ -35,6 +34,7 @@ use crate::lock::{Acquire, LockService};
 use crate::metrics::{LoginKind, Metrics, RefreshEnd};
 use crate::rng::Rng;
 use crate::scenario::Coordination;
+use crate::scenario::policy::{Policy, Trigger};
 use crate::scenario::{Dialect, DuringRefresh, JitterPer, SoftWindow};
 
 /// What every client of a group shares.

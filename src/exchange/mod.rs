@@ -6,11 +6,6 @@
 //! exchange sends the same request over the wire. Clients are written once against
 //! this trait.
 
-pub mod gate;
-pub mod latency;
-pub mod live;
-pub mod sim;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;

@@ -8,12 +8,15 @@
 
 pub mod locate;
 pub mod model;
+pub mod policy;
+pub mod presets;
 pub mod validate;
 
 use std::fmt;
 use std::path::Path;
 
 pub use model::*;
+pub use policy::Policy;
 
 /// One thing wrong with a scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]

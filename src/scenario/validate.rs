@@ -8,13 +8,13 @@
 use std::collections::BTreeSet;
 
 use super::model::*;
-use crate::client::Policy;
-use crate::client::policy::Trigger;
-use crate::client::presets;
 use crate::duration::Dur;
 use crate::report::model::Report;
 use crate::report::recovery;
 use crate::report::threshold::{self, Condition};
+use crate::scenario::Policy;
+use crate::scenario::policy::Trigger;
+use crate::scenario::presets;
 
 /// One problem: a key path and a message.
 pub type Finding = (String, String);

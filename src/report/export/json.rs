@@ -1,8 +1,8 @@
 //! The JSON report of SPEC §2: pretty-printed, keys in a fixed order, newline-terminated.
 
 use super::{ExportError, Exporter};
-use crate::compare::Comparison;
 use crate::report::Report;
+use crate::run::compare::Comparison;
 
 pub struct Json;
 
@@ -23,6 +23,6 @@ impl Exporter for Json {
         comparison: &Comparison,
         _reports: &[Report],
     ) -> Result<Option<Vec<u8>>, ExportError> {
-        Ok(Some(crate::compare::to_json(comparison)))
+        Ok(Some(crate::run::compare::to_json(comparison)))
     }
 }

@@ -4,8 +4,8 @@
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::{ExportError, Exporter};
-use crate::compare::Comparison;
 use crate::report::Report;
+use crate::run::compare::Comparison;
 
 pub struct Junit;
 

@@ -20,7 +20,7 @@ pub use junit::Junit;
 pub use markdown::Markdown;
 
 use super::Report;
-use crate::compare::Comparison;
+use crate::run::compare::Comparison;
 
 /// A report format.
 pub trait Exporter {

@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
-use super::{Endpoint, Exchange, ExchangeError, Request, Response};
+use crate::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
 
 /// Where one server is.
 #[derive(Clone, Debug)]

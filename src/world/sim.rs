@@ -11,12 +11,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::gate::{Gate, Side, Verdict};
-use super::{Endpoint, Exchange, ExchangeError, ExchangeStats, Request, Response};
+use crate::exchange::{Endpoint, Exchange, ExchangeError, ExchangeStats, Request, Response};
 use crate::issuer::Issuer;
 use crate::metrics::Metrics;
 use crate::resource::Resource;
 use crate::rng::Rng;
+use crate::server::gate::{Gate, Side, Verdict};
 
 pub struct SimExchange {
     issuer: Arc<Issuer>,
@@ -103,7 +103,7 @@ impl SimUpstream {
     }
 }
 
-impl super::Upstream for SimUpstream {
+impl crate::exchange::Upstream for SimUpstream {
     fn call(
         &self,
         endpoint: Endpoint,

@@ -14,9 +14,9 @@ use std::time::Duration;
 use http::StatusCode;
 use rand::RngExt;
 
-use crate::exchange::latency::Sampler;
 use crate::rng::Rng;
 use crate::scenario::{Fault, FaultKind};
+use crate::server::latency::Sampler;
 
 /// What a fault does to one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,6 +5,8 @@
 //! takes seconds and every run of the same scenario and seed does the same thing in the
 //! same order. The only wall-clock readings are the ones that end up in `run_info`.
 
+pub mod compare;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -13,8 +15,6 @@ use crate::client;
 use crate::clock::ActorClock;
 use crate::clock::{Clock, SIM_EPOCH_MS};
 use crate::exchange::ExchangeStats;
-use crate::exchange::gate::Side;
-use crate::exchange::sim::{SimExchange, SimUpstream};
 use crate::issuer::{Issuer, IssuerStats};
 use crate::lock::LockService;
 use crate::metrics::{Counts, Metrics, Recorded};
@@ -23,7 +23,9 @@ use crate::report::{recovery, threshold};
 use crate::resource::{Resource, ResourceStats};
 use crate::rng::{self, stream};
 use crate::scenario::{Coordination, Fault, FaultKind, IssuerConfig, Mode, Scenario, Thresholds};
+use crate::server::gate::Side;
 use crate::shard::Shard;
+use crate::world::sim::{SimExchange, SimUpstream};
 
 /// Lets the caller watch and stop a run from another thread.
 #[derive(Clone, Debug, Default)]
@@ -346,7 +348,7 @@ async fn lock_services(
     };
     let mut services = Vec::new();
     for group in &scenario.clients {
-        let policy = client::Policy::resolve(&group.policy);
+        let policy = crate::scenario::Policy::resolve(&group.policy);
         services.push(if policy.coordination == Coordination::Lock {
             let service = LockService::start(policy.lock, &namespace, &tag)
                 .await
@@ -367,7 +369,7 @@ async fn live(
     options: &RunOptions,
 ) -> Result<Outcome, RunError> {
     let shard = options.shard;
-    use crate::exchange::live::{Address, LiveExchange};
+    use crate::world::live::{Address, LiveExchange};
     let clock = Clock::wall();
     let metrics = metrics_for(scenario, clock, control, shard.is_some());
     let mut issuer_config = scenario.issuer.clone();

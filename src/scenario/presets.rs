@@ -483,7 +483,7 @@ mod tests {
         assert_eq!(ALL.len(), 15, "one preset per row of PRESETS.md");
         for p in ALL {
             assert!(p.spec().refresh.is_some(), "{}", p.name);
-            let _ = crate::client::Policy::resolve(&PolicySpec {
+            let _ = crate::scenario::Policy::resolve(&PolicySpec {
                 preset: Some(p.name.into()),
                 ..Default::default()
             });

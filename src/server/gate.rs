@@ -1,7 +1,7 @@
 //! The hostile side of a server: what happens to a request before its handler sees it.
 //!
 //! Each server (the issuer, the resource) has a [`Gate`] that decides, once per request
-//! at its arrival: its faults (see [`crate::faults`]), the latency it will take, and for
+//! at its arrival: its faults (see [`crate::server::faults`]), the latency it will take, and for
 //! the issuer's work (token requests and introspections) a capacity (at most `capacity`
 //! served at once, the others queue in arrival order: a storm shows as waiting) and a
 //! rate limit (a token bucket answering 429 with Retry-After). The sim exchange and the
@@ -17,12 +17,12 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use super::latency::Sampler;
-use super::{Endpoint, Response};
 use crate::clock::Clock;
-use crate::faults::{Effect, Faults};
+use crate::exchange::{Endpoint, Response};
 use crate::metrics::Metrics;
 use crate::rng::Rng;
 use crate::scenario::RateLimit;
+use crate::server::faults::{Effect, Faults};
 
 /// A token bucket: `per_second` tokens a second, at most `burst` saved up.
 struct Bucket {

@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::engine::{self, Control, RunError};
 use crate::report::Report;
 use crate::report::threshold::lookup;
+use crate::run::{self, Control, RunError};
 use crate::scenario::{self, Problem, Scenario, ScenarioError, locate::Index, validate};
 
 /// One variant to build: a name and the keys it sets, in order.
@@ -249,7 +249,7 @@ pub fn run_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(s) = scenarios.get(i) else { break };
-                    let result = engine::run(s, control).map(|mut r| {
+                    let result = run::run(s, control).map(|mut r| {
                         r.variant = names.get(i).cloned();
                         r
                     });
