@@ -13,11 +13,13 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokenstorm::report::Report;
+use tokenstorm::report::comparison;
 use tokenstorm::report::export::{self, Format};
 use tokenstorm::report::merge as report_merge;
 use tokenstorm::report::summary::{self, Style};
 use tokenstorm::run::compare as cmp;
 use tokenstorm::run::{self, Control, RunOptions};
+use tokenstorm::scenario::variants;
 use tokenstorm::scenario::{self, Scenario};
 use tokenstorm::shard::{self, Shard};
 
@@ -438,7 +440,7 @@ fn compare(args: CompareArgs) -> ExitCode {
         Ok(f) => f,
         Err(code) => return code,
     };
-    let (text, base) = match cmp::load_text(&args.scenario) {
+    let (text, base) = match variants::load_text(&args.scenario) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("{e}");
@@ -446,14 +448,14 @@ fn compare(args: CompareArgs) -> ExitCode {
         }
     };
     let (swept, variants) = match &args.vary {
-        Some(arg) => match cmp::sweep(arg) {
+        Some(arg) => match variants::sweep(arg) {
             Ok((path, v)) => (Some(path), v),
             Err(e) => {
                 eprintln!("error: --vary {e}");
                 return ExitCode::from(EXIT_INPUT);
             }
         },
-        None => (None, cmp::declared(&base)),
+        None => (None, variants::declared(&base)),
     };
     if variants.is_empty() {
         eprintln!(
@@ -463,7 +465,7 @@ fn compare(args: CompareArgs) -> ExitCode {
         return ExitCode::from(EXIT_INPUT);
     }
     let file = args.scenario.display().to_string();
-    let mut scenarios = match cmp::build_all(&text, &file, &variants) {
+    let mut scenarios = match variants::build_all(&text, &file, &variants) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
@@ -492,13 +494,13 @@ fn compare(args: CompareArgs) -> ExitCode {
     }
     let mut base = base;
     base.seed = seed;
-    let comparison = cmp::compare(&base, swept.as_deref(), &variants, &reports);
+    let comparison = comparison::compare(&base, swept.as_deref(), &variants, &reports);
     let mut written = Vec::new();
     for r in &reports {
         match export::write(r, &args.reports.out, &formats) {
             Ok(paths) => written.extend(paths),
             Err(e) => {
-                out(&cmp::render(&comparison, &reports));
+                out(&comparison::render(&comparison, &reports));
                 eprintln!("error: {e}");
                 return ExitCode::from(EXIT_RUN);
             }
@@ -507,13 +509,13 @@ fn compare(args: CompareArgs) -> ExitCode {
     match export::write_comparison(&comparison, &reports, &args.reports.out, &formats) {
         Ok(paths) => written.extend(paths),
         Err(e) => {
-            out(&cmp::render(&comparison, &reports));
+            out(&comparison::render(&comparison, &reports));
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_RUN);
         }
     }
     if !args.quiet {
-        let mut text = cmp::render(&comparison, &reports);
+        let mut text = comparison::render(&comparison, &reports);
         text.push('\n');
         for p in &written {
             text.push_str(&format!("report: {}\n", p.display()));

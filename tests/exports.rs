@@ -4,9 +4,11 @@
 //! same for a comparison of variants.
 
 use tokenstorm::report::Report;
+use tokenstorm::report::comparison::{self, Comparison};
 use tokenstorm::report::export::{Csv, Exporter, Html, Json, Junit, Markdown};
-use tokenstorm::run::compare::{self, Comparison, VariantSpec};
+use tokenstorm::run::compare;
 use tokenstorm::run::{self, Control};
+use tokenstorm::scenario::variants::{self, VariantSpec};
 use tokenstorm::scenario::{self, Scenario};
 
 const YAML: &str = r#"
@@ -136,7 +138,7 @@ fn markdown_has_a_row_per_metric_and_the_verdicts_first() {
         md.starts_with("### ❌ tokenstorm · fmt: 2 of 3 thresholds passed"),
         "{md}"
     );
-    for m in compare::METRICS {
+    for m in comparison::METRICS {
         assert_eq!(
             md.lines()
                 .filter(|l| l.starts_with(&format!("| `{m}`")))
@@ -169,14 +171,14 @@ fn csv_has_a_row_per_tick() {
 
 fn comparison() -> (Comparison, Vec<Report>) {
     let (knob, variants): (String, Vec<VariantSpec>) =
-        compare::sweep("clients.0.policy.buffer=0s,2m").unwrap();
-    let scenarios = compare::build_all(YAML, "fmt.yaml", &variants).unwrap();
+        variants::sweep("clients.0.policy.buffer=0s,2m").unwrap();
+    let scenarios = variants::build_all(YAML, "fmt.yaml", &variants).unwrap();
     let names: Vec<String> = variants.iter().map(|v| v.name.clone()).collect();
     let reports: Vec<Report> = compare::run_all(&scenarios, &names, 2, &Control::default())
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let c = compare::compare(&scenarios[0], Some(&knob), &variants, &reports);
+    let c = comparison::compare(&scenarios[0], Some(&knob), &variants, &reports);
     (c, reports)
 }
 
@@ -205,7 +207,7 @@ fn a_comparison_renders_in_every_format_that_has_one() {
     assert!(md.contains("| metric") && md.contains("buffer-2m"));
     assert_eq!(
         md.lines().filter(|l| l.starts_with("| `")).count(),
-        compare::METRICS.len()
+        comparison::METRICS.len()
     );
 
     let xml = String::from_utf8(Junit.export_comparison(&c, &reports).unwrap().unwrap()).unwrap();

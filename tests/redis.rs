@@ -227,7 +227,7 @@ fn report(path: &std::path::Path) -> serde_json::Value {
 }
 
 fn at(v: &serde_json::Value, path: &str) -> u64 {
-    tokenstorm::report::threshold::lookup(v, path)
+    tokenstorm::report::model::lookup(v, path)
         .and_then(serde_json::Value::as_u64)
         .unwrap_or_else(|| panic!("{path} in {v}"))
 }

@@ -12,13 +12,13 @@ pub mod worker;
 
 use std::sync::Arc;
 
-use base64::Engine;
-use http::{HeaderValue, Uri};
+use http::Uri;
 use rand::RngExt;
 use tokio::time::Instant;
 
 use crate::clock::Clock;
 use crate::exchange::Exchange;
+pub use crate::exchange::basic_auth;
 use crate::metrics::Metrics;
 use crate::rng::{self, stream};
 use crate::scenario::{
@@ -26,14 +26,6 @@ use crate::scenario::{
 };
 use crate::shard::Shard;
 pub use session::{Client, Group, Instance, Need};
-
-/// `Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.
-pub fn basic_auth(client_id: &str, client_secret: &str) -> HeaderValue {
-    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let raw = format!("{}:{}", enc(client_id), enc(client_secret));
-    let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
-    HeaderValue::try_from(format!("Basic {b64}")).expect("base64 is a valid header value")
-}
 
 /// The API request of a group: `/api/me`, asking for the group's dialect if it has one.
 fn api_uri(dialect: Option<Dialect>) -> Uri {

@@ -10,7 +10,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use base64::Engine;
 use bytes::Bytes;
+use http::HeaderValue;
 
 /// Where a request goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,4 +79,12 @@ pub trait Exchange: Send + Sync + 'static {
         request: Request,
         timeout: Duration,
     ) -> impl Future<Output = Result<Response, ExchangeError>> + Send;
+}
+
+/// `Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.
+pub fn basic_auth(client_id: &str, client_secret: &str) -> HeaderValue {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let raw = format!("{}:{}", enc(client_id), enc(client_secret));
+    let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+    HeaderValue::try_from(format!("Basic {b64}")).expect("base64 is a valid header value")
 }

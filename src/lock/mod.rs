@@ -24,54 +24,8 @@ use tokio::sync::{Notify, OwnedMutexGuard};
 use tokio::time::Instant;
 
 use crate::duration::Dur;
-use crate::scenario::{LockBackend, LockSpec};
-
-/// A lock's settings, defaults filled in.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LockSettings {
-    pub backend: LockBackend,
-    pub ttl: Dur,
-    pub latency: Dur,
-    pub poll: Dur,
-    pub notify: bool,
-    pub url: Option<String>,
-}
-
-pub mod defaults {
-    use crate::duration::Dur;
-    /// A Redis lock's usual expiry (redlock's examples, redis-py users).
-    pub const TTL: Dur = Dur::secs(10);
-    /// A Redis round trip on one network.
-    pub const LATENCY: Dur = Dur::ms(1);
-    /// redis-py's `Lock(sleep=0.1)`.
-    pub const POLL: Dur = Dur::ms(100);
-    pub const URL: &str = "redis://127.0.0.1:6379";
-    /// Where a URL is taken from when the scenario names none.
-    pub const URL_VAR: &str = "TOKENSTORM_REDIS_URL";
-}
-
-impl LockSettings {
-    pub fn of(spec: Option<&LockSpec>) -> LockSettings {
-        let d = LockSpec::default();
-        let spec = spec.unwrap_or(&d);
-        LockSettings {
-            backend: spec.backend.unwrap_or(LockBackend::Simulated),
-            ttl: spec.ttl.unwrap_or(defaults::TTL),
-            latency: spec.latency.unwrap_or(defaults::LATENCY),
-            poll: spec.poll.unwrap_or(defaults::POLL),
-            notify: spec.notify.unwrap_or(false),
-            url: spec.url.clone(),
-        }
-    }
-
-    /// The Redis URL: the scenario's, else `$TOKENSTORM_REDIS_URL`, else the default.
-    pub fn redis_url(&self) -> String {
-        self.url
-            .clone()
-            .or_else(|| std::env::var(defaults::URL_VAR).ok())
-            .unwrap_or_else(|| defaults::URL.to_string())
-    }
-}
+use crate::scenario::LockBackend;
+pub use crate::scenario::policy::{LockSettings, lock_defaults as defaults};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {

@@ -238,6 +238,11 @@ fn last_second(window: &mut VecDeque<u64>, now_ms: u64) -> u64 {
     window.len() as u64
 }
 
+/// Timeline buckets for a run: the last one may be partial.
+pub fn ticks(duration_ms: u64, tick_ms: u64) -> usize {
+    duration_ms.div_ceil(tick_ms.max(1)) as usize
+}
+
 /// The most of `arrivals_ms` (sorted) within any one second: the same sliding window
 /// as the run's `peak_per_second`, for arrivals recorded elsewhere.
 pub fn peak_per_second(arrivals_ms: &[u64]) -> u64 {

@@ -37,7 +37,6 @@ use serde_json::Value;
 use super::model::{Report, Worker};
 use super::recovery::{self, Window};
 use crate::metrics::{self, Latencies};
-use crate::run;
 use crate::scenario::Thresholds;
 
 /// One worker's report, read and checked for its `worker` section.
@@ -206,16 +205,17 @@ pub fn merge(parts: &[Part]) -> Result<Report, MergeError> {
     let arrivals = arrivals(&ordered, &offsets_ms)?;
     report.refresh.peak_per_second = metrics::peak_per_second(&arrivals.all);
     report.refresh.mean_per_second =
-        run::mean_per_second(report.refresh.attempts, report.duration_seconds);
+        crate::report::figures::mean_per_second(report.refresh.attempts, report.duration_seconds);
     let peak_of = |s: &[u64]| s.iter().copied().max().unwrap_or(0);
     let s = &report.timeline.series;
     report.refresh.max_concurrent = peak_of(&s.concurrent_refreshes);
     report.lock.max_waiters = peak_of(&s.lock_waiters);
     report.lock.max_holders = peak_of(&s.lock_holders);
     report.issuer.queue_max = peak_of(&s.issuer_queue);
-    (report.unauthorized_rate, report.failed_rate) = run::rates(&report.requests);
+    (report.unauthorized_rate, report.failed_rate) =
+        crate::report::figures::rates(&report.requests);
     for (name, g) in &mut report.groups {
-        (g.unauthorized_rate, g.failed_rate) = run::rates(&g.requests);
+        (g.unauthorized_rate, g.failed_rate) = crate::report::figures::rates(&g.requests);
         g.refresh.peak_per_second = arrivals
             .by_group
             .get(name.as_str())
@@ -232,7 +232,7 @@ pub fn merge(parts: &[Part]) -> Result<Report, MergeError> {
             .map(|t| (t.metric.clone(), t.condition.clone()))
             .collect(),
     );
-    run::judge(&mut report, &thresholds);
+    crate::report::figures::judge(&mut report, &thresholds);
     Ok(report)
 }
 

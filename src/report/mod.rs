@@ -2,7 +2,9 @@
 //! terminal summary, one exporter per file format, and the merge of a split run's
 //! worker reports.
 
+pub mod comparison;
 pub mod export;
+pub mod figures;
 pub mod merge;
 pub mod model;
 pub mod recovery;

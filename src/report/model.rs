@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -373,4 +374,80 @@ pub struct WorkerHistograms {
     pub lock_wait: String,
     /// `issuer.queue_wait_ms`
     pub issuer_queue_wait: String,
+}
+
+/// The value at a dotted path (`refresh.peak_per_second`) of a JSON report.
+pub fn lookup<'a>(report: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(report, |v, key| match v {
+        Value::Object(map) => map.get(key),
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
+}
+
+/// Every numeric path of a JSON report, in document order, array elements by number
+/// (`outages.0.recovery_seconds`): what thresholds may name, and "did you mean".
+pub fn numeric_paths(report: &Value) -> Vec<String> {
+    fn join(prefix: &str, key: &str) -> String {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    }
+    fn walk(v: &Value, prefix: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Number(_) => out.push(prefix.to_string()),
+            Value::Object(map) => {
+                for (k, v) in map {
+                    // Series and verdicts are not single figures.
+                    if prefix.is_empty() && (k == "timeline" || k == "thresholds") {
+                        continue;
+                    }
+                    walk(v, &join(prefix, k), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &join(prefix, &i.to_string()), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(report, "", &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_paths_skip_series() {
+        let report = serde_json::json!({
+            "a": 1, "b": {"c": 2.0, "d": "x"}, "timeline": {"tick_ms": 1000}
+        });
+        assert_eq!(numeric_paths(&report), ["a", "b.c"]);
+    }
+
+    #[test]
+    fn numeric_paths_number_array_elements_but_skip_series_and_verdicts() {
+        let report = serde_json::json!({
+            "outages": [{"at": 1, "recovery_seconds": 2.5}, {"at": 3, "recovery_seconds": null}],
+            "thresholds": [{"actual": 1.0}],
+            "timeline": {"series": {"requests": [1, 2]}},
+        });
+        let paths = numeric_paths(&report);
+        assert_eq!(
+            paths,
+            ["outages.0.at", "outages.0.recovery_seconds", "outages.1.at"]
+        );
+        assert!(
+            paths
+                .iter()
+                .all(|p| lookup(&report, p).is_some_and(Value::is_number))
+        );
+    }
 }

@@ -253,7 +253,7 @@ impl Resource {
     ) -> Resource {
         self.introspection = Some(Introspection {
             upstream,
-            client_auth: crate::client::basic_auth(&issuer.client_id, &issuer.client_secret),
+            client_auth: crate::exchange::basic_auth(&issuer.client_id, &issuer.client_secret),
             cache_ms: config.cache.as_ms(),
             timeout: config.timeout.to_std(),
         });

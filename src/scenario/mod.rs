@@ -10,7 +10,10 @@ pub mod locate;
 pub mod model;
 pub mod policy;
 pub mod presets;
+pub mod threshold;
 pub mod validate;
+pub mod variants;
+pub mod windows;
 
 use std::fmt;
 use std::path::Path;

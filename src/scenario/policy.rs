@@ -8,8 +8,8 @@
 
 use crate::duration::Dur;
 use crate::scenario::{
-    Coordination, DuringRefresh, ExpirySource, JitterPer, On401, On401When, PolicySpec,
-    RefreshMode, RetryJitter, RetrySpec, SoftWindow, StatusPattern,
+    Coordination, DuringRefresh, ExpirySource, JitterPer, LockBackend, LockSpec, On401, On401When,
+    PolicySpec, RefreshMode, RetryJitter, RetrySpec, SoftWindow, StatusPattern,
 };
 
 /// What the defaults are, in one place (the README's reference quotes them).
@@ -91,7 +91,7 @@ pub struct Policy {
     /// without it; None: as long as it takes.
     pub wait: Option<Dur>,
     /// The lock of `coordination: lock`.
-    pub lock: crate::lock::LockSettings,
+    pub lock: LockSettings,
     pub during_refresh: DuringRefresh,
     pub expiry_source: ExpirySource,
     pub retry: Retry,
@@ -204,7 +204,7 @@ impl Policy {
             on_403: spec.on_403.unwrap_or(defaults::ON_403),
             coordination: spec.coordination.unwrap_or(defaults::COORDINATION),
             wait: spec.lock.as_ref().and_then(|l| l.wait),
-            lock: crate::lock::LockSettings::of(spec.lock.as_ref()),
+            lock: LockSettings::of(spec.lock.as_ref()),
             during_refresh: spec.during_refresh.unwrap_or(defaults::DURING_REFRESH),
             expiry_source: spec.expiry_source.unwrap_or(defaults::EXPIRY_SOURCE),
             retry: Retry {
@@ -250,6 +250,54 @@ impl Retry {
     /// Whether an answer with this status is worth another try.
     pub fn retryable(&self, status: u16) -> bool {
         self.statuses.iter().any(|p| p.matches(status))
+    }
+}
+
+/// A lock's settings, defaults filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LockSettings {
+    pub backend: LockBackend,
+    pub ttl: Dur,
+    pub latency: Dur,
+    pub poll: Dur,
+    pub notify: bool,
+    pub url: Option<String>,
+}
+
+/// A lock's defaults (see [`LockSettings::of`]).
+pub mod lock_defaults {
+    use crate::duration::Dur;
+    /// A Redis lock's usual expiry (redlock's examples, redis-py users).
+    pub const TTL: Dur = Dur::secs(10);
+    /// A Redis round trip on one network.
+    pub const LATENCY: Dur = Dur::ms(1);
+    /// redis-py's `Lock(sleep=0.1)`.
+    pub const POLL: Dur = Dur::ms(100);
+    pub const URL: &str = "redis://127.0.0.1:6379";
+    /// Where a URL is taken from when the scenario names none.
+    pub const URL_VAR: &str = "TOKENSTORM_REDIS_URL";
+}
+
+impl LockSettings {
+    pub fn of(spec: Option<&LockSpec>) -> LockSettings {
+        let d = LockSpec::default();
+        let spec = spec.unwrap_or(&d);
+        LockSettings {
+            backend: spec.backend.unwrap_or(LockBackend::Simulated),
+            ttl: spec.ttl.unwrap_or(lock_defaults::TTL),
+            latency: spec.latency.unwrap_or(lock_defaults::LATENCY),
+            poll: spec.poll.unwrap_or(lock_defaults::POLL),
+            notify: spec.notify.unwrap_or(false),
+            url: spec.url.clone(),
+        }
+    }
+
+    /// The Redis URL: the scenario's, else `$TOKENSTORM_REDIS_URL`, else the default.
+    pub fn redis_url(&self) -> String {
+        self.url
+            .clone()
+            .or_else(|| std::env::var(lock_defaults::URL_VAR).ok())
+            .unwrap_or_else(|| lock_defaults::URL.to_string())
     }
 }
 

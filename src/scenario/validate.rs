@@ -8,10 +8,11 @@
 use std::collections::BTreeSet;
 
 use super::model::*;
+use super::threshold::Condition;
 use crate::duration::Dur;
 use crate::report::model::Report;
+use crate::report::model::numeric_paths;
 use crate::report::recovery;
-use crate::report::threshold::{self, Condition};
 use crate::scenario::Policy;
 use crate::scenario::policy::Trigger;
 use crate::scenario::presets;
@@ -660,7 +661,7 @@ impl Checks {
         let groups: Vec<&str> = s.clients.iter().map(|g| g.name.as_str()).collect();
         let outages = recovery::windows(&s.issuer.faults, &s.resource.faults).len();
         let schema = Report::schema_for(&groups, outages);
-        let known = threshold::numeric_paths(&schema);
+        let known = numeric_paths(&schema);
         for (metric, text) in &s.thresholds.0 {
             let p = format!("thresholds.{metric}");
             if !known.iter().any(|k| k == metric) {

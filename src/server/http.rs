@@ -365,7 +365,7 @@ pub async fn start_on(
         )),
     };
     let end_ms = scenario.duration.as_ms().max(0) as u64;
-    crate::run::schedule_events(
+    crate::world::events::schedule(
         scenario,
         &issuer,
         issuer_front.handler.clock(),

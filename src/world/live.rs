@@ -5,6 +5,7 @@
 //! keeping its path and query) or external ones named by `targets` (the exact URL of
 //! the token endpoint and of the API resource, the request keeping only its query).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,7 +14,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
+use super::{Control, Outcome, RunError, RunOptions};
+use crate::clock::Clock;
 use crate::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
+use crate::scenario::Scenario;
 
 /// Where one server is.
 #[derive(Clone, Debug)]
@@ -184,4 +188,84 @@ impl Exchange for LiveExchange {
             .await
             .map_err(|_| ExchangeError::Timeout)?
     }
+}
+
+/// A live run's runtime: every thread, real time.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// A live run: real HTTP in real time, against servers started here on loopback (or
+/// the external ones of `targets`, whose counts the report then cannot know).
+pub async fn run(
+    scenario: &Scenario,
+    control: &Control,
+    options: &RunOptions,
+) -> Result<Outcome, RunError> {
+    let shard = options.shard;
+    let clock = Clock::wall();
+    let metrics = super::metrics_for(scenario, clock, control, shard.is_some());
+    let mut issuer_config = scenario.issuer.clone();
+    let (exchange, servers) = match &scenario.targets {
+        Some(t) => {
+            if let Some(id) = &t.client_id {
+                issuer_config.client_id = id.clone();
+            }
+            if let Some(secret) = &t.client_secret {
+                issuer_config.client_secret = secret.clone();
+            }
+            if let Some(password) = &t.password {
+                issuer_config.password = password.clone();
+            }
+            let exchange = LiveExchange::new(
+                Address::Exact(t.issuer.clone()),
+                Address::Exact(t.resource.clone()),
+            );
+            (exchange, None)
+        }
+        None => {
+            let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let limits = crate::server::Limits {
+                max_connections: 65_536,
+                ..Default::default()
+            };
+            let servers = crate::server::start_on(
+                scenario,
+                loopback,
+                loopback,
+                limits,
+                clock,
+                Some(metrics.clone()),
+            )
+            .await
+            .map_err(|e| RunError::Server(e.to_string()))?;
+            let exchange = LiveExchange::new(
+                Address::Root(format!("http://{}", servers.issuer)),
+                Address::Root(format!("http://{}", servers.resource)),
+            );
+            (exchange, Some(servers))
+        }
+    };
+    let (elapsed_ms, interrupted) = super::drive(
+        scenario,
+        &issuer_config,
+        control,
+        Arc::new(exchange),
+        &metrics,
+        clock,
+        options,
+    )
+    .await?;
+    let (issuer, resource, exchange) = servers.as_ref().map(|s| s.stats()).unwrap_or_default();
+    Ok(Outcome {
+        recorded: metrics.finish(),
+        issuer,
+        resource,
+        exchange,
+        elapsed_ms,
+        interrupted,
+        started_unix_ms: clock.epoch_ms().max(0) as u64,
+    })
 }

@@ -1,5 +1,185 @@
 //! The world a scenario describes, and its two ways to run: [`sim`] in-process on the
 //! paused clock, [`live`] over real HTTP in real time.
+//!
+//! What both ways share lives here: the run's control and errors, what the world
+//! counted ([`Outcome`]), the run's recorder, and the driving of the client groups.
 
+pub mod events;
 pub mod live;
 pub mod sim;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::client;
+use crate::clock::Clock;
+use crate::exchange::ExchangeStats;
+use crate::issuer::IssuerStats;
+use crate::lock::LockService;
+use crate::metrics::{Metrics, Recorded};
+use crate::resource::ResourceStats;
+use crate::scenario::{Coordination, IssuerConfig, Mode, Scenario};
+use crate::shard::Shard;
+
+/// Lets the caller watch and stop a run from another thread.
+#[derive(Clone, Debug, Default)]
+pub struct Control {
+    /// Set to end the run early; the report covers what ran.
+    pub stop: Arc<AtomicBool>,
+    /// Milliseconds of run time done so far.
+    pub progress: Arc<AtomicU64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("mode `{0}` is not supported yet")]
+    Unsupported(&'static str),
+    #[error("could not start the runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+    #[error("could not set up the issuer's keys: {0}")]
+    Keys(#[from] crate::issuer::KeyError),
+    #[error("could not start the servers: {0}")]
+    Server(String),
+    #[error("{0}")]
+    Lock(String),
+    #[error("could not encode the worker's latency histograms: {0}")]
+    Histogram(String),
+}
+
+/// How a run is split when it is one worker of several (`run --worker I/N`).
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// The share of the clients this process runs; None: all of them, and an ordinary
+    /// report. Callers check it against the scenario first
+    /// ([`crate::shard::problems`]).
+    pub shard: Option<Shard>,
+    /// Names the run every worker belongs to; recorded in the report's `worker`.
+    pub run_id: Option<String>,
+}
+
+/// What the world counted when the run ended.
+pub struct Outcome {
+    pub recorded: Recorded,
+    pub issuer: IssuerStats,
+    pub resource: ResourceStats,
+    pub exchange: ExchangeStats,
+    pub elapsed_ms: u64,
+    pub interrupted: bool,
+    /// Wall clock (Unix ms) at the start: 0 in the sim, whose clock is not the wall's.
+    pub started_unix_ms: u64,
+}
+
+/// The run's recorder: a timeline of the scenario's ticks, a figure set per group, and
+/// for a worker the time of each refresh.
+pub(crate) fn metrics_for(
+    scenario: &Scenario,
+    clock: Clock,
+    control: &Control,
+    worker: bool,
+) -> Arc<Metrics> {
+    let duration_ms = scenario.duration.as_ms().max(0) as u64;
+    let tick_ms = scenario.tick.as_ms().max(1) as u64;
+    let metrics = Metrics::new(
+        clock,
+        tick_ms,
+        crate::metrics::ticks(duration_ms, tick_ms),
+        scenario.clients.len(),
+        control.progress.clone(),
+    );
+    Arc::new(if worker {
+        metrics.keep_refresh_arrivals()
+    } else {
+        metrics
+    })
+}
+
+/// Starts every client group against `exchange` and waits for the run's end (or a
+/// stop request). Returns the run time covered and whether it was interrupted.
+pub(crate) async fn drive<E: crate::exchange::Exchange>(
+    scenario: &Scenario,
+    issuer: &IssuerConfig,
+    control: &Control,
+    exchange: Arc<E>,
+    metrics: &Arc<Metrics>,
+    clock: Clock,
+    options: &RunOptions,
+) -> Result<(u64, bool), RunError> {
+    let shard = options.shard;
+    let duration_ms = scenario.duration.as_ms().max(0) as u64;
+    let end = clock.at(duration_ms);
+    let locks = lock_services(scenario, options).await?;
+    for ((g, group), lock) in scenario.clients.iter().enumerate().zip(locks) {
+        client::spawn_group(
+            g,
+            group,
+            issuer,
+            scenario.resource.dialect,
+            exchange.clone(),
+            metrics.clone(),
+            clock,
+            end,
+            scenario.seed,
+            lock,
+            shard,
+        );
+    }
+    // Wake once a (simulated) second to notice a stop request; in the sim the wake-ups
+    // are part of every run alike, so they do not disturb determinism.
+    let mut interrupted = false;
+    loop {
+        let next = (tokio::time::Instant::now() + Duration::from_secs(1)).min(end);
+        tokio::time::sleep_until(next).await;
+        if tokio::time::Instant::now() >= end {
+            break;
+        }
+        if control.stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            break;
+        }
+    }
+    let elapsed_ms = clock.elapsed_ms().min(duration_ms);
+    control.progress.store(elapsed_ms, Ordering::Relaxed);
+    Ok((elapsed_ms, interrupted))
+}
+
+/// The lock service of each group whose policy coordinates with `lock`, in group order.
+async fn lock_services(
+    scenario: &Scenario,
+    options: &RunOptions,
+) -> Result<Vec<Option<Arc<LockService>>>, RunError> {
+    // Keys of one run must not meet another run's on a shared Redis; the workers of one
+    // run share theirs through the run id. The sim's locks never leave the process:
+    // neither the process id nor the wall clock is read there.
+    let (namespace, tag) = match (&options.run_id, scenario.mode) {
+        (_, Mode::Sim) => (scenario.name.clone(), "sim".to_string()),
+        (Some(id), Mode::Live) => (
+            format!("{}:{id}", scenario.name),
+            std::process::id().to_string(),
+        ),
+        (None, Mode::Live) => (
+            format!(
+                "{}:{}:{}",
+                scenario.name,
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis())
+            ),
+            std::process::id().to_string(),
+        ),
+    };
+    let mut services = Vec::new();
+    for group in &scenario.clients {
+        let policy = crate::scenario::Policy::resolve(&group.policy);
+        services.push(if policy.coordination == Coordination::Lock {
+            let service = LockService::start(policy.lock, &namespace, &tag)
+                .await
+                .map_err(|e| RunError::Lock(e.to_string()))?;
+            Some(Arc::new(service))
+        } else {
+            None
+        });
+    }
+    Ok(services)
+}

@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use super::{ExportError, Exporter, figure};
 use crate::report::Report;
+use crate::report::comparison::Comparison;
 use crate::report::model::Percentiles;
-use crate::report::threshold::lookup;
-use crate::run::compare::Comparison;
+use crate::report::model::lookup;
 
 pub struct Html;
 
@@ -449,7 +449,7 @@ impl Exporter for Html {
         b.push_str("<h2>Thresholds</h2>\n");
         b.push_str(&verdicts(r));
         b.push_str("<h2>Key figures</h2>\n<table><tr><th>metric</th><th>value</th></tr>\n");
-        for m in crate::run::compare::METRICS {
+        for m in crate::report::comparison::METRICS {
             let v = lookup(&json, m).and_then(Value::as_f64).unwrap_or(f64::NAN);
             let _ = writeln!(
                 b,

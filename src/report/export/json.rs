@@ -2,7 +2,7 @@
 
 use super::{ExportError, Exporter};
 use crate::report::Report;
-use crate::run::compare::Comparison;
+use crate::report::comparison::Comparison;
 
 pub struct Json;
 
@@ -23,6 +23,6 @@ impl Exporter for Json {
         comparison: &Comparison,
         _reports: &[Report],
     ) -> Result<Option<Vec<u8>>, ExportError> {
-        Ok(Some(crate::run::compare::to_json(comparison)))
+        Ok(Some(crate::report::comparison::to_json(comparison)))
     }
 }

@@ -5,7 +5,7 @@ use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::{ExportError, Exporter};
 use crate::report::Report;
-use crate::run::compare::Comparison;
+use crate::report::comparison::Comparison;
 
 pub struct Junit;
 

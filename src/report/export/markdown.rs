@@ -8,9 +8,9 @@ use comfy_table::presets::ASCII_MARKDOWN;
 use serde_json::Value;
 
 use super::{ExportError, Exporter, figure};
-use crate::report::threshold::lookup;
+use crate::report::comparison::{Comparison, METRICS};
+use crate::report::model::lookup;
 use crate::report::{Report, recovery};
-use crate::run::compare::{Comparison, METRICS};
 
 pub struct Markdown;
 

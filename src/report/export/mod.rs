@@ -20,7 +20,7 @@ pub use junit::Junit;
 pub use markdown::Markdown;
 
 use super::Report;
-use crate::run::compare::Comparison;
+use crate::report::comparison::Comparison;
 
 /// A report format.
 pub trait Exporter {
