@@ -17,8 +17,9 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use tokenstorm::client::basic_auth;
 use tokenstorm::exchange::{Endpoint, Exchange, Request};
 use tokenstorm::scenario;
-use tokenstorm::server::{self, Limits, Servers};
-use tokenstorm::world::live::{Address, LiveExchange};
+use tokenstorm::server::Limits;
+use tokenstorm::world::live::{self, Servers};
+use tokenstorm::world::wire::{Address, LiveExchange};
 
 const SCENARIO: &str = "name: bench\nduration: 1d\nissuer: { latency: 0s }\nresource: { latency: 0s }\nclients: [ { name: c, count: 1 } ]\n";
 /// Requests in flight at once, for the client and for wrk alike.
@@ -103,7 +104,7 @@ fn bench(c: &mut Criterion) {
     let s = scenario::parse(SCENARIO, "bench").expect("scenario");
     let any: SocketAddr = "127.0.0.1:0".parse().expect("addr");
     let servers = rt
-        .block_on(server::start(&s, any, any, Limits::default()))
+        .block_on(live::serve(&s, any, any, Limits::default()))
         .expect("servers");
     let exchange = Arc::new(LiveExchange::new(
         Address::Root(format!("http://{}", servers.issuer)),

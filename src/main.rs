@@ -200,7 +200,7 @@ fn serve(args: ServeArgs) -> ExitCode {
     runtime.block_on(async {
         let issuer_addr = std::net::SocketAddr::new(args.bind, args.issuer_port);
         let resource_addr = std::net::SocketAddr::new(args.bind, args.resource_port);
-        let servers = match tokenstorm::server::start(
+        let servers = match tokenstorm::world::live::serve(
             &scenario,
             issuer_addr,
             resource_addr,

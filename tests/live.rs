@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 
 use tokenstorm::run::{self, Control};
 use tokenstorm::scenario;
-use tokenstorm::server::{self, Limits};
+use tokenstorm::server::Limits;
+use tokenstorm::world::live;
 
 const LIVE: &str = r#"
 name: t
@@ -61,7 +62,7 @@ fn targets_drive_external_servers() {
     .unwrap();
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let servers = rt
-        .block_on(server::start(&external, any, any, Limits::default()))
+        .block_on(live::serve(&external, any, any, Limits::default()))
         .unwrap();
     let yaml = format!(
         r#"
@@ -120,7 +121,7 @@ fn targets_refuse_server_knobs_and_need_live_mode() {
 #[test]
 fn a_connection_the_server_closed_while_idle_is_replaced_not_failed() {
     use tokenstorm::exchange::{Endpoint, Exchange, Request};
-    use tokenstorm::world::live::{Address, LiveExchange};
+    use tokenstorm::world::wire::{Address, LiveExchange};
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -136,7 +137,7 @@ fn a_connection_the_server_closed_while_idle_is_replaced_not_failed() {
         ..Limits::default()
     };
     rt.block_on(async {
-        let servers = server::start(&s, any, any, limits).await.unwrap();
+        let servers = live::serve(&s, any, any, limits).await.unwrap();
         let exchange = LiveExchange::new(
             Address::Root(format!("http://{}", servers.issuer)),
             Address::Root(format!("http://{}", servers.resource)),

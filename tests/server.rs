@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 use tokenstorm::scenario;
-use tokenstorm::server::{self, Limits, Servers};
+use tokenstorm::server::Limits;
+use tokenstorm::world::live::{self, Servers};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -14,9 +15,7 @@ async fn start(yaml_extra: &str) -> Servers {
     let yaml = format!("name: t\nduration: 1h\nclients: [ {{ name: c, count: 1 }} ]\n{yaml_extra}");
     let s = scenario::parse(&yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    server::start(&s, any, any, Limits::default())
-        .await
-        .unwrap()
+    live::serve(&s, any, any, Limits::default()).await.unwrap()
 }
 
 /// Sends raw bytes, reads until the server closes; returns (status, head, body).
@@ -215,7 +214,7 @@ async fn start_limited(limits: Limits) -> Servers {
     )
     .unwrap();
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    server::start(&s, any, any, limits).await.unwrap()
+    live::serve(&s, any, any, limits).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -326,4 +325,47 @@ async fn the_issuer_lists_its_endpoints_and_revokes_tokens() {
     let (status, _, _) = raw(s.issuer, &revoke("x".into(), false)).await;
     assert_eq!(status, 401);
     s.stop().await;
+}
+
+/// An outage in `mode: timeout` never answers, over the wire as in the sim: the server
+/// holds the request (here 300 ms, for the test) and then closes the connection with
+/// not a byte of an answer, rather than answering late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_no_answer_is_given_gets_none_at_all() {
+    let s = scenario::parse(
+        "name: t\nduration: 1h\nresource: { faults: [ { kind: outage, mode: timeout } ] }\nclients: [ { name: c, count: 1 } ]\n",
+        "t.yaml",
+    )
+    .unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let hold = std::time::Duration::from_millis(300);
+    let servers = live::serve(
+        &s,
+        any,
+        any,
+        Limits {
+            no_answer_hold: hold,
+            ..Limits::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut stream = TcpStream::connect(servers.resource).await.unwrap();
+    stream
+        .write_all(&request("GET", "/api/me", &[], ""))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut buf),
+    )
+    .await
+    .expect("the connection was closed")
+    .unwrap();
+    assert!(started.elapsed() >= hold / 2, "{:?}", started.elapsed());
+    assert!(buf.is_empty(), "{}", String::from_utf8_lossy(&buf));
+    assert_eq!(servers.stats().2.resource_injected, 1);
+    servers.stop().await;
 }

@@ -9,10 +9,10 @@ use std::collections::BTreeSet;
 
 use super::model::*;
 use super::threshold::Condition;
+use super::windows::windows;
 use crate::duration::Dur;
 use crate::report::model::Report;
 use crate::report::model::numeric_paths;
-use crate::report::recovery;
 use crate::scenario::Policy;
 use crate::scenario::policy::Trigger;
 use crate::scenario::presets;
@@ -659,7 +659,7 @@ impl Checks {
 
     fn thresholds(&mut self, s: &Scenario) {
         let groups: Vec<&str> = s.clients.iter().map(|g| g.name.as_str()).collect();
-        let outages = recovery::windows(&s.issuer.faults, &s.resource.faults).len();
+        let outages = windows(&s.issuer.faults, &s.resource.faults).len();
         let schema = Report::schema_for(&groups, outages);
         let known = numeric_paths(&schema);
         for (metric, text) in &s.thresholds.0 {

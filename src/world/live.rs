@@ -1,193 +1,104 @@
-//! The exchange of `live` mode: real HTTP/1.1 over a pooled hyper client.
+//! `live`: the world over real HTTP in real time, on the wall clock.
 //!
-//! Requests to the issuer's endpoints go to the issuer's address, requests to the API
-//! to the API's: either servers started in this process (their root URL, the request
-//! keeping its path and query) or external ones named by `targets` (the exact URL of
-//! the token endpoint and of the API resource, the request keeping only its query).
+//! The world's fronts are served by the hyper adapter on loopback (or the servers are
+//! external ones, named by `targets`), and the clients reach them through the
+//! [`wire`](super::wire) exchange. [`serve`] starts the servers alone, for other
+//! programs to test against (`tokenstorm serve`).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use bytes::Bytes;
-use http::Uri;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
-
-use super::{Control, Outcome, RunError, RunOptions};
+use super::wire::{Address, LiveExchange};
+use super::{Control, Outcome, RunError, RunOptions, World};
 use crate::clock::Clock;
-use crate::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
+use crate::exchange::ExchangeStats;
+use crate::issuer::IssuerStats;
+use crate::resource::ResourceStats;
 use crate::scenario::Scenario;
+use crate::server::http::{Limits, bind};
 
-/// Where one server is.
-#[derive(Clone, Debug)]
-pub enum Address {
-    /// A server root (`http://127.0.0.1:8080`): the request's path and query follow.
-    Root(String),
-    /// One endpoint's URL: the request's query follows, its path does not.
-    Exact(String),
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("could not set up the issuer's keys: {0}")]
+    Keys(#[from] crate::issuer::KeyError),
 }
 
-/// An address, parsed once, with its idle connections.
-struct Parsed {
-    address: Address,
-    scheme: Option<http::uri::Scheme>,
-    authority: Option<http::uri::Authority>,
-    idle: std::sync::Mutex<Vec<SendRequest<Full<Bytes>>>>,
+/// A scenario's issuer and API serving over HTTP in real time.
+pub struct Servers {
+    pub issuer: SocketAddr,
+    pub resource: SocketAddr,
+    world: World,
+    stop: Arc<tokio::sync::Notify>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// Connections kept idle per server at most.
-const MAX_IDLE: usize = 1024;
-
-impl Parsed {
-    fn new(address: Address) -> Parsed {
-        let url = match &address {
-            Address::Root(u) | Address::Exact(u) => u.parse::<Uri>().ok(),
-        };
-        Parsed {
-            scheme: url.as_ref().and_then(|u| u.scheme().cloned()),
-            authority: url.as_ref().and_then(|u| u.authority().cloned()),
-            address,
-            idle: std::sync::Mutex::new(Vec::new()),
-        }
+impl Servers {
+    /// What the servers and their gates counted so far.
+    pub fn stats(&self) -> (IssuerStats, ResourceStats, ExchangeStats) {
+        self.world.stats()
     }
 
-    /// An idle connection (and true), or a new one (and false).
-    async fn checkout(&self) -> Result<(SendRequest<Full<Bytes>>, bool), ExchangeError> {
-        loop {
-            let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            match idle {
-                Some(c) if !c.is_closed() => return Ok((c, true)),
-                Some(_) => continue,
-                None => break,
-            }
-        }
-        Ok((self.connect().await?, false))
-    }
-
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ExchangeError> {
-        let authority = self
-            .authority
-            .as_ref()
-            .ok_or_else(|| ExchangeError::Connect("no host in the URL".into()))?;
-        let host = authority.host();
-        let port = authority.port_u16().unwrap_or(80);
-        let stream = tokio::net::TcpStream::connect((host, port))
-            .await
-            .map_err(|e| ExchangeError::Connect(e.to_string()))?;
-        let _ = stream.set_nodelay(true);
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| ExchangeError::Connect(e.to_string()))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(sender)
-    }
-
-    fn checkin(&self, sender: SendRequest<Full<Bytes>>) {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < MAX_IDLE {
-            idle.push(sender);
-        }
-    }
-
-    fn uri(&self, request: &Uri) -> Result<Uri, ExchangeError> {
-        if let Address::Root(_) = &self.address {
-            // The hot path: reuse the parsed parts, no text round trip.
-            let mut parts = http::uri::Parts::default();
-            parts.scheme = self.scheme.clone();
-            parts.authority = self.authority.clone();
-            parts.path_and_query = request.path_and_query().cloned();
-            return Uri::from_parts(parts)
-                .map_err(|e| ExchangeError::Connect(format!("bad URL: {e}")));
-        }
-        let (Address::Exact(url) | Address::Root(url)) = &self.address;
-        let text = match request.query() {
-            Some(q) if url.contains('?') => format!("{url}&{q}"),
-            Some(q) => format!("{url}?{q}"),
-            None => url.clone(),
-        };
-        text.parse()
-            .map_err(|e| ExchangeError::Connect(format!("bad URL {text}: {e}")))
-    }
-}
-
-pub struct LiveExchange {
-    issuer: Parsed,
-    resource: Parsed,
-}
-
-impl LiveExchange {
-    pub fn new(issuer: Address, resource: Address) -> LiveExchange {
-        LiveExchange {
-            issuer: Parsed::new(issuer),
-            resource: Parsed::new(resource),
+    /// Stops accepting, lets requests in flight finish, and returns.
+    pub async fn stop(self) {
+        self.stop.notify_waiters();
+        for t in self.tasks {
+            let _ = t.await;
         }
     }
 }
 
-impl Exchange for LiveExchange {
-    async fn send(
-        &self,
-        endpoint: Endpoint,
-        request: Request,
-        timeout: Duration,
-    ) -> Result<Response, ExchangeError> {
-        let address = if endpoint.is_issuer() {
-            &self.issuer
-        } else {
-            &self.resource
-        };
-        let (mut parts, body) = request.into_parts();
-        let full = address.uri(&parts.uri)?;
-        // HTTP/1.1 on our own connection: origin-form target and a Host header.
-        if let Some(a) = full.authority()
-            && let Ok(v) = http::HeaderValue::try_from(a.as_str())
-        {
-            parts.headers.insert(http::header::HOST, v);
-        }
-        parts.uri = full
-            .path_and_query()
-            .map_or_else(|| Uri::from_static("/"), |p| Uri::from(p.clone()));
-        let request = http::Request::from_parts(parts, Full::new(body));
-        let exchange = async {
-            let (mut sender, reused) = address.checkout().await?;
-            let connect = |e: hyper::Error| ExchangeError::Connect(e.to_string());
-            let response = match sender.ready().await {
-                Ok(()) => sender.try_send_request(request).await,
-                Err(_) if reused => {
-                    // The server closed the idle connection: a new one.
-                    sender = address.connect().await?;
-                    sender.ready().await.map_err(connect)?;
-                    sender.try_send_request(request).await
-                }
-                Err(e) => return Err(connect(e)),
-            };
-            let response = match response {
-                Ok(r) => r,
-                // Not sent at all on a reused connection: once more on a new one.
-                Err(mut e) if reused && e.message().is_some() => {
-                    let request = e.take_message().expect("checked above");
-                    sender = address.connect().await?;
-                    sender.ready().await.map_err(connect)?;
-                    sender.send_request(request).await.map_err(connect)?
-                }
-                Err(e) => return Err(connect(e.into_error())),
-            };
-            let (parts, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|e| ExchangeError::Connect(e.to_string()))?
-                .to_bytes();
-            address.checkin(sender);
-            Ok(Response::from_parts(parts, body))
-        };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| ExchangeError::Timeout)?
-    }
+/// Starts the issuer and the API of `scenario` on the given addresses (port 0: any
+/// free port), with every lifetime, skew and fault of the scenario in real time: time
+/// starts now, on the wall clock, so tokens carry real `iat` and `exp`.
+pub async fn serve(
+    scenario: &Scenario,
+    issuer_addr: SocketAddr,
+    resource_addr: SocketAddr,
+    limits: Limits,
+) -> Result<Servers, StartError> {
+    let world = World::build(scenario, Clock::wall(), None)?;
+    serve_world(world, issuer_addr, resource_addr, limits).await
+}
+
+/// Serves `world`'s fronts over HTTP on the given addresses.
+async fn serve_world(
+    world: World,
+    issuer_addr: SocketAddr,
+    resource_addr: SocketAddr,
+    limits: Limits,
+) -> Result<Servers, StartError> {
+    let issuer_bound = bind(issuer_addr)
+        .await
+        .map_err(|e| StartError::Bind(issuer_addr, e))?;
+    let resource_bound = bind(resource_addr)
+        .await
+        .map_err(|e| StartError::Bind(resource_addr, e))?;
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let (issuer, resource) = (issuer_bound.addr, resource_bound.addr);
+    let (s1, s2) = (stop.clone(), stop.clone());
+    let tasks = vec![
+        tokio::spawn(
+            issuer_bound.serve(
+                world.issuer.clone(),
+                limits,
+                async move { s1.notified().await },
+            ),
+        ),
+        tokio::spawn(
+            resource_bound.serve(world.resource.clone(), limits, async move {
+                s2.notified().await
+            }),
+        ),
+    ];
+    Ok(Servers {
+        issuer,
+        resource,
+        world,
+        stop,
+        tasks,
+    })
 }
 
 /// A live run's runtime: every thread, real time.
@@ -226,21 +137,15 @@ pub async fn run(
             (exchange, None)
         }
         None => {
-            let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let limits = crate::server::Limits {
+            let world = World::build(scenario, clock, Some(metrics.clone()))?;
+            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+            let limits = Limits {
                 max_connections: 65_536,
                 ..Default::default()
             };
-            let servers = crate::server::start_on(
-                scenario,
-                loopback,
-                loopback,
-                limits,
-                clock,
-                Some(metrics.clone()),
-            )
-            .await
-            .map_err(|e| RunError::Server(e.to_string()))?;
+            let servers = serve_world(world, loopback, loopback, limits)
+                .await
+                .map_err(|e| RunError::Server(e.to_string()))?;
             let exchange = LiveExchange::new(
                 Address::Root(format!("http://{}", servers.issuer)),
                 Address::Root(format!("http://{}", servers.resource)),
@@ -258,7 +163,10 @@ pub async fn run(
         options,
     )
     .await?;
-    let (issuer, resource, exchange) = servers.as_ref().map(|s| s.stats()).unwrap_or_default();
+    let (issuer, resource, exchange) = servers
+        .as_ref()
+        .map(|s| s.world.stats())
+        .unwrap_or_default();
     Ok(Outcome {
         recorded: metrics.finish(),
         issuer,

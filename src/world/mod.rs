@@ -1,25 +1,34 @@
 //! The world a scenario describes, and its two ways to run: [`sim`] in-process on the
 //! paused clock, [`live`] over real HTTP in real time.
 //!
-//! What both ways share lives here: the run's control and errors, what the world
-//! counted ([`Outcome`]), the run's recorder, and the driving of the client groups.
+//! The world is built in one place, [`World::build`], for both clocks: the issuer, the
+//! resource and their fronts (gates with their faults, latency, capacity and rate
+//! limit), one latency stream for both servers, and the scheduled fault events. The
+//! two ways to run differ only where the clock or the transport forces them to, and
+//! each such place says so. What else both share lives here too: the run's control
+//! and errors, what the world counted ([`Outcome`]), the run's recorder, and the
+//! driving of the client groups.
 
 pub mod events;
 pub mod live;
 pub mod sim;
+pub mod wire;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::client;
 use crate::clock::Clock;
 use crate::exchange::ExchangeStats;
-use crate::issuer::IssuerStats;
+use crate::issuer::{Issuer, IssuerStats, KeyError};
 use crate::lock::LockService;
 use crate::metrics::{Metrics, Recorded};
-use crate::resource::ResourceStats;
+use crate::resource::{Resource, ResourceStats};
+use crate::rng::{self, stream};
 use crate::scenario::{Coordination, IssuerConfig, Mode, Scenario};
+use crate::server::Front;
+use crate::server::gate::{Gate, Side};
 use crate::shard::Shard;
 
 /// Lets the caller watch and stop a run from another thread.
@@ -56,6 +65,68 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// Names the run every worker belongs to; recorded in the report's `worker`.
     pub run_id: Option<String>,
+}
+
+/// The servers of a scenario, built once for either clock: each handler behind its
+/// gate, the resource reaching the issuer through the issuer's front.
+pub struct World {
+    pub issuer: Front<Issuer>,
+    pub resource: Front<Resource>,
+}
+
+impl World {
+    /// Builds the issuer and the resource of `scenario` on `clock` (each on its own
+    /// skewed view of it), their gates, and schedules the fault events that are
+    /// moments. `metrics` records the issuer's queue when the run records one.
+    pub fn build(
+        scenario: &Scenario,
+        clock: Clock,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Result<World, KeyError> {
+        let issuer = Arc::new(Issuer::new(
+            &scenario.issuer,
+            clock.skewed(scenario.issuer.clock_offset.as_ms()),
+            scenario.seed,
+        )?);
+        // One latency stream for both servers: draws follow the order of arrivals.
+        let latency = Arc::new(Mutex::new(rng::rng(scenario.seed, &[stream::EXCHANGE])));
+        let gate = |side: Side| Arc::new(Gate::new(side, clock, metrics.clone(), latency.clone()));
+        let issuer_front = Front {
+            handler: issuer.clone(),
+            gate: gate(Side::issuer(scenario)),
+        };
+        let resource = Resource::of_scenario(
+            scenario,
+            &issuer,
+            clock.skewed(scenario.resource.clock_offset.as_ms()),
+            Arc::new(issuer_front.clone()),
+        );
+        let world = World {
+            issuer: issuer_front,
+            resource: Front {
+                handler: Arc::new(resource),
+                gate: gate(Side::resource(scenario)),
+            },
+        };
+        events::schedule(
+            scenario,
+            &world.issuer.handler,
+            world.issuer.handler.clock(),
+            world.resource.handler.clock(),
+            clock,
+            scenario.duration.as_ms().max(0) as u64,
+        );
+        Ok(world)
+    }
+
+    /// What the servers and their gates counted so far.
+    pub fn stats(&self) -> (IssuerStats, ResourceStats, ExchangeStats) {
+        (
+            self.issuer.handler.stats(),
+            self.resource.handler.stats(),
+            crate::server::front::stats(&self.issuer.gate, &self.resource.gate),
+        )
+    }
 }
 
 /// What the world counted when the run ended.

@@ -1,62 +1,22 @@
-//! The in-process exchange of `sim` mode.
+//! The sim: the world in-process, on tokio's paused clock.
 //!
-//! A request is handed to the issuer's or the resource's handler at once (it "arrives"
+//! A request is handed to the issuer's or the resource's front at once (it "arrives"
 //! when sent), and its answer is delivered after the server's latency on the paused
 //! clock: the time a server takes is time the client waits, and tokens issued at
 //! arrival are already that much older when the client receives them, as over a wire.
-//!
-//! Before the handler, the server's hostile side applies: its [`Gate`] (faults, and for
-//! the issuer a capacity and a rate limit).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Control, Outcome, RunError, RunOptions};
+use super::{Control, Outcome, RunError, RunOptions, World};
 use crate::clock::{Clock, SIM_EPOCH_MS};
-use crate::exchange::{Endpoint, Exchange, ExchangeError, ExchangeStats, Request, Response};
-use crate::issuer::Issuer;
-use crate::metrics::Metrics;
-use crate::resource::Resource;
-use crate::rng::{self, Rng, stream};
+use crate::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
 use crate::scenario::Scenario;
-use crate::server::gate::{Gate, Side, Verdict};
 
+/// The clients' exchange in the sim: a call of the server's front. Where `live` has a
+/// wire, this has a function call; the front is the same.
 pub struct SimExchange {
-    issuer: Arc<Issuer>,
-    resource: Arc<Resource>,
-    issuer_gate: Gate,
-    resource_gate: Gate,
-}
-
-impl SimExchange {
-    pub fn new(
-        issuer: Arc<Issuer>,
-        resource: Arc<Resource>,
-        issuer_side: Side,
-        resource_side: Side,
-        metrics: Arc<Metrics>,
-        rng: Rng,
-    ) -> SimExchange {
-        // One latency stream for both servers: draws follow the order of arrivals.
-        let rng = Arc::new(Mutex::new(rng));
-        let clock = *metrics.clock();
-        SimExchange {
-            issuer,
-            resource,
-            issuer_gate: Gate::new(issuer_side, clock, Some(metrics.clone()), rng.clone()),
-            resource_gate: Gate::new(resource_side, clock, Some(metrics), rng),
-        }
-    }
-
-    pub fn stats(&self) -> ExchangeStats {
-        let issuer = self.issuer_gate.counts();
-        ExchangeStats {
-            issuer_rate_limited: issuer.rate_limited,
-            token_refused: issuer.token_refused,
-            issuer_injected: self.issuer_gate.injected(),
-            resource_injected: self.resource_gate.injected(),
-        }
-    }
+    world: World,
 }
 
 impl Exchange for SimExchange {
@@ -66,61 +26,11 @@ impl Exchange for SimExchange {
         request: Request,
         timeout: Duration,
     ) -> Result<Response, ExchangeError> {
-        let gate = if endpoint.is_issuer() {
-            &self.issuer_gate
+        if endpoint.is_issuer() {
+            self.world.issuer.answer(endpoint, request, timeout).await
         } else {
-            &self.resource_gate
-        };
-        let admission = gate.admit(endpoint).await;
-        let response = match admission.verdict {
-            Verdict::NoAnswer => {
-                tokio::time::sleep(timeout).await;
-                return Err(ExchangeError::Timeout);
-            }
-            Verdict::Answer(r) => r,
-            Verdict::Serve if endpoint.is_issuer() => self.issuer.handle(request).await,
-            Verdict::Serve => self.resource.handle(request).await,
-        };
-        // The server did the work either way; a late answer is lost to the client.
-        let remaining = timeout.saturating_sub(admission.queued);
-        if admission.delay >= remaining {
-            tokio::time::sleep(remaining).await;
-            return Err(ExchangeError::Timeout);
+            self.world.resource.answer(endpoint, request, timeout).await
         }
-        if !admission.delay.is_zero() {
-            tokio::time::sleep(admission.delay).await;
-        }
-        Ok(response)
-    }
-}
-
-/// The resource's line to the issuer in the sim: the same exchange, so the issuer's
-/// latency, faults, capacity and rate limit apply to the resource's calls too. Set once
-/// the exchange exists (the exchange holds the resource, which holds this).
-#[derive(Default)]
-pub struct SimUpstream(std::sync::OnceLock<std::sync::Weak<SimExchange>>);
-
-impl SimUpstream {
-    pub fn connect(&self, exchange: &Arc<SimExchange>) {
-        let _ = self.0.set(Arc::downgrade(exchange));
-    }
-}
-
-impl crate::exchange::Upstream for SimUpstream {
-    fn call(
-        &self,
-        endpoint: Endpoint,
-        request: Request,
-        timeout: Duration,
-    ) -> std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Response, ExchangeError>> + Send + '_>,
-    > {
-        Box::pin(async move {
-            match self.0.get().and_then(std::sync::Weak::upgrade) {
-                Some(exchange) => exchange.send(endpoint, request, timeout).await,
-                None => Err(ExchangeError::Connect("the issuer is not up".into())),
-            }
-        })
     }
 }
 
@@ -139,40 +49,10 @@ pub async fn run(
     control: &Control,
     options: &RunOptions,
 ) -> Result<Outcome, RunError> {
-    let shard = options.shard;
-    let seed = scenario.seed;
     let clock = Clock::start(SIM_EPOCH_MS);
-    let issuer = Arc::new(Issuer::new(
-        &scenario.issuer,
-        clock.skewed(scenario.issuer.clock_offset.as_ms()),
-        seed,
-    )?);
-    // The resource reaches the issuer through the exchange, once the exchange exists.
-    let upstream = Arc::new(SimUpstream::default());
-    let resource = Arc::new(Resource::of_scenario(
-        scenario,
-        &issuer,
-        clock.skewed(scenario.resource.clock_offset.as_ms()),
-        upstream.clone(),
-    ));
-    let metrics = super::metrics_for(scenario, clock, control, shard.is_some());
-    let exchange = Arc::new(SimExchange::new(
-        issuer.clone(),
-        resource.clone(),
-        Side::issuer(scenario),
-        Side::resource(scenario),
-        metrics.clone(),
-        rng::rng(seed, &[stream::EXCHANGE]),
-    ));
-    upstream.connect(&exchange);
-    super::events::schedule(
-        scenario,
-        &issuer,
-        issuer.clock(),
-        resource.clock(),
-        clock,
-        scenario.duration.as_ms().max(0) as u64,
-    );
+    let metrics = super::metrics_for(scenario, clock, control, options.shard.is_some());
+    let world = World::build(scenario, clock, Some(metrics.clone()))?;
+    let exchange = Arc::new(SimExchange { world });
     let (elapsed_ms, interrupted) = super::drive(
         scenario,
         &scenario.issuer,
@@ -183,13 +63,15 @@ pub async fn run(
         options,
     )
     .await?;
+    let (issuer, resource, exchange) = exchange.world.stats();
     Ok(Outcome {
         recorded: metrics.finish(),
-        issuer: issuer.stats(),
-        resource: resource.stats(),
-        exchange: exchange.stats(),
+        issuer,
+        resource,
+        exchange,
         elapsed_ms,
         interrupted,
+        // The sim's clock is not the wall's.
         started_unix_ms: 0,
     })
 }
