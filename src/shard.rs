@@ -11,8 +11,7 @@
 
 use std::fmt;
 
-use crate::scenario::{Coordination, LockBackend, Mode, PolicySpec, Scenario};
-use crate::scenario::{policy, presets};
+use crate::scenario::{Coordination, LockBackend, Mode, Policy, Scenario};
 
 /// Worker `index` (0-based) of `of`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +84,7 @@ pub fn problems(scenario: &Scenario, shard: Shard, run_id: Option<&str>) -> Vec<
     }
     if shard.of > 1 {
         for (k, group) in scenario.clients.iter().enumerate() {
-            if group.instances > 1 && !shares_tokens_across_processes(&group.policy) {
+            if group.instances > 1 && !shares_tokens_across_processes(&group.resolved) {
                 found.push(format!(
                     "clients[{k}]: with --worker N > 1 the instances of one client run in different workers, and only a redis lock shares their tokens; set policy.coordination: lock and lock.backend: redis, or instances: 1"
                 ));
@@ -100,15 +99,10 @@ pub fn problems(scenario: &Scenario, shard: Shard, run_id: Option<&str>) -> Vec<
     found
 }
 
-/// Whether a group's policy (its preset overlaid by its own keys) coordinates a client's
-/// instances through redis, the one lock that reaches other processes.
-fn shares_tokens_across_processes(written: &PolicySpec) -> bool {
-    let spec = match written.preset.as_deref().and_then(presets::find) {
-        Some(p) => policy::overlay(&p.spec(), written),
-        None => written.clone(),
-    };
-    spec.coordination == Some(Coordination::Lock)
-        && spec.lock.and_then(|l| l.backend) == Some(LockBackend::Redis)
+/// Whether a group's resolved policy coordinates a client's instances through redis,
+/// the one lock that reaches other processes.
+fn shares_tokens_across_processes(policy: &Policy) -> bool {
+    policy.coordination == Coordination::Lock && policy.lock.backend == LockBackend::Redis
 }
 
 #[cfg(test)]
@@ -181,13 +175,14 @@ mod tests {
         let p = problems(&s, Shard { index: 0, of: 2 }, None);
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(p[0].starts_with("clients[1]: with --worker N > 1"), "{p:?}");
-        // The check reads the parsed policy; validation of `lock` is another matter.
+        // The check reads the resolved policy; validation of `lock` is another matter.
         let mut locked = s.clone();
         locked.clients[1].policy.coordination = Some(Coordination::Lock);
         locked.clients[1].policy.lock = Some(crate::scenario::LockSpec {
             backend: Some(LockBackend::Redis),
             ..Default::default()
         });
+        locked.resolve();
         // Shared tokens need one issuer for every worker.
         let p = problems(&locked, Shard { index: 1, of: 2 }, None);
         assert_eq!(p.len(), 1, "{p:?}");
@@ -204,6 +199,7 @@ mod tests {
             backend: Some(LockBackend::Simulated),
             ..Default::default()
         });
+        locked.resolve();
         assert_eq!(problems(&locked, Shard { index: 1, of: 2 }, None).len(), 1);
     }
 

@@ -358,3 +358,23 @@ fn written_keys_override_a_preset() {
     assert_eq!(p.coordination, C::None);
     assert_eq!(p.retry.attempts, 1, "the rest of the preset stays");
 }
+
+/// A scenario carries each group's policy resolved from the moment it is read, so the
+/// checks, the workers' split and the run all read the one resolution; an edit in code
+/// takes effect once resolved again.
+#[test]
+fn a_loaded_scenario_carries_its_resolved_policies() {
+    let mut s = tokenstorm::scenario::parse(
+        "name: t\nduration: 1h\nclients:\n  - { name: a, count: 1, policy: { preset: golang-oauth2, buffer: 30s } }\n  - { name: b, count: 1 }\n",
+        "t.yaml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.clients[0].resolved, Policy::resolve(&s.clients[0].policy));
+    assert_eq!(s.clients[0].resolved.trigger, Trigger::Buffer(secs(30)));
+    assert_eq!(s.clients[0].resolved.retry.attempts, 1, "the preset's");
+    assert_eq!(s.clients[1].resolved, Policy::default());
+    s.clients[1].policy.coordination = Some(C::None);
+    assert_ne!(s.clients[1].resolved.coordination, C::None);
+    s.resolve();
+    assert_eq!(s.clients[1].resolved.coordination, C::None);
+}

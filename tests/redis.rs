@@ -153,6 +153,7 @@ fn scenario_on(redis: &RedisServer) -> scenario::Scenario {
     for group in &mut s.clients {
         group.policy.lock.as_mut().unwrap().url = Some(redis.url.clone());
     }
+    s.resolve();
     s
 }
 
@@ -171,6 +172,7 @@ fn the_live_redis_scenario_shares_tokens_through_redis_and_never_races() {
     let mut unlocked = s.clone();
     unlocked.clients[0].policy.coordination = Some(scenario::Coordination::SingleFlight);
     unlocked.clients[0].policy.lock = None;
+    unlocked.resolve();
     let u = run::run(&unlocked, &Control::default()).unwrap();
     assert!(u.refresh.duplicates > 0, "{:?}", u.refresh);
     assert!(u.rotation.reuse_detected > 0, "{:?}", u.rotation);

@@ -22,7 +22,7 @@ pub use crate::exchange::basic_auth;
 use crate::metrics::Metrics;
 use crate::rng::{self, stream};
 use crate::scenario::{
-    ClientGroup, ClockOffset, Coordination, Dialect, IssuerConfig, Policy, RefreshMode, Start,
+    ClientGroup, ClockOffset, Coordination, Dialect, IssuerConfig, RefreshMode, Start,
 };
 use crate::shard::Shard;
 pub use session::{Client, Group, Instance, Need};
@@ -70,7 +70,7 @@ pub fn spawn_group<E: Exchange>(
         index: g,
         exchange,
         metrics,
-        policy: Policy::resolve(&group.policy),
+        policy: group.resolved.clone(),
         login_latency: group.login.latency,
         client_auth: basic_auth(&issuer.client_id, &issuer.client_secret),
         password: issuer.password.clone(),

@@ -94,7 +94,7 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         path,
         message,
     };
-    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| {
+    let mut scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| {
         let at = e.location().map(|l| (l.line() as u32, l.column() as u32));
         let mut path = at
             .and_then(|(l, c)| index.path_at(l, c))
@@ -114,6 +114,7 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
             problems: vec![problem(path, message, at)],
         }
     })?;
+    scenario.resolve();
     let problems: Vec<Problem> = validate::check(&scenario)
         .into_iter()
         .map(|(path, message)| {

@@ -10,6 +10,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::policy::Policy;
 use crate::duration::Dur;
 
 fn default_tick() -> Dur {
@@ -576,6 +577,20 @@ pub struct ClientGroup {
     pub dialect: Option<Dialect>,
     #[serde(default)]
     pub policy: PolicySpec,
+    /// `policy` resolved: its preset, overridden by its own keys, then the defaults.
+    /// What the checks and the run read. [`crate::scenario::parse`] fills it in; after
+    /// changing a `policy` in code, call [`Scenario::resolve`].
+    #[serde(skip)]
+    pub resolved: Policy,
+}
+
+impl Scenario {
+    /// Resolves every group's `policy` into its [`ClientGroup::resolved`], once.
+    pub fn resolve(&mut self) {
+        for group in &mut self.clients {
+            group.resolved = Policy::resolve(&group.policy);
+        }
+    }
 }
 
 fn one() -> u32 {

@@ -162,6 +162,13 @@ pub fn overlay(base: &PolicySpec, over: &PolicySpec) -> PolicySpec {
     }
 }
 
+impl Default for Policy {
+    /// The policy of a group that writes no `policy` keys.
+    fn default() -> Policy {
+        Policy::resolve(&PolicySpec::default())
+    }
+}
+
 impl Policy {
     /// The policy a group's `policy` section describes: its preset (which must exist;
     /// the scenario checks refuse unknown names), overridden by its own keys, then the

@@ -528,13 +528,21 @@ impl Checks {
             self.policy(
                 &format!("{p}.policy"),
                 &group.policy,
+                &group.resolved,
                 s.issuer.access_token.ttl,
                 s.mode,
             );
         }
     }
 
-    fn policy(&mut self, p: &str, written: &PolicySpec, access_ttl: Dur, mode: Mode) {
+    fn policy(
+        &mut self,
+        p: &str,
+        written: &PolicySpec,
+        policy: &Policy,
+        access_ttl: Dur,
+        mode: Mode,
+    ) {
         if let Some(name) = &written.preset
             && presets::find(name).is_none()
         {
@@ -616,7 +624,6 @@ impl Checks {
             self.positive(&format!("{p}.timeout"), t, "the timeout");
         }
         // What the policy comes to once its preset is applied, against the token's life.
-        let policy = Policy::resolve(written);
         let from = |key: &str, set: bool| {
             if set || written.preset.is_none() {
                 format!("{p}.{key}")

@@ -170,7 +170,9 @@ pub fn build(text: &str, file: &str, variant: &VariantSpec) -> Result<Scenario, 
             return Err(fail(Some(key), e.to_string()));
         }
     }
-    let scenario: Scenario = serde_json::from_value(doc).map_err(|e| fail(None, e.to_string()))?;
+    let mut scenario: Scenario =
+        serde_json::from_value(doc).map_err(|e| fail(None, e.to_string()))?;
+    scenario.resolve();
     let findings = validate::check(&scenario);
     if let Some((path, message)) = findings.into_iter().next() {
         let key = variant

@@ -242,9 +242,9 @@ async fn lock_services(
     };
     let mut services = Vec::new();
     for group in &scenario.clients {
-        let policy = crate::scenario::Policy::resolve(&group.policy);
+        let policy = &group.resolved;
         services.push(if policy.coordination == Coordination::Lock {
-            let service = LockService::start(policy.lock, &namespace, &tag)
+            let service = LockService::start(policy.lock.clone(), &namespace, &tag)
                 .await
                 .map_err(|e| RunError::Lock(e.to_string()))?;
             Some(Arc::new(service))
