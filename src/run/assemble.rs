@@ -1,7 +1,7 @@
 //! The report of a run: the world's counts and the recorder's figures copied into the
 //! report's model, outages and verdicts derived; and a worker's section.
 
-use crate::metrics::Counts;
+use crate::metrics::{Counts, Recorded};
 use crate::report::figures::{judge, mean_per_second, rates};
 use crate::report::model::{self as m, Report};
 use crate::report::recovery;
@@ -104,19 +104,9 @@ fn group(c: &Counts) -> m::Group {
 }
 
 pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
-    let r = o.recorded;
+    let r = &o.recorded;
     let c = &Counts::sum(&r.groups);
     let duration_seconds = o.elapsed_ms as f64 / 1000.0;
-    // An interrupted run's timeline ends where the run did.
-    let kept = if o.interrupted {
-        crate::metrics::ticks(o.elapsed_ms, scenario.tick.as_ms().max(1) as u64)
-    } else {
-        usize::MAX
-    };
-    let cut = |mut v: Vec<u64>| {
-        v.truncate(kept);
-        v
-    };
     let requests = requests(c);
     let (unauthorized_rate, failed_rate) = rates(&requests);
     let mut report = Report {
@@ -136,68 +126,13 @@ pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
         requests,
         unauthorized_rate,
         failed_rate,
-        refresh: m::Refresh {
-            attempts: c.refresh_attempts,
-            succeeded: c.refresh_ok,
-            failed: c.refresh_failed,
-            invalid_grant: c.refresh_invalid_grant,
-            duplicates: c.refresh_duplicates,
-            peak_per_second: r.peaks.refresh_per_second,
-            mean_per_second: mean_per_second(c.refresh_attempts, duration_seconds),
-            max_concurrent: r.peaks.refresh_concurrent,
-        },
+        refresh: refresh(c, r, duration_seconds),
         login: login(c),
-        rotation: m::Rotation {
-            reuse_detected: o.issuer.reuse_detected,
-            families_revoked: o.issuer.families_revoked,
-            grace_accepted: o.issuer.grace_accepted,
-        },
-        lock: m::Lock {
-            acquisitions: c.lock_acquisitions,
-            contended: c.lock_contended,
-            timeouts: c.lock_timeouts,
-            max_waiters: r.peaks.lock_waiters,
-            wait_ms: r.lock_wait.wait_ms(),
-            lost: c.lock_lost,
-            refreshes_under_lost_lock: c.lock_lost_refreshes,
-            max_holders: r.peaks.lock_holders,
-            operations: c.lock_operations,
-            errors: c.lock_errors,
-        },
-        latency_ms: m::LatencyMs {
-            request: r.request_latency.percentiles(),
-            refresh: r.refresh_latency.percentiles(),
-            login: r.login_latency.percentiles(),
-        },
-        issuer: m::Issuer {
-            // Requests answered before the handler (faults, the rate limit) reached the
-            // endpoint too.
-            token_requests: o.issuer.token_requests + o.exchange.token_refused,
-            rate_limited: o.exchange.issuer_rate_limited,
-            errors_injected: o.exchange.issuer_injected,
-            queue_max: r.peaks.issuer_queue,
-            revoked_by_faults: o.issuer.revoked_by_faults,
-            queue_wait_ms: r.issuer_queue_wait.wait_ms(),
-            refresh_tokens_evicted: o.issuer.refresh_tokens_evicted,
-            key_rotations: o.issuer.key_rotations,
-            key_set_requests: o.issuer.key_set_requests,
-            introspection_requests: o.issuer.introspection_requests,
-        },
-        resource: m::Resource {
-            requests: o.resource.requests,
-            rejected_expired: o.resource.rejected_expired,
-            rejected_not_yet_valid: o.resource.rejected_not_yet_valid,
-            rejected_invalid: o.resource.rejected_invalid,
-            rejected_missing: o.resource.rejected_missing,
-            errors_injected: o.exchange.resource_injected,
-            rejected_revoked: o.resource.rejected_revoked,
-            rejected_unknown_key: o.resource.rejected_unknown_key,
-            key_set_fetches: o.resource.key_set_fetches,
-            key_set_fetch_failures: o.resource.key_set_fetch_failures,
-            rejected_inactive: o.resource.rejected_inactive,
-            introspections: o.resource.introspections,
-            introspection_failures: o.resource.introspection_failures,
-        },
+        rotation: rotation(&o),
+        lock: lock(c, r),
+        latency_ms: latency(r),
+        issuer: issuer(&o),
+        resource: resource(&o),
         outages: Vec::new(),
         groups: scenario
             .clients
@@ -206,21 +141,7 @@ pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             .map(|(g, counts)| (g.name.clone(), group(counts)))
             .collect(),
         thresholds: Vec::new(),
-        timeline: m::Timeline {
-            tick_ms: scenario.tick.as_ms().max(1) as u64,
-            series: m::Series {
-                requests: cut(r.series_requests.into_values()),
-                unauthorized: cut(r.series_unauthorized.into_values()),
-                refreshes: cut(r.series_refreshes.into_values()),
-                concurrent_refreshes: cut(r.concurrent_refreshes.into_values()),
-                lock_waiters: cut(r.lock_waiters.into_values()),
-                issuer_queue: cut(r.issuer_queue.into_values()),
-                failed: cut(r.series_failed.into_values()),
-                logins: cut(r.series_logins.into_values()),
-                forced_logins: cut(r.series_forced_logins.into_values()),
-                lock_holders: cut(r.lock_holders.into_values()),
-            },
-        },
+        timeline: timeline(scenario, &o),
         // run_on adds a worker's section.
         worker: None,
     };
@@ -233,4 +154,110 @@ pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
     );
     judge(&mut report, &scenario.thresholds);
     report
+}
+
+fn refresh(c: &Counts, r: &Recorded, duration_seconds: f64) -> m::Refresh {
+    m::Refresh {
+        attempts: c.refresh_attempts,
+        succeeded: c.refresh_ok,
+        failed: c.refresh_failed,
+        invalid_grant: c.refresh_invalid_grant,
+        duplicates: c.refresh_duplicates,
+        peak_per_second: r.peaks.refresh_per_second,
+        mean_per_second: mean_per_second(c.refresh_attempts, duration_seconds),
+        max_concurrent: r.peaks.refresh_concurrent,
+    }
+}
+
+fn rotation(o: &Outcome) -> m::Rotation {
+    m::Rotation {
+        reuse_detected: o.issuer.reuse_detected,
+        families_revoked: o.issuer.families_revoked,
+        grace_accepted: o.issuer.grace_accepted,
+    }
+}
+
+fn lock(c: &Counts, r: &Recorded) -> m::Lock {
+    m::Lock {
+        acquisitions: c.lock_acquisitions,
+        contended: c.lock_contended,
+        timeouts: c.lock_timeouts,
+        max_waiters: r.peaks.lock_waiters,
+        wait_ms: r.lock_wait.wait_ms(),
+        lost: c.lock_lost,
+        refreshes_under_lost_lock: c.lock_lost_refreshes,
+        max_holders: r.peaks.lock_holders,
+        operations: c.lock_operations,
+        errors: c.lock_errors,
+    }
+}
+
+fn latency(r: &Recorded) -> m::LatencyMs {
+    m::LatencyMs {
+        request: r.request_latency.percentiles(),
+        refresh: r.refresh_latency.percentiles(),
+        login: r.login_latency.percentiles(),
+    }
+}
+
+fn issuer(o: &Outcome) -> m::Issuer {
+    m::Issuer {
+        // Requests answered before the handler (faults, the rate limit) reached the
+        // endpoint too.
+        token_requests: o.issuer.token_requests + o.exchange.token_refused,
+        rate_limited: o.exchange.issuer_rate_limited,
+        errors_injected: o.exchange.issuer_injected,
+        queue_max: o.recorded.peaks.issuer_queue,
+        revoked_by_faults: o.issuer.revoked_by_faults,
+        queue_wait_ms: o.recorded.issuer_queue_wait.wait_ms(),
+        refresh_tokens_evicted: o.issuer.refresh_tokens_evicted,
+        key_rotations: o.issuer.key_rotations,
+        key_set_requests: o.issuer.key_set_requests,
+        introspection_requests: o.issuer.introspection_requests,
+    }
+}
+
+fn resource(o: &Outcome) -> m::Resource {
+    m::Resource {
+        requests: o.resource.requests,
+        rejected_expired: o.resource.rejected_expired,
+        rejected_not_yet_valid: o.resource.rejected_not_yet_valid,
+        rejected_invalid: o.resource.rejected_invalid,
+        rejected_missing: o.resource.rejected_missing,
+        errors_injected: o.exchange.resource_injected,
+        rejected_revoked: o.resource.rejected_revoked,
+        rejected_unknown_key: o.resource.rejected_unknown_key,
+        key_set_fetches: o.resource.key_set_fetches,
+        key_set_fetch_failures: o.resource.key_set_fetch_failures,
+        rejected_inactive: o.resource.rejected_inactive,
+        introspections: o.resource.introspections,
+        introspection_failures: o.resource.introspection_failures,
+    }
+}
+
+/// The timeline's series; an interrupted run's end where the run did.
+fn timeline(scenario: &Scenario, o: &Outcome) -> m::Timeline {
+    let tick_ms = scenario.tick.as_ms().max(1) as u64;
+    let kept = if o.interrupted {
+        crate::metrics::ticks(o.elapsed_ms, tick_ms)
+    } else {
+        usize::MAX
+    };
+    let r = &o.recorded;
+    let cut = |v: &[u64]| v[..kept.min(v.len())].to_vec();
+    m::Timeline {
+        tick_ms,
+        series: m::Series {
+            requests: cut(r.series_requests.values()),
+            unauthorized: cut(r.series_unauthorized.values()),
+            refreshes: cut(r.series_refreshes.values()),
+            concurrent_refreshes: cut(r.concurrent_refreshes.values()),
+            lock_waiters: cut(r.lock_waiters.values()),
+            issuer_queue: cut(r.issuer_queue.values()),
+            failed: cut(r.series_failed.values()),
+            logins: cut(r.series_logins.values()),
+            forced_logins: cut(r.series_forced_logins.values()),
+            lock_holders: cut(r.lock_holders.values()),
+        },
+    }
 }
