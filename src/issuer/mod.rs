@@ -11,13 +11,21 @@
 //! /.well-known/oauth-authorization-server` lists them all (RFC 8414). Errors are RFC
 //! 6749 §5.2 answers. The handlers read time only from the issuer's own clock (the
 //! run's clock plus its skew).
+//!
+//! Each endpoint has its file: `form` reads request bodies, `token` the token endpoint
+//! and its grants, `introspect`, `revoke` and `metadata` the others. This one routes
+//! requests, serves `GET /jwks.json` itself and holds what the endpoints share.
 
+mod form;
+mod introspect;
 pub mod keys;
+mod metadata;
+mod revoke;
+mod token;
 mod tokens;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use base64::Engine;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
@@ -26,10 +34,9 @@ use serde::Serialize;
 use crate::clock::ActorClock;
 use crate::exchange::{Request, Response};
 use crate::rng::{self, stream};
-use crate::scenario::{IssuerConfig, TokenFormat};
+use crate::scenario::IssuerConfig;
 pub use keys::{KeyError, KeySet};
-use rand::RngExt as _;
-use tokens::{Families, Presented};
+use tokens::Families;
 
 /// What the issuer counted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -146,35 +153,6 @@ fn error_response(e: &OAuthError) -> Response {
     resp
 }
 
-/// The claims of an access token.
-#[derive(Serialize)]
-struct Claims<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: &'a str,
-    iat: i64,
-    nbf: i64,
-    exp: i64,
-    jti: String,
-    scope: &'a str,
-    client_id: &'a str,
-    /// The refresh-token family (session) the token belongs to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sid: Option<String>,
-}
-
-#[derive(Serialize)]
-struct TokenBody<'a> {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
-    scope: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_in: Option<i64>,
-}
-
 struct State {
     families: Families,
     next_jti: u64,
@@ -195,32 +173,6 @@ struct Opaque {
     exp: i64,
 }
 
-/// An RFC 7662 §2.2 answer for an active token.
-#[derive(Serialize)]
-struct Active<'a> {
-    active: bool,
-    scope: &'a str,
-    client_id: &'a str,
-    token_type: &'static str,
-    sub: &'a str,
-    aud: &'a str,
-    iss: &'a str,
-    iat: i64,
-    exp: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sid: Option<String>,
-}
-
-/// The claims introspection reads from a JWT access token.
-#[derive(serde::Deserialize)]
-struct JwtClaims {
-    sub: String,
-    scope: String,
-    iat: i64,
-    exp: i64,
-    sid: Option<String>,
-}
-
 const MIN_OPAQUE_SWEEP: usize = 1024;
 
 /// The families revoked by faults, shared with a resource that checks revocation.
@@ -239,60 +191,6 @@ pub struct Issuer {
     state: Mutex<State>,
 }
 
-/// The form of a token request, with each parameter at most once (RFC 6749 §3.2).
-struct Form(Vec<(String, String)>);
-
-impl Form {
-    fn parse(body: &[u8]) -> Result<Form, OAuthError> {
-        let text = std::str::from_utf8(body)
-            .map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        for (k, v) in form_urlencoded::parse(text.as_bytes()) {
-            if pairs.iter().any(|(seen, _)| *seen == k) {
-                return Err(OAuthError::invalid_request(format!(
-                    "parameter `{k}` is repeated"
-                )));
-            }
-            pairs.push((k.into_owned(), v.into_owned()));
-        }
-        Ok(Form(pairs))
-    }
-
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    }
-
-    fn require(&self, key: &str) -> Result<&str, OAuthError> {
-        self.get(key)
-            .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter `{key}`")))
-    }
-}
-
-/// Token and introspection requests carry a form (RFC 6749 §4.3.2, RFC 7662 §2.1).
-fn form_content(req: &Request) -> Result<(), OAuthError> {
-    let form_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-        .unwrap_or(false);
-    if form_type {
-        Ok(())
-    } else {
-        Err(OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        ))
-    }
-}
-
 /// The id of an opaque access token (`at_<32 hex>`).
 fn decode_opaque(token: &str) -> Option<u128> {
     let hex = token.strip_prefix("at_")?;
@@ -300,14 +198,6 @@ fn decode_opaque(token: &str) -> Option<u128> {
         return None;
     }
     u128::from_str_radix(hex, 16).ok()
-}
-
-/// Decodes one form-encoded half of a Basic credential (RFC 6749 §2.3.1).
-fn form_decode(s: &str) -> String {
-    form_urlencoded::parse(format!("v={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }
 
 impl Issuer {
@@ -439,369 +329,5 @@ impl Issuer {
             .rotate(self.clock.now_ms(), overlap_ms, publish_delay_ms)?;
         self.state().stats.key_rotations += 1;
         Ok(kid)
-    }
-
-    fn token(&self, req: &Request) -> Result<Response, OAuthError> {
-        form_content(req)?;
-        let form = Form::parse(req.body())?;
-        self.authenticate_client(req, &form)?;
-        let grant = form
-            .get("grant_type")
-            .ok_or_else(|| OAuthError::invalid_request("missing parameter `grant_type`"))?;
-        match grant {
-            "password" => self.password(&form),
-            "client_credentials" => self.client_credentials(&form),
-            "refresh_token" => self.refresh(&form),
-            other => Err(OAuthError::new(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                format!(
-                    "grant type `{other}` is not supported; accepted: password, client_credentials, refresh_token"
-                ),
-            )),
-        }
-    }
-
-    /// client_secret_basic or client_secret_post, not both (RFC 6749 §2.3.1).
-    fn authenticate_client(&self, req: &Request, form: &Form) -> Result<(), OAuthError> {
-        let mut basic = None;
-        let mut authorizations = req.headers().get_all(header::AUTHORIZATION).iter();
-        if let Some(value) = authorizations.next() {
-            if authorizations.next().is_some() {
-                return Err(OAuthError::invalid_request(
-                    "more than one Authorization header",
-                ));
-            }
-            let value = value
-                .to_str()
-                .map_err(|_| OAuthError::invalid_client("unreadable Authorization header"))?;
-            let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-            if !scheme.eq_ignore_ascii_case("basic") {
-                return Err(OAuthError::invalid_client(
-                    "client authentication must use the Basic scheme",
-                ));
-            }
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(rest.trim())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
-            let (id, secret) = decoded
-                .split_once(':')
-                .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
-            basic = Some((form_decode(id), form_decode(secret)));
-        }
-        let post = form.get("client_secret").map(|secret| {
-            (
-                form.get("client_id").unwrap_or_default().to_string(),
-                secret.to_string(),
-            )
-        });
-        let (id, secret) = match (basic, post) {
-            (Some(_), Some(_)) => {
-                return Err(OAuthError::invalid_request(
-                    "use one client authentication method, not both",
-                ));
-            }
-            (Some(c), None) | (None, Some(c)) => c,
-            (None, None) => {
-                return Err(OAuthError::invalid_client("client authentication required"));
-            }
-        };
-        if id != self.config.client_id || secret != self.config.client_secret {
-            return Err(OAuthError::invalid_client("unknown client or wrong secret"));
-        }
-        Ok(())
-    }
-
-    /// The scope asked for, which must be within the issuer's scope.
-    fn scope<'a>(&'a self, form: &'a Form) -> Result<&'a str, OAuthError> {
-        match form.get("scope") {
-            None => Ok(&self.config.scope),
-            Some(asked) => {
-                let allowed: Vec<&str> = self.config.scope.split_whitespace().collect();
-                if asked.split_whitespace().all(|s| allowed.contains(&s)) {
-                    Ok(asked)
-                } else {
-                    Err(OAuthError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_scope",
-                        format!("scope `{asked}` exceeds `{}`", self.config.scope),
-                    ))
-                }
-            }
-        }
-    }
-
-    /// RFC 7009: revokes the token in the form. A refresh token takes its whole family
-    /// (and, where revocation is checked, the family's access tokens); an opaque access
-    /// token dies alone. Unknown tokens are answered 200 all the same (§2.2).
-    fn revoke(&self, req: &Request) -> Result<Response, OAuthError> {
-        form_content(req)?;
-        let form = Form::parse(req.body())?;
-        self.authenticate_client(req, &form)?;
-        let token = form.require("token")?;
-        let mut state = self.state();
-        if let Some(id) = decode_opaque(token) {
-            if state.opaque.remove(&id).is_some() {
-                state.stats.tokens_revoked += 1;
-            }
-        } else if let Some(family) = state.families.revoke_token(token) {
-            state.stats.tokens_revoked += 1;
-            drop(state);
-            self.revocations
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(family);
-        }
-        Ok(json(StatusCode::OK, &serde_json::json!({})))
-    }
-
-    /// RFC 8414 metadata, its URLs on the host the request was sent to.
-    fn metadata(&self, req: &Request) -> Response {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("127.0.0.1");
-        let base = format!("http://{host}");
-        let mut resp = json(
-            StatusCode::OK,
-            &serde_json::json!({
-                "issuer": self.config.issuer,
-                "token_endpoint": format!("{base}/token"),
-                "revocation_endpoint": format!("{base}/revoke"),
-                "introspection_endpoint": format!("{base}/introspect"),
-                "jwks_uri": format!("{base}/jwks.json"),
-                "grant_types_supported": ["password", "client_credentials", "refresh_token"],
-                "response_types_supported": [],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "scopes_supported": self.config.scope.split_whitespace().collect::<Vec<_>>(),
-            }),
-        );
-        resp.headers_mut().remove(header::PRAGMA);
-        resp.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        resp
-    }
-
-    /// RFC 7662: the state of the token in the form. An unknown, expired or revoked
-    /// token is `{"active": false}` and nothing else (§2.2).
-    fn introspect(&self, req: &Request) -> Result<Response, OAuthError> {
-        form_content(req)?;
-        let form = Form::parse(req.body())?;
-        self.authenticate_client(req, &form)?;
-        let token = form.require("token")?;
-        let now = self.clock.now_secs();
-        let inactive = || json(StatusCode::OK, &serde_json::json!({"active": false}));
-        let revoked = |family: Option<u64>| {
-            family.is_some_and(|f| {
-                self.revocations
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .contains(&f)
-            })
-        };
-        let active = |sub: &str, scope: &str, iat: i64, exp: i64, family: Option<u64>| {
-            json(
-                StatusCode::OK,
-                &Active {
-                    active: true,
-                    scope,
-                    client_id: &self.config.client_id,
-                    token_type: "Bearer",
-                    sub,
-                    aud: &self.config.audience,
-                    iss: &self.config.issuer,
-                    iat,
-                    exp,
-                    sid: family.map(|f| format!("fam-{f:x}")),
-                },
-            )
-        };
-        if let Some(id) = decode_opaque(token) {
-            let state = self.state();
-            return Ok(match state.opaque.get(&id) {
-                Some(t) if now < t.exp && !revoked(t.family) => {
-                    let r = active(&t.sub, &t.scope, t.iat, t.exp, t.family);
-                    drop(state);
-                    self.state().stats.introspection_active += 1;
-                    r
-                }
-                _ => inactive(),
-            });
-        }
-        // A JWT of this issuer: its signature by a published key, then its claims.
-        let Some(claims) = jsonwebtoken::decode_header(token)
-            .ok()
-            .and_then(|h| h.kid)
-            .and_then(|kid| {
-                let mut v = jsonwebtoken::Validation::new(self.keys.algorithm());
-                v.validate_exp = false;
-                v.set_issuer(&[&self.config.issuer]);
-                v.set_audience(&[&self.config.audience]);
-                self.keys
-                    .with_published_key(&kid, self.clock.now_ms(), |key| {
-                        jsonwebtoken::decode::<JwtClaims>(token, key, &v).ok()
-                    })
-                    .flatten()
-            })
-            .map(|d| d.claims)
-        else {
-            return Ok(inactive());
-        };
-        let family = claims.sid.as_deref().and_then(family_of_sid);
-        if now >= claims.exp || revoked(family) {
-            return Ok(inactive());
-        }
-        self.state().stats.introspection_active += 1;
-        Ok(active(
-            &claims.sub,
-            &claims.scope,
-            claims.iat,
-            claims.exp,
-            family,
-        ))
-    }
-
-    fn access_token(
-        &self,
-        state: &mut State,
-        sub: &str,
-        scope: &str,
-        sid: Option<u64>,
-    ) -> Result<String, OAuthError> {
-        let iat = self.clock.now_secs();
-        let ttl = self.config.access_token.ttl.as_ms() / 1000;
-        if self.config.access_token.format == TokenFormat::Opaque {
-            if state.opaque.len() >= state.opaque_sweep_at {
-                state.opaque.retain(|_, t| t.exp > iat);
-                state.opaque_sweep_at = (state.opaque.len() * 2).max(MIN_OPAQUE_SWEEP);
-            }
-            let id: u128 = loop {
-                let id = state.rng.random();
-                if !state.opaque.contains_key(&id) {
-                    break id;
-                }
-            };
-            state.opaque.insert(
-                id,
-                Opaque {
-                    sub: sub.into(),
-                    scope: scope.into(),
-                    family: sid,
-                    iat,
-                    exp: iat + ttl,
-                },
-            );
-            return Ok(format!("at_{id:032x}"));
-        }
-        state.next_jti += 1;
-        let claims = Claims {
-            iss: &self.config.issuer,
-            sub,
-            aud: &self.config.audience,
-            iat,
-            nbf: iat,
-            exp: iat + ttl,
-            jti: format!("at-{:x}", state.next_jti),
-            scope,
-            client_id: &self.config.client_id,
-            sid: sid.map(|f| format!("fam-{f:x}")),
-        };
-        self.keys.sign(&claims).map_err(|e| {
-            OAuthError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                e.to_string(),
-            )
-        })
-    }
-
-    fn tokens(&self, access_token: String, refresh_token: Option<String>, scope: &str) -> Response {
-        json(
-            StatusCode::OK,
-            &TokenBody {
-                access_token,
-                token_type: "Bearer",
-                expires_in: self.config.access_token.ttl.as_ms() / 1000,
-                refresh_token,
-                scope,
-                refresh_in: self
-                    .config
-                    .access_token
-                    .refresh_in
-                    .map(|d| d.as_ms() / 1000),
-            },
-        )
-    }
-
-    fn password(&self, form: &Form) -> Result<Response, OAuthError> {
-        let username = form.require("username")?;
-        let password = form.require("password")?;
-        if password != self.config.password {
-            return Err(OAuthError::invalid_grant("wrong username or password"));
-        }
-        let scope = self.scope(form)?;
-        let now = self.clock.now_ms();
-        let mut state = self.state();
-        let (family, refresh_token, evicted) =
-            state
-                .families
-                .start_limited(username, scope, now, self.rules());
-        state.stats.refresh_tokens_evicted += evicted;
-        let access = self.access_token(&mut state, username, scope, Some(family))?;
-        state.stats.logins += 1;
-        Ok(self.tokens(access, Some(refresh_token), scope))
-    }
-
-    /// The refresh-token rules of the configuration, in ms.
-    fn rules(&self) -> tokens::Rules {
-        let rt = &self.config.refresh_token;
-        tokens::Rules {
-            ttl_ms: rt.ttl.as_ms(),
-            idle_ttl_ms: rt.idle_ttl.map(|d| d.as_ms()),
-            rotation: rt.rotation,
-            reuse_detection: rt.reuse_detection(),
-            reuse_grace_ms: rt.reuse_grace.as_ms(),
-            max_per_user: rt.max_per_user,
-        }
-    }
-
-    fn client_credentials(&self, form: &Form) -> Result<Response, OAuthError> {
-        let scope = self.scope(form)?;
-        let mut state = self.state();
-        let access = self.access_token(&mut state, &self.config.client_id, scope, None)?;
-        state.stats.client_credentials += 1;
-        Ok(self.tokens(access, None, scope))
-    }
-
-    fn refresh(&self, form: &Form) -> Result<Response, OAuthError> {
-        let presented = form.require("refresh_token")?;
-        let now = self.clock.now_ms();
-        let mut guard = self.state();
-        let state = &mut *guard;
-        let outcome = state.families.present(presented, now, self.rules());
-        let granted = match outcome {
-            Presented::Granted(g) => g,
-            Presented::GraceAccepted(g) => {
-                state.stats.grace_accepted += 1;
-                g
-            }
-            Presented::ReuseDetected => {
-                state.stats.reuse_detected += 1;
-                state.stats.families_revoked += 1;
-                return Err(OAuthError::invalid_grant(
-                    "refresh token reuse detected: the token family is revoked",
-                ));
-            }
-            Presented::Dead(why) => return Err(OAuthError::invalid_grant(why)),
-        };
-        let access =
-            self.access_token(state, &granted.sub, &granted.scope, Some(granted.family))?;
-        state.stats.refreshes += 1;
-        Ok(self.tokens(access, Some(granted.refresh_token), &granted.scope))
     }
 }

@@ -141,6 +141,43 @@ struct Local {
     mutexes: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+impl Local {
+    /// Takes the mutex of `key`: at once when it is free, else after waiting at most
+    /// `wait`. `contended` is called before the wait.
+    async fn acquire(
+        &self,
+        key: &str,
+        value: String,
+        wait: Option<Duration>,
+        contended: impl FnOnce(),
+    ) -> Acquire {
+        let t0 = Instant::now();
+        let mutex = guard(&self.mutexes)
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        if let Ok(g) = mutex.clone().try_lock_owned() {
+            return Acquire::Taken {
+                held: Held::new(key, value, Some(g)),
+                waited: None,
+            };
+        }
+        contended();
+        let got = match wait {
+            Some(w) => tokio::time::timeout(w, mutex.lock_owned()).await.ok(),
+            None => Some(mutex.lock_owned().await),
+        };
+        let waited = t0.elapsed();
+        match got {
+            Some(g) => Acquire::Taken {
+                held: Held::new(key, value, Some(g)),
+                waited: Some(waited),
+            },
+            None => Acquire::TimedOut { waited },
+        }
+    }
+}
+
 enum Backend {
     Simulated(Simulated),
     Local(Local),
@@ -233,52 +270,30 @@ impl LockService {
     ) -> Acquire {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let value = format!("{}:{n}", self.tag);
+        match &self.backend {
+            // A mutex: no operations to count, no expiry to wait for.
+            Backend::Local(local) => local.acquire(key, value, wait, contended).await,
+            _ => self.acquire_remote(key, value, wait, contended, ops).await,
+        }
+    }
+
+    /// SET NX until it takes, waiting between tries by polling or, with `notify` on the
+    /// simulated service, until the release.
+    async fn acquire_remote(
+        &self,
+        key: &str,
+        value: String,
+        wait: Option<Duration>,
+        contended: impl FnOnce(),
+        ops: &mut u64,
+    ) -> Acquire {
         let t0 = Instant::now();
         let deadline = wait.map(|w| t0 + w);
         let mut contended = Some(contended);
         let mut waiting = false;
-        let ttl = self.settings.ttl.to_std();
-        if let Backend::Local(local) = &self.backend {
-            let mutex = guard(&local.mutexes)
-                .entry(key.to_string())
-                .or_default()
-                .clone();
-            if let Ok(g) = mutex.clone().try_lock_owned() {
-                return Acquire::Taken {
-                    held: Held::new(key, value, Some(g)),
-                    waited: None,
-                };
-            }
-            if let Some(f) = contended.take() {
-                f();
-            }
-            let got = match wait {
-                Some(w) => tokio::time::timeout(w, mutex.lock_owned()).await.ok(),
-                None => Some(mutex.lock_owned().await),
-            };
-            let waited = t0.elapsed();
-            return match got {
-                Some(g) => Acquire::Taken {
-                    held: Held::new(key, value, Some(g)),
-                    waited: Some(waited),
-                },
-                None => Acquire::TimedOut { waited },
-            };
-        }
         loop {
             *ops += 1;
-            let taken: Result<Option<Instant>, String> = match &self.backend {
-                Backend::Simulated(sim) => {
-                    self.round_trip().await;
-                    Ok(sim.set_nx(key, &value, ttl))
-                }
-                Backend::Local(_) => unreachable!("handled above"),
-                #[cfg(feature = "redis")]
-                Backend::Redis(r) => r.set_nx(key, &value, ttl).await.map(|ok| {
-                    // Redis does not say when the holder's lock expires: poll.
-                    (!ok).then(|| Instant::now() + ttl)
-                }),
-            };
+            let taken = self.try_take(key, &value).await;
             let waited = waiting.then(|| t0.elapsed());
             let holder_expires = match taken {
                 Ok(None) => {
@@ -302,26 +317,56 @@ impl LockService {
                     waited: t0.elapsed(),
                 };
             }
-            let mut until = match (&self.backend, self.settings.notify) {
-                // Woken at the release, or when the holder's lock expires.
-                (Backend::Simulated(_), true) => holder_expires,
-                _ => now + self.settings.poll.to_std(),
-            };
-            if let Some(d) = deadline {
-                until = until.min(d);
+            self.wait_to_retry(key, now, holder_expires, deadline).await;
+        }
+    }
+
+    /// One SET key value NX PX ttl on a remote backend: Ok(None) when taken, else
+    /// when the holder's lock expires.
+    async fn try_take(&self, key: &str, value: &str) -> Result<Option<Instant>, String> {
+        let ttl = self.settings.ttl.to_std();
+        match &self.backend {
+            Backend::Simulated(sim) => {
+                self.round_trip().await;
+                Ok(sim.set_nx(key, value, ttl))
             }
-            match &self.backend {
-                Backend::Simulated(sim) if self.settings.notify => {
-                    let waker = sim.waker(key);
-                    let notified = waker.notified();
-                    tokio::pin!(notified);
-                    // Registered before any await, so a release at this very moment
-                    // is not missed.
-                    notified.as_mut().enable();
-                    let _ = tokio::time::timeout_at(until, notified).await;
-                }
-                _ => tokio::time::sleep_until(until).await,
+            Backend::Local(_) => unreachable!("the local backend takes no round trips"),
+            #[cfg(feature = "redis")]
+            Backend::Redis(r) => r.set_nx(key, value, ttl).await.map(|ok| {
+                // Redis does not say when the holder's lock expires: poll.
+                (!ok).then(|| Instant::now() + ttl)
+            }),
+        }
+    }
+
+    /// Waits after a refused SET, at most until `deadline`: until the release or the
+    /// holder's expiry with `notify` on the simulated service, else one `poll`.
+    async fn wait_to_retry(
+        &self,
+        key: &str,
+        now: Instant,
+        holder_expires: Instant,
+        deadline: Option<Instant>,
+    ) {
+        let mut until = match (&self.backend, self.settings.notify) {
+            // Woken at the release, or when the holder's lock expires.
+            (Backend::Simulated(_), true) => holder_expires,
+            _ => now + self.settings.poll.to_std(),
+        };
+        if let Some(d) = deadline {
+            until = until.min(d);
+        }
+        match &self.backend {
+            Backend::Simulated(sim) if self.settings.notify => {
+                let waker = sim.waker(key);
+                let notified = waker.notified();
+                tokio::pin!(notified);
+                // Registered before any await, so a release at this very moment
+                // is not missed.
+                notified.as_mut().enable();
+                let _ = tokio::time::timeout_at(until, notified).await;
             }
+            _ => tokio::time::sleep_until(until).await,
         }
     }
 

@@ -282,21 +282,8 @@ impl Resource {
     /// Answers one HTTP request.
     pub async fn handle(&self, req: Request) -> Response {
         self.state().stats.requests += 1;
-        let path = req.uri().path();
-        if path != "/api" && !path.starts_with("/api/") {
-            return json(
-                StatusCode::NOT_FOUND,
-                r#"{"error":"not_found","error_description":"the API lives under /api"}"#,
-            );
-        }
-        if req.method() != Method::GET && req.method() != Method::HEAD {
-            let mut resp = json(
-                StatusCode::METHOD_NOT_ALLOWED,
-                r#"{"error":"method_not_allowed","error_description":"the API answers GET"}"#,
-            );
-            resp.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return resp;
+        if let Some(refused) = not_served(&req) {
+            return refused;
         }
         let dialect = match dialect_asked(&req) {
             Ok(d) => d.unwrap_or(self.dialect),
@@ -322,11 +309,18 @@ impl Resource {
             }
             Credentials::Token(t) => t,
         };
-        match self.check(token).await {
+        let checked = self.check(token).await;
+        self.answer(checked, dialect)
+    }
+
+    /// The answer to a request whose token was checked, counted by its outcome.
+    fn answer(&self, checked: Result<(), Rejection>, dialect: Dialect) -> Response {
+        match checked {
             Ok(()) => {
                 self.state().stats.ok += 1;
                 json(StatusCode::OK, r#"{"ok":true}"#)
             }
+            // Not the token's fault: a bad request, or a check that could not be made.
             Err(Rejection::Malformed) => {
                 self.state().stats.malformed += 1;
                 challenge(
@@ -344,38 +338,39 @@ impl Resource {
                     r#"{"error":"temporarily_unavailable","error_description":"the token could not be introspected"}"#,
                 )
             }
-            Err(why) => {
-                let description = {
-                    let mut state = self.state();
-                    match why {
-                        Rejection::Expired => {
-                            state.stats.rejected_expired += 1;
-                            "the access token expired"
-                        }
-                        Rejection::NotYetValid => {
-                            state.stats.rejected_not_yet_valid += 1;
-                            "the access token is not valid yet"
-                        }
-                        Rejection::Revoked => {
-                            state.stats.rejected_revoked += 1;
-                            "the access token was revoked"
-                        }
-                        Rejection::Inactive => {
-                            state.stats.rejected_inactive += 1;
-                            "the access token is not active"
-                        }
-                        Rejection::UnknownKey => {
-                            state.stats.rejected_invalid += 1;
-                            state.stats.rejected_unknown_key += 1;
-                            "the access token is signed by an unknown key"
-                        }
-                        Rejection::Invalid | Rejection::Malformed | Rejection::Unavailable => {
-                            state.stats.rejected_invalid += 1;
-                            "the access token is invalid"
-                        }
-                    }
-                };
-                reject(dialect, Some(description))
+            Err(why) => reject(dialect, Some(self.count_rejection(why))),
+        }
+    }
+
+    /// Counts a refused token under its reason, and says why it was refused.
+    fn count_rejection(&self, why: Rejection) -> &'static str {
+        let mut state = self.state();
+        match why {
+            Rejection::Expired => {
+                state.stats.rejected_expired += 1;
+                "the access token expired"
+            }
+            Rejection::NotYetValid => {
+                state.stats.rejected_not_yet_valid += 1;
+                "the access token is not valid yet"
+            }
+            Rejection::Revoked => {
+                state.stats.rejected_revoked += 1;
+                "the access token was revoked"
+            }
+            Rejection::Inactive => {
+                state.stats.rejected_inactive += 1;
+                "the access token is not active"
+            }
+            Rejection::UnknownKey => {
+                state.stats.rejected_invalid += 1;
+                state.stats.rejected_unknown_key += 1;
+                "the access token is signed by an unknown key"
+            }
+            // `answer` handles Malformed and Unavailable itself: they never get here.
+            Rejection::Invalid | Rejection::Malformed | Rejection::Unavailable => {
+                state.stats.rejected_invalid += 1;
+                "the access token is invalid"
             }
         }
     }
@@ -512,6 +507,28 @@ impl Resource {
 /// RFC 7519 §4.1.4: the token must not be accepted on or after `exp`.
 fn expired(c: &TimeClaims, now_ms: i64, leeway_ms: i64) -> bool {
     now_ms >= c.exp.saturating_mul(1000).saturating_add(leeway_ms)
+}
+
+/// A 404 off `/api` and a 405 for methods other than GET and HEAD; None for the
+/// requests the API serves. Neither looks at credentials.
+fn not_served(req: &Request) -> Option<Response> {
+    let path = req.uri().path();
+    if path != "/api" && !path.starts_with("/api/") {
+        return Some(json(
+            StatusCode::NOT_FOUND,
+            r#"{"error":"not_found","error_description":"the API lives under /api"}"#,
+        ));
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut resp = json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            r#"{"error":"method_not_allowed","error_description":"the API answers GET"}"#,
+        );
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Some(resp);
+    }
+    None
 }
 
 enum Credentials<'a> {
