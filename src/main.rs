@@ -15,12 +15,21 @@ use cli::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     cmd::init_logging(cli.verbose);
-    match cli.command {
+    let result = match cli.command {
         Command::Run(args) => cmd::run::run(args),
         Command::Validate { files } => cmd::validate::validate(&files),
         Command::Compare(args) => cmd::compare::compare(args),
         Command::Merge(args) => cmd::merge::merge(args),
         Command::Presets => cmd::presets::presets(),
         Command::Serve(args) => cmd::serve::serve(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if failure.needs_printing() {
+                eprintln!("{failure}");
+            }
+            ExitCode::from(failure.code())
+        }
     }
 }

@@ -1,95 +1,32 @@
 //! `tokenstorm compare`: a scenario's variants (or a sweep of one knob) run on the
 //! same seed, each report written, and the key figures shown side by side.
 
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
 
-use tokenstorm::report::export;
+use tokenstorm::report::Report;
+use tokenstorm::report::export::{self, ExportError, Format};
 use tokenstorm::run::Control;
-use tokenstorm::run::compare as cmp;
+use tokenstorm::run::compare::{self as cmp, Comparison, VariantSpec};
+use tokenstorm::scenario::Scenario;
 
 use super::output::out;
-use super::{EXIT_INPUT, EXIT_INTERRUPTED, EXIT_RUN, EXIT_THRESHOLD, formats, stop_on_ctrl_c};
+use super::{Failure, formats, stop_on_ctrl_c, verdict};
 use crate::cli::CompareArgs;
 
-pub fn compare(args: CompareArgs) -> ExitCode {
-    let formats = match formats(&args.reports.format) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
-    let (text, base) = match cmp::load_text(&args.scenario) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_INPUT);
-        }
-    };
-    let (swept, variants) = match &args.vary {
-        Some(arg) => match cmp::sweep(arg) {
-            Ok((path, v)) => (Some(path), v),
-            Err(e) => {
-                eprintln!("error: --vary {e}");
-                return ExitCode::from(EXIT_INPUT);
-            }
-        },
-        None => (None, cmp::declared(&base)),
-    };
-    if variants.is_empty() {
-        eprintln!(
-            "error: nothing to compare: {} has no `variants` and no --vary was given",
-            args.scenario.display()
-        );
-        return ExitCode::from(EXIT_INPUT);
-    }
+pub fn compare(args: CompareArgs) -> Result<(), Failure> {
+    let formats = formats(&args.reports.format)?;
+    let (text, mut base) = cmp::load_text(&args.scenario)?;
+    let (swept, variants) = variants(&args, &base)?;
     let file = args.scenario.display().to_string();
-    let mut scenarios = match cmp::build_all(&text, &file, &variants) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_INPUT);
-        }
-    };
-    let seed = args.seed.unwrap_or(base.seed);
+    let mut scenarios = cmp::build_all(&text, &file, &variants)?;
+    // One seed for every variant: their differences are then the knob's, not chance's.
+    base.seed = args.seed.unwrap_or(base.seed);
     for s in &mut scenarios {
-        s.seed = seed;
+        s.seed = base.seed;
     }
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let control = Control::default();
-    stop_on_ctrl_c(control.stop.clone());
-    let names: Vec<String> = variants.iter().map(|v| v.name.clone()).collect();
-    let mut reports = Vec::new();
-    for result in cmp::run_all(&scenarios, &names, jobs, &control) {
-        match result {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                eprintln!("error: {}: {e}", args.scenario.display());
-                return ExitCode::from(EXIT_RUN);
-            }
-        }
-    }
-    let mut base = base;
-    base.seed = seed;
+    let reports = run_variants(&args, &scenarios, &variants)?;
     let comparison = cmp::compare(&base, swept.as_deref(), &variants, &reports);
-    let mut written = Vec::new();
-    for r in &reports {
-        match export::write(r, &args.reports.out, &formats) {
-            Ok(paths) => written.extend(paths),
-            Err(e) => {
-                out(&cmp::render(&comparison, &reports));
-                eprintln!("error: {e}");
-                return ExitCode::from(EXIT_RUN);
-            }
-        }
-    }
-    match export::write_comparison(&comparison, &reports, &args.reports.out, &formats) {
-        Ok(paths) => written.extend(paths),
-        Err(e) => {
-            out(&cmp::render(&comparison, &reports));
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_RUN);
-        }
-    }
+    let written = write_all(&comparison, &reports, &args.reports.out, &formats)?;
     if !args.quiet {
         let mut text = cmp::render(&comparison, &reports);
         text.push('\n');
@@ -98,11 +35,73 @@ pub fn compare(args: CompareArgs) -> ExitCode {
         }
         out(&text);
     }
-    if reports.iter().any(|r| r.run_info.interrupted) {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else if reports.iter().all(|r| r.thresholds.iter().all(|t| t.pass)) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_THRESHOLD)
+    verdict(&reports)
+}
+
+/// The knob swept by --vary (if any) and the variants to run: one per --vary value,
+/// else the scenario's own `variants`.
+fn variants(
+    args: &CompareArgs,
+    base: &Scenario,
+) -> Result<(Option<String>, Vec<VariantSpec>), Failure> {
+    let (swept, variants) = match &args.vary {
+        Some(arg) => {
+            let (path, v) = cmp::sweep(arg).map_err(|e| Failure::input(format!("--vary {e}")))?;
+            (Some(path), v)
+        }
+        None => (None, cmp::declared(base)),
+    };
+    if variants.is_empty() {
+        return Err(Failure::input(format!(
+            "nothing to compare: {} has no `variants` and no --vary was given",
+            args.scenario.display()
+        )));
     }
+    Ok((swept, variants))
+}
+
+/// Runs the variants `--jobs` at a time (default: one per core), Ctrl-C stopping all.
+fn run_variants(
+    args: &CompareArgs,
+    scenarios: &[Scenario],
+    variants: &[VariantSpec],
+) -> Result<Vec<Report>, Failure> {
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let control = Control::default();
+    stop_on_ctrl_c(control.stop.clone());
+    let names: Vec<String> = variants.iter().map(|v| v.name.clone()).collect();
+    cmp::run_all(scenarios, &names, jobs, &control)
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::run(format!("{}: {e}", args.scenario.display())))
+}
+
+/// Writes every variant's report and then the comparison's. When one cannot be
+/// written the table is shown anyway (even with --quiet): what was measured is not lost.
+fn write_all(
+    comparison: &Comparison,
+    reports: &[Report],
+    dir: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>, Failure> {
+    write_reports(comparison, reports, dir, formats).map_err(|e| {
+        out(&cmp::render(comparison, reports));
+        Failure::run(e)
+    })
+}
+
+fn write_reports(
+    comparison: &Comparison,
+    reports: &[Report],
+    dir: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>, ExportError> {
+    let mut written = Vec::new();
+    for r in reports {
+        written.extend(export::write(r, dir, formats)?);
+    }
+    written.extend(export::write_comparison(comparison, reports, dir, formats)?);
+    Ok(written)
 }

@@ -3,7 +3,6 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -15,7 +14,7 @@ use tokenstorm::report::summary::{self, Style};
 use tokenstorm::run::Control;
 use tokenstorm::scenario::Scenario;
 
-use super::EXIT_RUN;
+use super::Failure;
 
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
 pub fn out(text: &str) {
@@ -38,25 +37,19 @@ pub fn deliver(
     dir: &Path,
     formats: &[Format],
     quiet: bool,
-) -> Result<(), ExitCode> {
+) -> Result<(), Failure> {
     let written = export::write(report, dir, formats);
     if !quiet || written.is_err() {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         out(&summary::render(report, Style { color }));
     }
-    match written {
-        Ok(paths) if !quiet => {
-            for path in &paths {
-                out(&format!("report: {}\n", path.display()));
-            }
-            Ok(())
-        }
-        Ok(_) => Ok(()),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(ExitCode::from(EXIT_RUN))
+    let paths = written.map_err(Failure::run)?;
+    if !quiet {
+        for path in &paths {
+            out(&format!("report: {}\n", path.display()));
         }
     }
+    Ok(())
 }
 
 /// A progress bar over the run's (simulated) time, shown once the run has taken a second.

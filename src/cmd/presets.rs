@@ -1,10 +1,9 @@
 //! `tokenstorm presets`: the SDK presets `policy.preset` accepts, one per line.
 
-use std::process::ExitCode;
-
+use super::Failure;
 use super::output::out;
 
-pub fn presets() -> ExitCode {
+pub fn presets() -> Result<(), Failure> {
     let width = tokenstorm::scenario::presets::ALL
         .iter()
         .map(|p| p.name.len())
@@ -18,5 +17,5 @@ pub fn presets() -> ExitCode {
         "\nUse one with `policy: { preset: NAME }`; keys written beside it override it.\n",
     );
     out(&text);
-    ExitCode::SUCCESS
+    Ok(())
 }

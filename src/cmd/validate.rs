@@ -2,18 +2,18 @@
 //! problem, every file checked even after one fails.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use tokenstorm::scenario;
 
-use super::EXIT_INPUT;
+use super::Failure;
 use super::output::out;
 
-pub fn validate(files: &[PathBuf]) -> ExitCode {
+pub fn validate(files: &[PathBuf]) -> Result<(), Failure> {
     let mut bad = 0;
     for file in files {
         match scenario::load(file) {
             Ok(s) => out(&format!("{}: ok ({})\n", file.display(), s.name)),
+            // Printed as found, not returned: the files after it are still checked.
             Err(e) => {
                 bad += 1;
                 eprintln!("{e}");
@@ -21,9 +21,11 @@ pub fn validate(files: &[PathBuf]) -> ExitCode {
         }
     }
     if bad > 0 {
-        eprintln!("{bad} of {} file(s) have problems", files.len());
-        ExitCode::from(EXIT_INPUT)
+        Err(Failure::Input(format!(
+            "{bad} of {} file(s) have problems",
+            files.len()
+        )))
     } else {
-        ExitCode::SUCCESS
+        Ok(())
     }
 }
