@@ -1,0 +1,148 @@
+//! The commands, one file each, and what they share: the one error type they return
+//! (`main` turns it into the exit code), reading `--format`, the verdict on reports,
+//! Ctrl-C handling and logging. Terminal output lives in `output`.
+
+pub mod compare;
+pub mod merge;
+pub mod output;
+pub mod presets;
+pub mod run;
+pub mod serve;
+pub mod validate;
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokenstorm::report::Report;
+use tokenstorm::report::export::Format;
+use tokenstorm::scenario::ScenarioError;
+
+/// Why a command did not end with every threshold passed. `main` turns it into the
+/// exit code and prints it once.
+pub enum Failure {
+    /// Bad input or usage (exit 2); the text as printed.
+    Input(String),
+    /// The run itself failed (exit 3); the text as printed.
+    Run(String),
+    /// A threshold failed (exit 1).
+    Threshold,
+    /// Ctrl-C ended the run (exit 130); the report of what ran was still written.
+    Interrupted,
+}
+
+impl Failure {
+    /// Bad input, printed `error: {message}`.
+    pub fn input(message: impl fmt::Display) -> Self {
+        Self::Input(format!("error: {message}"))
+    }
+
+    /// A failed run, printed `error: {message}`.
+    pub fn run(message: impl fmt::Display) -> Self {
+        Self::Run(format!("error: {message}"))
+    }
+
+    pub fn code(&self) -> u8 {
+        match self {
+            Self::Threshold => 1,
+            Self::Input(_) => 2,
+            Self::Run(_) => 3,
+            Self::Interrupted => 130,
+        }
+    }
+
+    /// Whether `main` still has to print it: a failed threshold is in the summary
+    /// already, and the Ctrl-C handler has announced the interruption.
+    pub fn needs_printing(&self) -> bool {
+        matches!(self, Self::Input(_) | Self::Run(_))
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Input(text) | Self::Run(text) => f.write_str(text),
+            Self::Threshold => f.write_str("a threshold failed"),
+            Self::Interrupted => f.write_str("interrupted"),
+        }
+    }
+}
+
+/// A scenario's problems already say where (file:line:column), one per line, so they
+/// are printed as they are.
+impl From<ScenarioError> for Failure {
+    fn from(e: ScenarioError) -> Self {
+        Self::Input(e.to_string())
+    }
+}
+
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "tokenstorm=info",
+        2 => "tokenstorm=debug",
+        _ => "tokenstorm=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}
+
+/// The `--format` names as formats; the first unknown one is refused.
+pub fn formats(names: &[String]) -> Result<Vec<Format>, Failure> {
+    names
+        .iter()
+        .map(|f| {
+            Format::parse(f).ok_or_else(|| {
+                Failure::input(format!(
+                    "unknown report format `{f}` in --format (accepted: {})",
+                    Format::ACCEPTED
+                ))
+            })
+        })
+        .collect()
+}
+
+pub fn passed(report: &Report) -> bool {
+    report.thresholds.iter().all(|t| t.pass)
+}
+
+/// Interrupted if any of `reports` was (its figures cover only part of the run), else
+/// whether every threshold of every report passed.
+pub fn verdict(reports: &[Report]) -> Result<(), Failure> {
+    if reports.iter().any(|r| r.run_info.interrupted) {
+        Err(Failure::Interrupted)
+    } else if reports.iter().all(passed) {
+        Ok(())
+    } else {
+        Err(Failure::Threshold)
+    }
+}
+
+/// The first Ctrl-C ends the run and keeps its report; a second one exits at once.
+pub fn stop_on_ctrl_c(stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::Relaxed);
+                eprintln!(
+                    "\ninterrupted: finishing the report of what ran (Ctrl-C again to quit at once)"
+                );
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(Failure::Interrupted.code().into());
+            }
+        });
+    });
+}

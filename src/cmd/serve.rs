@@ -1,0 +1,59 @@
+//! `tokenstorm serve`: a scenario's fake issuer and API over HTTP, in real time, for
+//! other programs to test against, until Ctrl-C.
+
+use std::net::SocketAddr;
+
+use tokenstorm::scenario::{self, Scenario};
+use tokenstorm::server::Limits;
+use tokenstorm::world::live;
+
+use super::Failure;
+use super::output::out;
+use crate::cli::ServeArgs;
+
+const SERVE_DEFAULT: &str = "name: serve\nduration: 1d\nclients: [ { name: none, count: 1 } ]\n";
+
+pub fn serve(args: ServeArgs) -> Result<(), Failure> {
+    let scenario = match &args.scenario {
+        Some(path) => scenario::load(path)?,
+        // The built-in defaults not parsing is a fault of the program, not of the input.
+        None => {
+            scenario::parse(SERVE_DEFAULT, "(defaults)").map_err(|e| Failure::Run(e.to_string()))?
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::run(format!("could not start the runtime: {e}")))?;
+    runtime.block_on(serve_until_ctrl_c(&scenario, &args))
+}
+
+async fn serve_until_ctrl_c(scenario: &Scenario, args: &ServeArgs) -> Result<(), Failure> {
+    let issuer_addr = SocketAddr::new(args.bind, args.issuer_port);
+    let resource_addr = SocketAddr::new(args.bind, args.resource_port);
+    let servers = live::serve(scenario, issuer_addr, resource_addr, Limits::default())
+        .await
+        .map_err(Failure::run)?;
+    out(&banner(scenario, servers.issuer, servers.resource));
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("stopping");
+    servers.stop().await;
+    Ok(())
+}
+
+/// Where the servers listen (the ports may have been chosen by the system) and the
+/// credentials that log in, for pointing another program at them.
+fn banner(scenario: &Scenario, issuer: SocketAddr, resource: SocketAddr) -> String {
+    let i = &scenario.issuer;
+    format!(
+        "tokenstorm serve — scenario {}\n\n  issuer    http://{iss}  (POST /token, POST /revoke, POST /introspect, GET /jwks.json,\n             GET /.well-known/oauth-authorization-server)\n  API       http://{res}/api/me  (GET, Authorization: Bearer <token>)\n\n  client_id      {}\n  client_secret  {}\n  log in with the password grant: any username, password {}\n  access tokens live {}; signing {}\n\nCtrl-C stops.\n",
+        scenario.name,
+        i.client_id,
+        i.client_secret,
+        i.password,
+        i.access_token.ttl,
+        i.signing.as_str(),
+        iss = issuer,
+        res = resource,
+    )
+}
