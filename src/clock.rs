@@ -32,7 +32,7 @@ impl Clock {
 
     /// A clock that reads the wall clock's time now (live runs and `serve`: tokens must
     /// carry real `iat` and `exp` for programs that read them).
-    pub fn wall() -> Clock {
+    pub(crate) fn wall() -> Clock {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
@@ -40,29 +40,29 @@ impl Clock {
     }
 
     /// The Unix time (ms) of the run's start.
-    pub fn epoch_ms(&self) -> i64 {
+    pub(crate) fn epoch_ms(&self) -> i64 {
         self.epoch_ms
     }
 
     /// The instant the run started (for `sleep_until`).
-    pub fn origin(&self) -> Instant {
+    pub(crate) fn origin(&self) -> Instant {
         self.origin
     }
 
     /// Milliseconds since the run started.
-    pub fn elapsed_ms(&self) -> u64 {
+    pub(crate) fn elapsed_ms(&self) -> u64 {
         Instant::now()
             .saturating_duration_since(self.origin)
             .as_millis() as u64
     }
 
     /// True Unix time in milliseconds.
-    pub fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         self.epoch_ms + self.elapsed_ms() as i64
     }
 
     /// The instant at `ms` after the run's start.
-    pub fn at(&self, ms: u64) -> Instant {
+    pub(crate) fn at(&self, ms: u64) -> Instant {
         self.origin + std::time::Duration::from_millis(ms)
     }
 
@@ -83,27 +83,23 @@ pub struct ActorClock {
 }
 
 impl ActorClock {
-    pub fn base(&self) -> &Clock {
-        &self.base
-    }
-
     /// The actor's current skew in ms (its clock minus true time).
-    pub fn offset_ms(&self) -> i64 {
+    pub(crate) fn offset_ms(&self) -> i64 {
         self.offset.load(Ordering::Relaxed)
     }
 
     /// Moves the actor's clock by `by_ms` (a `clock_jump`).
-    pub fn jump(&self, by_ms: i64) {
+    pub(crate) fn jump(&self, by_ms: i64) {
         self.offset.fetch_add(by_ms, Ordering::Relaxed);
     }
 
     /// The actor's Unix time in milliseconds.
-    pub fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         self.base.now_ms() + self.offset_ms()
     }
 
     /// The actor's Unix time in whole seconds (JWT NumericDate).
-    pub fn now_secs(&self) -> i64 {
+    pub(crate) fn now_secs(&self) -> i64 {
         self.now_ms().div_euclid(1000)
     }
 }

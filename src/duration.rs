@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// What a duration may look like; quoted in every error about one.
-pub const ACCEPTED: &str =
+pub(crate) const ACCEPTED: &str =
     "a duration such as 250ms, 30s, 5m, 1h, 14d or 1h30m (a leading - for negative offsets)";
 
 /// A signed duration in milliseconds.
@@ -29,20 +29,17 @@ impl Dur {
     pub fn as_ms(self) -> i64 {
         self.0
     }
-    pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 / 1000.0
-    }
-    pub fn is_negative(self) -> bool {
+    pub(crate) fn is_negative(self) -> bool {
         self.0 < 0
     }
     /// The duration as a tokio/std duration; negative values become zero.
-    pub fn to_std(self) -> std::time::Duration {
+    pub(crate) fn to_std(self) -> std::time::Duration {
         std::time::Duration::from_millis(self.0.max(0) as u64)
     }
 
     /// Parses a human duration. Fractions are allowed (`1.5s`); the result is rounded to
     /// the millisecond.
-    pub fn parse(text: &str) -> Result<Dur, String> {
+    pub(crate) fn parse(text: &str) -> Result<Dur, String> {
         let s = text.trim();
         let (neg, body) = match s.strip_prefix('-') {
             Some(rest) => (true, rest.trim_start()),

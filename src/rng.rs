@@ -15,7 +15,7 @@ fn mix(mut z: u64) -> u64 {
 }
 
 /// A seed for the actor named by `path` (for example `[STREAM_CLIENT, group, client]`).
-pub fn derive(seed: u64, path: &[u64]) -> u64 {
+pub(crate) fn derive(seed: u64, path: &[u64]) -> u64 {
     path.iter().fold(mix(seed), |acc, &p| mix(acc ^ mix(p)))
 }
 
@@ -25,15 +25,15 @@ pub fn rng(seed: u64, path: &[u64]) -> Rng {
 }
 
 /// Stream names, so that two kinds of actor never share a seed.
-pub mod stream {
-    pub const ISSUER: u64 = 1;
-    pub const RESOURCE: u64 = 2;
-    pub const EXCHANGE: u64 = 3;
-    pub const CLIENT: u64 = 4;
-    pub const WORKER: u64 = 5;
-    pub const KEYS: u64 = 6;
-    pub const BACKGROUND: u64 = 7;
-    pub const FAULTS: u64 = 8;
+pub(crate) mod stream {
+    pub(crate) const ISSUER: u64 = 1;
+    // 2: reserved (streams keep their numbers, so that seeds keep their runs).
+    pub(crate) const EXCHANGE: u64 = 3;
+    pub(crate) const CLIENT: u64 = 4;
+    pub(crate) const WORKER: u64 = 5;
+    pub(crate) const KEYS: u64 = 6;
+    pub(crate) const BACKGROUND: u64 = 7;
+    pub(crate) const FAULTS: u64 = 8;
 }
 
 #[cfg(test)]

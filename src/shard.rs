@@ -21,7 +21,7 @@ pub struct Shard {
 }
 
 /// What `--worker` accepts, for error messages.
-pub const ACCEPTED: &str =
+pub(crate) const ACCEPTED: &str =
     "I/N: the worker's 0-based index and the number of workers, e.g. 0/4 … 3/4";
 
 impl Shard {
@@ -49,7 +49,7 @@ impl Shard {
     }
 
     /// Whether this worker runs `instance` of `client` (of a group with `instances`).
-    pub fn runs(&self, client: u32, instances: u32, instance: u32) -> bool {
+    pub(crate) fn runs(&self, client: u32, instances: u32, instance: u32) -> bool {
         // u64: count × instances may not fit in u32.
         (u64::from(client) * u64::from(instances) + u64::from(instance)) % u64::from(self.of)
             == u64::from(self.index)
@@ -57,7 +57,7 @@ impl Shard {
 
     /// Whether this worker runs any instance of `client`; a client it runs none of is
     /// not started here at all.
-    pub fn runs_client(&self, client: u32, instances: u32) -> bool {
+    pub(crate) fn runs_client(&self, client: u32, instances: u32) -> bool {
         // `instances` consecutive positions cover every residue once there are N.
         instances >= self.of || (0..instances).any(|i| self.runs(client, instances, i))
     }

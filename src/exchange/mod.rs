@@ -29,7 +29,7 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Whether the issuer answers it (and its faults and latency apply).
-    pub fn is_issuer(self) -> bool {
+    pub(crate) fn is_issuer(self) -> bool {
         !matches!(self, Endpoint::Api)
     }
 }

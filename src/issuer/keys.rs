@@ -70,7 +70,7 @@ pub struct KeySet {
 }
 
 impl KeySet {
-    pub fn new(signing: Signing, seed: u64) -> Result<KeySet, KeyError> {
+    pub(crate) fn new(signing: Signing, seed: u64) -> Result<KeySet, KeyError> {
         let first = make_key(signing, seed, 1, i64::MIN)?;
         Ok(KeySet {
             algorithm: algorithm(signing),
@@ -83,12 +83,12 @@ impl KeySet {
         })
     }
 
-    pub fn algorithm(&self) -> Algorithm {
+    pub(crate) fn algorithm(&self) -> Algorithm {
         self.algorithm
     }
 
-    /// The kid of the key that signs now.
-    pub fn current_kid(&self) -> String {
+    #[cfg(test)]
+    fn current_kid(&self) -> String {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
         keys.all[keys.current].kid.clone()
     }
@@ -96,7 +96,7 @@ impl KeySet {
     /// Starts signing with a new key at `now_ms`, published `publish_delay_ms` later;
     /// the keys that signed until now stay published for `overlap_ms`. Returns the new
     /// kid.
-    pub fn rotate(
+    pub(crate) fn rotate(
         &self,
         now_ms: i64,
         overlap_ms: i64,
@@ -116,7 +116,7 @@ impl KeySet {
     }
 
     /// The key set published at `now_ms` (issuer clock), as an RFC 7517 JWK Set.
-    pub fn published(&self, now_ms: i64) -> JwkSet {
+    pub(crate) fn published(&self, now_ms: i64) -> JwkSet {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
         JwkSet {
             keys: keys
@@ -129,7 +129,7 @@ impl KeySet {
     }
 
     /// Runs `f` with the verification key of `kid` if the set publishes it at `now_ms`.
-    pub fn with_published_key<R>(
+    pub(crate) fn with_published_key<R>(
         &self,
         kid: &str,
         now_ms: i64,
@@ -143,7 +143,7 @@ impl KeySet {
     }
 
     /// Signs `claims` as a JWT with the current key (`typ: JWT`, `kid` set).
-    pub fn sign(&self, claims: &impl Serialize) -> Result<String, KeyError> {
+    pub(crate) fn sign(&self, claims: &impl Serialize) -> Result<String, KeyError> {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
         let key = &keys.all[keys.current];
         let mut header = Header::new(self.algorithm);

@@ -18,7 +18,7 @@
 
 mod form;
 mod introspect;
-pub mod keys;
+pub(crate) mod keys;
 mod metadata;
 mod revoke;
 mod token;
@@ -176,10 +176,10 @@ struct Opaque {
 const MIN_OPAQUE_SWEEP: usize = 1024;
 
 /// The families revoked by faults, shared with a resource that checks revocation.
-pub type Revocations = Arc<std::sync::RwLock<std::collections::HashSet<u64>>>;
+pub(crate) type Revocations = Arc<std::sync::RwLock<std::collections::HashSet<u64>>>;
 
 /// The family id of a `sid` claim (`fam-<hex>`).
-pub fn family_of_sid(sid: &str) -> Option<u64> {
+pub(crate) fn family_of_sid(sid: &str) -> Option<u64> {
     u64::from_str_radix(sid.strip_prefix("fam-")?, 16).ok()
 }
 
@@ -222,7 +222,7 @@ impl Issuer {
     }
 
     /// The families revoked by faults so far, as the resource may check them.
-    pub fn revocations(&self) -> Revocations {
+    pub(crate) fn revocations(&self) -> Revocations {
         self.revocations.clone()
     }
 
@@ -248,7 +248,7 @@ impl Issuer {
     }
 
     /// The server's clock (the run's clock plus its skew), shared: a jump moves it.
-    pub fn clock(&self) -> &ActorClock {
+    pub(crate) fn clock(&self) -> &ActorClock {
         &self.clock
     }
 

@@ -14,7 +14,7 @@ use crate::rng::Rng;
 
 /// What the issuer's configuration says about refresh tokens, in ms.
 #[derive(Clone, Copy, Debug)]
-pub struct Rules {
+pub(crate) struct Rules {
     pub ttl_ms: i64,
     pub idle_ttl_ms: Option<i64>,
     pub rotation: bool,
@@ -26,7 +26,7 @@ pub struct Rules {
 
 /// A successful presentation: what to issue.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Granted {
+pub(crate) struct Granted {
     pub family: u64,
     pub sub: String,
     pub scope: String,
@@ -35,7 +35,7 @@ pub struct Granted {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Presented {
+pub(crate) enum Presented {
     Granted(Granted),
     /// A rotated-out token within its grace period: the family's current token is
     /// returned, not a new one.
@@ -60,7 +60,7 @@ struct Token {
     rotated_out_ms: Option<i64>,
 }
 
-pub struct Families {
+pub(crate) struct Families {
     rng: Rng,
     next_family: u64,
     families: HashMap<u64, Family>,
@@ -69,11 +69,11 @@ pub struct Families {
     by_user: HashMap<String, std::collections::VecDeque<u64>>,
 }
 
-pub fn encode(token: u128) -> String {
+pub(crate) fn encode(token: u128) -> String {
     format!("rt_{token:032x}")
 }
 
-pub fn decode(token: &str) -> Option<u128> {
+pub(crate) fn decode(token: &str) -> Option<u128> {
     let hex = token.strip_prefix("rt_")?;
     if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
@@ -82,7 +82,7 @@ pub fn decode(token: &str) -> Option<u128> {
 }
 
 impl Families {
-    pub fn new(rng: Rng) -> Families {
+    pub(crate) fn new(rng: Rng) -> Families {
         Families {
             rng,
             next_family: 0,
@@ -93,7 +93,7 @@ impl Families {
     }
 
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.families.is_empty()
     }
 
@@ -112,7 +112,7 @@ impl Families {
     }
 
     /// A login: a new family and its first refresh token.
-    pub fn start(&mut self, sub: &str, scope: &str, now_ms: i64) -> (u64, String) {
+    pub(crate) fn start(&mut self, sub: &str, scope: &str, now_ms: i64) -> (u64, String) {
         self.next_family += 1;
         let id = self.next_family;
         let token = self.new_token(id, now_ms);
@@ -132,7 +132,7 @@ impl Families {
     /// A login under the per-user limit of `rules`: the new family, its first refresh
     /// token, and how many of the user's older families it evicted (oldest first, as
     /// Auth0 and Google do when a user holds too many refresh tokens).
-    pub fn start_limited(
+    pub(crate) fn start_limited(
         &mut self,
         sub: &str,
         scope: &str,
@@ -173,7 +173,7 @@ impl Families {
     }
 
     /// Revokes the family of a refresh token (RFC 7009); returns its id if it was live.
-    pub fn revoke_token(&mut self, token: &str) -> Option<u64> {
+    pub(crate) fn revoke_token(&mut self, token: &str) -> Option<u64> {
         let family = self.tokens.get(&decode(token)?)?.family;
         self.families.contains_key(&family).then(|| {
             self.remove(family);
@@ -182,7 +182,7 @@ impl Families {
     }
 
     /// Forgets a family and every token it issued; its tokens become unknown.
-    pub fn remove(&mut self, family: u64) {
+    pub(crate) fn remove(&mut self, family: u64) {
         if let Some(f) = self.families.remove(&family) {
             for t in f.tokens {
                 self.tokens.remove(&t);
@@ -192,7 +192,7 @@ impl Families {
 
     /// Revokes each family with probability `fraction` (a `revoke` fault), in family
     /// order so that the draws do not depend on a hash map's order; returns their ids.
-    pub fn revoke_share(&mut self, fraction: f64, rng: &mut Rng) -> Vec<u64> {
+    pub(crate) fn revoke_share(&mut self, fraction: f64, rng: &mut Rng) -> Vec<u64> {
         let mut ids: Vec<u64> = self.families.keys().copied().collect();
         ids.sort_unstable();
         let chosen: Vec<u64> = ids
@@ -206,7 +206,7 @@ impl Families {
     }
 
     /// Someone presents `token` in a refresh-token grant at `now_ms`.
-    pub fn present(&mut self, token: &str, now_ms: i64, rules: Rules) -> Presented {
+    pub(crate) fn present(&mut self, token: &str, now_ms: i64, rules: Rules) -> Presented {
         let Some(key) = decode(token) else {
             return Presented::Dead("unknown refresh token");
         };

@@ -14,7 +14,7 @@
 //! instance renewed meanwhile is used as it is.
 
 #[cfg(feature = "redis")]
-pub mod redis;
+pub(crate) mod redis;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -224,13 +224,9 @@ impl LockService {
         })
     }
 
-    pub fn settings(&self) -> &LockSettings {
-        &self.settings
-    }
-
     /// The Redis store of tokens, when the tokens live in Redis.
     #[cfg(feature = "redis")]
-    pub fn redis(&self) -> Option<&redis::RedisLocks> {
+    pub(crate) fn redis(&self) -> Option<&redis::RedisLocks> {
         match &self.backend {
             Backend::Redis(r) => Some(r),
             _ => None,
@@ -244,15 +240,10 @@ impl LockService {
         }
     }
 
-    /// Whether operations on this backend are round trips that the report counts.
-    pub fn is_remote(&self) -> bool {
-        !matches!(self.backend, Backend::Local(_))
-    }
-
     /// Re-reads the shared store after taking the lock: a round trip on the simulated
     /// service (the store itself is the client's, in this process). Redis reads are
     /// real and go through [`redis::RedisLocks`].
-    pub async fn read_store(&self) {
+    pub(crate) async fn read_store(&self) {
         if let Backend::Simulated(_) = self.backend {
             self.round_trip().await;
         }

@@ -27,7 +27,7 @@ end
 /// by many runs does not fill up.
 const RECORD_TTL: Duration = Duration::from_secs(24 * 3600);
 
-pub struct RedisLocks {
+pub(crate) struct RedisLocks {
     conn: MultiplexedConnection,
     namespace: String,
     release: redis::Script,
@@ -39,7 +39,7 @@ fn failed(e: redis::RedisError) -> String {
 
 impl RedisLocks {
     /// Connects to `url` (`redis://host:port`, `unix:///path/to/socket`).
-    pub async fn connect(url: &str, namespace: &str) -> Result<RedisLocks, LockError> {
+    pub(crate) async fn connect(url: &str, namespace: &str) -> Result<RedisLocks, LockError> {
         let unreachable = |e: redis::RedisError| {
             LockError::Service(format!("could not reach Redis at {url}: {e}"))
         };
@@ -64,7 +64,12 @@ impl RedisLocks {
     }
 
     /// SET key value NX PX ttl: true when taken.
-    pub async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, String> {
+    pub(crate) async fn set_nx(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, String> {
         let mut conn = self.conn.clone();
         let ms = ttl.as_millis().max(1) as u64;
         let answer: Option<String> = redis::cmd("SET")
@@ -80,7 +85,7 @@ impl RedisLocks {
     }
 
     /// Deletes `key` if it still holds `value`: true when it did.
-    pub async fn compare_and_delete(&self, key: &str, value: &str) -> Result<bool, String> {
+    pub(crate) async fn compare_and_delete(&self, key: &str, value: &str) -> Result<bool, String> {
         let mut conn = self.conn.clone();
         let deleted: i64 = self
             .release
@@ -93,13 +98,13 @@ impl RedisLocks {
     }
 
     /// The text stored at `key`, if any.
-    pub async fn get(&self, key: &str) -> Result<Option<String>, String> {
+    pub(crate) async fn get(&self, key: &str) -> Result<Option<String>, String> {
         let mut conn = self.conn.clone();
         conn.get(self.key(key)).await.map_err(failed)
     }
 
     /// Stores `value` at `key`.
-    pub async fn put(&self, key: &str, value: &str) -> Result<(), String> {
+    pub(crate) async fn put(&self, key: &str, value: &str) -> Result<(), String> {
         let mut conn = self.conn.clone();
         conn.pset_ex(self.key(key), value, RECORD_TTL.as_millis() as u64)
             .await
@@ -107,7 +112,7 @@ impl RedisLocks {
     }
 
     /// Marks `key` as seen: true when it was already marked (by any process).
-    pub async fn mark(&self, key: &str) -> Result<bool, String> {
+    pub(crate) async fn mark(&self, key: &str) -> Result<bool, String> {
         Ok(!self.set_nx(key, "1", RECORD_TTL).await?)
     }
 }

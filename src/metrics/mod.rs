@@ -23,7 +23,7 @@ pub use timeline::{Counter, Gauge};
 
 /// How one API attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Attempt {
+pub(crate) enum Attempt {
     Ok,
     Unauthorized,
     /// Any other HTTP status that is not a success.
@@ -34,7 +34,7 @@ pub enum Attempt {
 
 /// How one refresh attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RefreshEnd {
+pub(crate) enum RefreshEnd {
     Ok,
     InvalidGrant,
     /// Any other failure (5xx, 429, timeout, unreadable answer).
@@ -43,14 +43,14 @@ pub enum RefreshEnd {
 
 /// Why a login happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LoginKind {
+pub(crate) enum LoginKind {
     Initial,
     Forced,
 }
 
 /// A latency histogram in microseconds, 1 µs to 1 h, 3 significant digits.
 #[derive(Clone, Debug)]
-pub struct Latencies(Histogram<u64>);
+pub(crate) struct Latencies(Histogram<u64>);
 
 impl Default for Latencies {
     fn default() -> Self {
@@ -59,15 +59,12 @@ impl Default for Latencies {
 }
 
 impl Latencies {
-    pub fn record(&mut self, d: Duration) {
+    pub(crate) fn record(&mut self, d: Duration) {
         self.0.saturating_record((d.as_micros() as u64).max(1));
     }
 
-    pub fn len(&self) -> u64 {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
@@ -84,7 +81,7 @@ impl Latencies {
         (self.0.median_equivalent(self.0.max()) as f64 / 1000.0).round() as u64
     }
 
-    pub fn percentiles(&self) -> Percentiles {
+    pub(crate) fn percentiles(&self) -> Percentiles {
         Percentiles {
             p50: self.ms_at(0.50),
             p90: self.ms_at(0.90),
@@ -99,7 +96,7 @@ impl Latencies {
         }
     }
 
-    pub fn wait_ms(&self) -> WaitMs {
+    pub(crate) fn wait_ms(&self) -> WaitMs {
         WaitMs {
             p50: self.ms_at(0.50),
             p90: self.ms_at(0.90),
@@ -108,14 +105,14 @@ impl Latencies {
         }
     }
 
-    pub fn histogram(&self) -> &Histogram<u64> {
+    pub(crate) fn histogram(&self) -> &Histogram<u64> {
         &self.0
     }
 }
 
 /// What one client group did; the run's totals are the sum over groups.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub attempts: u64,
     pub ok: u64,
     pub unauthorized: u64,
@@ -151,7 +148,7 @@ pub struct Counts {
 
 impl Counts {
     /// The sum of several groups' counts.
-    pub fn sum<'a>(all: impl IntoIterator<Item = &'a Counts>) -> Counts {
+    pub(crate) fn sum<'a>(all: impl IntoIterator<Item = &'a Counts>) -> Counts {
         let mut t = Counts::default();
         for c in all {
             t.attempts += c.attempts;
@@ -184,7 +181,7 @@ impl Counts {
 
 /// Run-wide maxima, which do not add up across groups.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Peaks {
+pub(crate) struct Peaks {
     /// Most refresh attempts sent within any one second.
     pub refresh_per_second: u64,
     /// Most refresh attempts in flight at once.
@@ -200,7 +197,7 @@ pub struct Peaks {
 
 /// The recorder's state.
 #[derive(Debug)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     /// Per client group, in scenario order.
     pub groups: Vec<Counts>,
     pub peaks: Peaks,
@@ -239,13 +236,13 @@ fn last_second(window: &mut VecDeque<u64>, now_ms: u64) -> u64 {
 }
 
 /// Timeline buckets for a run: the last one may be partial.
-pub fn ticks(duration_ms: u64, tick_ms: u64) -> usize {
+pub(crate) fn ticks(duration_ms: u64, tick_ms: u64) -> usize {
     duration_ms.div_ceil(tick_ms.max(1)) as usize
 }
 
 /// The most of `arrivals_ms` (sorted) within any one second: the same sliding window
 /// as the run's `peak_per_second`, for arrivals recorded elsewhere.
-pub fn peak_per_second(arrivals_ms: &[u64]) -> u64 {
+pub(crate) fn peak_per_second(arrivals_ms: &[u64]) -> u64 {
     let mut window = VecDeque::new();
     arrivals_ms
         .iter()
@@ -310,14 +307,10 @@ impl Metrics {
 
     /// Keeps the time of every refresh attempt (`Recorded::refresh_arrivals`); a run
     /// as a worker asks for them, other runs do not carry them.
-    pub fn keep_refresh_arrivals(mut self) -> Metrics {
+    pub(crate) fn keep_refresh_arrivals(mut self) -> Metrics {
         let m = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
         m.refresh_arrivals = Some(Vec::new());
         self
-    }
-
-    pub fn clock(&self) -> &Clock {
-        &self.clock
     }
 
     /// The state and the current (ms, tick).
@@ -339,7 +332,7 @@ impl Metrics {
 
     /// One API attempt of group `g`, sent at `sent`, got its answer (or none) at `done`.
     /// `retry`: it repeated an earlier attempt.
-    pub fn api_attempt(
+    pub(crate) fn api_attempt(
         &self,
         g: usize,
         outcome: Attempt,
@@ -377,7 +370,7 @@ impl Metrics {
     }
 
     /// A logical request of group `g` ended at `at`: with a 2xx (`ok`) or given up.
-    pub fn logical_request(&self, g: usize, ok: bool, at: Instant) {
+    pub(crate) fn logical_request(&self, g: usize, ok: bool, at: Instant) {
         let (mut guard, _, tick) = self.at_instant(at);
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
@@ -389,7 +382,7 @@ impl Metrics {
     }
 
     /// A refresh attempt is sent to the issuer.
-    pub fn refresh_sent(&self, g: usize, duplicate: bool) {
+    pub(crate) fn refresh_sent(&self, g: usize, duplicate: bool) {
         let (mut guard, now, tick) = self.at();
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
@@ -411,7 +404,7 @@ impl Metrics {
     }
 
     /// A refresh attempt got its answer (or none).
-    pub fn refresh_done(&self, g: usize, end: RefreshEnd, latency: Duration) {
+    pub(crate) fn refresh_done(&self, g: usize, end: RefreshEnd, latency: Duration) {
         let (mut guard, _, tick) = self.at();
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
@@ -433,7 +426,7 @@ impl Metrics {
     }
 
     /// A (re-)authentication starts.
-    pub fn login_started(&self, g: usize, kind: LoginKind) {
+    pub(crate) fn login_started(&self, g: usize, kind: LoginKind) {
         let (mut guard, _, tick) = self.at();
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
@@ -450,7 +443,7 @@ impl Metrics {
     }
 
     /// A password grant got its answer; `ok` false means it will be retried or given up.
-    pub fn login_attempt_done(&self, g: usize, ok: bool, latency: Duration) {
+    pub(crate) fn login_attempt_done(&self, g: usize, ok: bool, latency: Duration) {
         let (mut guard, _, _) = self.at();
         let m = &mut *guard;
         if !ok {
@@ -460,14 +453,14 @@ impl Metrics {
     }
 
     /// A caller took the refresh coordination at once, without waiting.
-    pub fn lock_acquired(&self, g: usize) {
+    pub(crate) fn lock_acquired(&self, g: usize) {
         let (mut guard, _, _) = self.at();
         let m = &mut *guard;
         group(&mut m.groups, g).lock_acquisitions += 1;
     }
 
     /// A caller starts waiting for another's refresh.
-    pub fn lock_wait_started(&self) {
+    pub(crate) fn lock_wait_started(&self) {
         let (mut m, _, tick) = self.at();
         let w = m.lock_waiters.current() + 1;
         m.lock_waiters.set(tick, w);
@@ -475,7 +468,7 @@ impl Metrics {
     }
 
     /// A caller now holds a lock of the lock service.
-    pub fn lock_held(&self) {
+    pub(crate) fn lock_held(&self) {
         let (mut m, _, tick) = self.at();
         let h = m.lock_holders.current() + 1;
         m.lock_holders.set(tick, h);
@@ -484,7 +477,7 @@ impl Metrics {
 
     /// A holder gave its lock back; `lost`: it had expired while held, and the holder
     /// sent `refreshes` refresh attempts meanwhile.
-    pub fn lock_released(&self, g: usize, lost: bool, refreshes: u64) {
+    pub(crate) fn lock_released(&self, g: usize, lost: bool, refreshes: u64) {
         let (mut guard, _, tick) = self.at();
         let m = &mut *guard;
         let h = m.lock_holders.current().saturating_sub(1);
@@ -497,7 +490,7 @@ impl Metrics {
     }
 
     /// `ops` operations were sent to the lock service; `failed`: the last one failed.
-    pub fn lock_operations(&self, g: usize, ops: u64, failed: bool) {
+    pub(crate) fn lock_operations(&self, g: usize, ops: u64, failed: bool) {
         let (mut guard, _, _) = self.at();
         let gc = group(&mut guard.groups, g);
         gc.lock_operations += ops;
@@ -507,7 +500,7 @@ impl Metrics {
     }
 
     /// A token request starts waiting for the issuer's capacity.
-    pub fn issuer_queue_entered(&self) {
+    pub(crate) fn issuer_queue_entered(&self) {
         let (mut m, _, tick) = self.at();
         let q = m.issuer_queue.current() + 1;
         m.issuer_queue.set(tick, q);
@@ -515,7 +508,7 @@ impl Metrics {
     }
 
     /// A token request got its turn after `waited`.
-    pub fn issuer_queue_left(&self, waited: Duration) {
+    pub(crate) fn issuer_queue_left(&self, waited: Duration) {
         let (mut m, _, tick) = self.at();
         let q = m.issuer_queue.current().saturating_sub(1);
         m.issuer_queue.set(tick, q);
@@ -523,7 +516,7 @@ impl Metrics {
     }
 
     /// A wait ended, after `waited`; `timed_out`: the caller gave up waiting.
-    pub fn lock_wait_ended(&self, g: usize, waited: Duration, timed_out: bool) {
+    pub(crate) fn lock_wait_ended(&self, g: usize, waited: Duration, timed_out: bool) {
         let (mut guard, _, tick) = self.at();
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
@@ -538,7 +531,7 @@ impl Metrics {
     }
 
     /// Everything recorded so far; the timelines' gauges carried to the end.
-    pub fn finish(&self) -> Recorded {
+    pub(crate) fn finish(&self) -> Recorded {
         let (mut m, _, _) = self.at();
         m.concurrent_refreshes.close();
         m.lock_waiters.close();

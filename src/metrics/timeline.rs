@@ -5,22 +5,18 @@
 pub struct Counter(Vec<u64>);
 
 impl Counter {
-    pub fn new(ticks: usize) -> Counter {
+    pub(crate) fn new(ticks: usize) -> Counter {
         Counter(vec![0; ticks])
     }
 
-    pub fn add(&mut self, tick: usize, n: u64) {
+    pub(crate) fn add(&mut self, tick: usize, n: u64) {
         if let Some(last) = self.0.len().checked_sub(1) {
             self.0[tick.min(last)] += n;
         }
     }
 
-    pub fn values(&self) -> &[u64] {
+    pub(crate) fn values(&self) -> &[u64] {
         &self.0
-    }
-
-    pub fn into_values(self) -> Vec<u64> {
-        self.0
     }
 }
 
@@ -35,7 +31,7 @@ pub struct Gauge {
 }
 
 impl Gauge {
-    pub fn new(ticks: usize) -> Gauge {
+    pub(crate) fn new(ticks: usize) -> Gauge {
         Gauge {
             values: vec![0; ticks],
             current: 0,
@@ -43,12 +39,12 @@ impl Gauge {
         }
     }
 
-    pub fn current(&self) -> u64 {
+    pub(crate) fn current(&self) -> u64 {
         self.current
     }
 
     /// The level becomes `value` during `tick`.
-    pub fn set(&mut self, tick: usize, value: u64) {
+    pub(crate) fn set(&mut self, tick: usize, value: u64) {
         let Some(last) = self.values.len().checked_sub(1) else {
             self.current = value;
             return;
@@ -64,18 +60,14 @@ impl Gauge {
     }
 
     /// Carries the current level through the remaining ticks.
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         while self.next < self.values.len() {
             self.values[self.next] = self.values[self.next].max(self.current);
             self.next += 1;
         }
     }
 
-    pub fn values(&self) -> &[u64] {
+    pub(crate) fn values(&self) -> &[u64] {
         &self.values
-    }
-
-    pub fn into_values(self) -> Vec<u64> {
-        self.values
     }
 }

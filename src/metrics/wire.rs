@@ -13,7 +13,7 @@ use super::Latencies;
 
 impl Latencies {
     /// V2 + DEFLATE, base64 (standard alphabet, padded).
-    pub fn encode(&self) -> Result<String, String> {
+    pub(crate) fn encode(&self) -> Result<String, String> {
         let mut bytes = Vec::new();
         V2DeflateSerializer::new()
             .serialize(&self.0, &mut bytes)
@@ -22,7 +22,7 @@ impl Latencies {
     }
 
     /// What [`Latencies::encode`] wrote; an error says what is wrong with `text`.
-    pub fn decode(text: &str) -> Result<Latencies, String> {
+    pub(crate) fn decode(text: &str) -> Result<Latencies, String> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|e| format!("not base64: {e}"))?;
@@ -35,7 +35,7 @@ impl Latencies {
     }
 
     /// Adds every value `other` recorded.
-    pub fn add(&mut self, other: &Histogram<u64>) -> Result<(), String> {
+    pub(crate) fn add(&mut self, other: &Histogram<u64>) -> Result<(), String> {
         self.0
             .add(other)
             .map_err(|e| format!("its values do not fit a latency histogram: {e:?}"))

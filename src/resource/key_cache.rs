@@ -20,7 +20,7 @@ use crate::scenario::JwksConfig;
 
 /// What the cache counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CacheStats {
+pub(crate) struct CacheStats {
     pub fetches: u64,
     pub fetch_failures: u64,
 }
@@ -32,7 +32,7 @@ struct Held {
     stats: CacheStats,
 }
 
-pub struct KeyCache {
+pub(crate) struct KeyCache {
     upstream: Arc<dyn Upstream>,
     cooldown_ms: i64,
     max_age_ms: i64,
@@ -43,14 +43,14 @@ pub struct KeyCache {
 }
 
 /// A key found, and the kids the copy lost if a fetch just replaced it.
-pub struct Found {
+pub(crate) struct Found {
     /// None: the copy lacks it (within the cooldown, unpublished, or the fetch failed).
     pub key: Option<Arc<DecodingKey>>,
     pub dropped: Vec<String>,
 }
 
 impl KeyCache {
-    pub fn new(upstream: Arc<dyn Upstream>, config: &JwksConfig) -> KeyCache {
+    pub(crate) fn new(upstream: Arc<dyn Upstream>, config: &JwksConfig) -> KeyCache {
         KeyCache {
             upstream,
             cooldown_ms: config.cooldown.as_ms(),
@@ -65,7 +65,7 @@ impl KeyCache {
         }
     }
 
-    pub fn stats(&self) -> CacheStats {
+    pub(crate) fn stats(&self) -> CacheStats {
         self.copy().stats
     }
 
@@ -75,7 +75,7 @@ impl KeyCache {
 
     /// The key `kid`, fetching the key set first if the copy is stale or lacks it and
     /// the cooldown allows. `now` reads the resource's clock.
-    pub async fn key(&self, kid: &str, now: impl Fn() -> i64) -> Found {
+    pub(crate) async fn key(&self, kid: &str, now: impl Fn() -> i64) -> Found {
         let fresh_hit = |copy: &Held, at: i64| {
             let fresh = copy.fetched_ms.is_some_and(|f| at - f < self.max_age_ms);
             fresh.then(|| find(copy, kid)).flatten()

@@ -212,7 +212,7 @@ impl Resource {
 
     /// The resource a scenario describes, reaching `issuer` through `upstream` for its
     /// key set (and, with opaque tokens, for introspection).
-    pub fn of_scenario(
+    pub(crate) fn of_scenario(
         scenario: &crate::scenario::Scenario,
         issuer: &crate::issuer::Issuer,
         clock: ActorClock,
@@ -231,7 +231,10 @@ impl Resource {
 
     /// Rejects tokens of the families in `revocations` (an introspection-like check that
     /// real gateways make against a revocation list).
-    pub fn checking_revocation(mut self, revocations: crate::issuer::Revocations) -> Resource {
+    pub(crate) fn checking_revocation(
+        mut self,
+        revocations: crate::issuer::Revocations,
+    ) -> Resource {
         self.revocations = Some(revocations);
         self
     }
@@ -245,7 +248,7 @@ impl Resource {
 
     /// Checks tokens by introspection at the issuer (RFC 7662) through `upstream`,
     /// authenticated as the client of `issuer`, instead of verifying JWTs.
-    pub fn introspecting(
+    pub(crate) fn introspecting(
         mut self,
         upstream: Arc<dyn Upstream>,
         config: &IntrospectionConfig,
@@ -261,7 +264,7 @@ impl Resource {
     }
 
     /// The server's clock (the run's clock plus its skew), shared: a jump moves it.
-    pub fn clock(&self) -> &ActorClock {
+    pub(crate) fn clock(&self) -> &ActorClock {
         &self.clock
     }
 

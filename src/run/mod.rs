@@ -5,7 +5,7 @@
 //! takes seconds and every run of the same scenario and seed does the same thing in the
 //! same order. The only wall-clock readings are the ones that end up in `run_info`.
 
-pub mod assemble;
+pub(crate) mod assemble;
 pub mod compare;
 
 use crate::report::Report;

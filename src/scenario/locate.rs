@@ -112,7 +112,7 @@ impl<'de> Deserialize<'de> for Tree {
 
 /// Every key path of a file with its line and column, in document order.
 #[derive(Debug, Default)]
-pub struct Index {
+pub(crate) struct Index {
     /// (path, line, column); a mapping entry is located at its key, a sequence item at
     /// its first character.
     entries: Vec<(String, u32, u32)>,
@@ -121,7 +121,7 @@ pub struct Index {
 impl Index {
     /// Indexes `text`; a text that is not YAML gives an empty index (the parser will say
     /// what is wrong with it).
-    pub fn new(text: &str) -> Index {
+    pub(crate) fn new(text: &str) -> Index {
         let mut index = Index::default();
         // A repeated key is the parser's error to report; the index keeps the first.
         let options = serde_saphyr::options! {
@@ -163,7 +163,7 @@ impl Index {
 
     /// The line and column of `path`, or of its nearest written ancestor when the key
     /// itself was left out (a check on a default names where it would go).
-    pub fn locate(&self, path: &str) -> Option<(u32, u32)> {
+    pub(crate) fn locate(&self, path: &str) -> Option<(u32, u32)> {
         let mut p = path;
         loop {
             if let Some((_, l, c)) = self.entries.iter().find(|(e, _, _)| e == p) {
@@ -175,7 +175,7 @@ impl Index {
 
     /// The key path written last at or before `line:column`: the key whose value the
     /// parser was reading when it stopped there.
-    pub fn path_at(&self, line: u32, column: u32) -> Option<&str> {
+    pub(crate) fn path_at(&self, line: u32, column: u32) -> Option<&str> {
         self.entries
             .iter()
             .filter(|(_, l, c)| (*l, *c) <= (line, column))
@@ -185,7 +185,7 @@ impl Index {
 }
 
 /// `a.b[2].c` → `a.b[2]` → `a.b` → `a` → None.
-pub fn parent(path: &str) -> Option<&str> {
+pub(crate) fn parent(path: &str) -> Option<&str> {
     let cut = path.rfind(['.', '['])?;
     Some(&path[..cut])
 }

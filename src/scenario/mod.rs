@@ -6,12 +6,12 @@
 //! metric. Every problem becomes a [`Problem`] that names the file, the line and column
 //! where known, the key path (`clients[0].policy.buffer`) and what is accepted.
 
-pub mod locate;
-pub mod model;
+pub(crate) mod locate;
+pub(crate) mod model;
 pub mod policy;
 pub mod presets;
-pub mod threshold;
-pub mod validate;
+pub(crate) mod threshold;
+pub(crate) mod validate;
 pub mod variants;
 pub mod windows;
 

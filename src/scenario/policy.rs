@@ -13,32 +13,32 @@ use crate::scenario::{
 };
 
 /// What the defaults are, in one place (the README's reference quotes them).
-pub mod defaults {
+pub(crate) mod defaults {
     use super::*;
-    pub const REFRESH: RefreshMode = RefreshMode::Reactive;
-    pub const BUFFER: Dur = Dur::secs(60);
-    pub const HARD_BUFFER: Dur = Dur::ZERO;
-    pub const SOFT_WINDOW: SoftWindow = SoftWindow::Block;
-    pub const JITTER_PER: JitterPer = JitterPer::Check;
-    pub const ON_401: On401 = On401::RefreshAndRetry;
-    pub const REPLAYS: u32 = 1;
-    pub const ON_401_WHEN: On401When = On401When::Any;
-    pub const ON_403: On401 = On401::Fail;
-    pub const COORDINATION: Coordination = Coordination::SingleFlight;
-    pub const DURING_REFRESH: DuringRefresh = DuringRefresh::OldToken;
-    pub const EXPIRY_SOURCE: ExpirySource = ExpirySource::ExpiresIn;
-    pub const ATTEMPTS: u32 = 3;
-    pub const BACKOFF: Dur = Dur::secs(1);
-    pub const MULTIPLIER: f64 = 2.0;
-    pub const MAX_BACKOFF: Dur = Dur::secs(30);
-    pub const RETRY_JITTER: RetryJitter = RetryJitter::Full;
-    pub const JITTER_RATIO: f64 = 0.1;
-    pub const STATUSES: [StatusPattern; 3] = [
+    pub(crate) const REFRESH: RefreshMode = RefreshMode::Reactive;
+    pub(crate) const BUFFER: Dur = Dur::secs(60);
+    pub(crate) const HARD_BUFFER: Dur = Dur::ZERO;
+    pub(crate) const SOFT_WINDOW: SoftWindow = SoftWindow::Block;
+    pub(crate) const JITTER_PER: JitterPer = JitterPer::Check;
+    pub(crate) const ON_401: On401 = On401::RefreshAndRetry;
+    pub(crate) const REPLAYS: u32 = 1;
+    pub(crate) const ON_401_WHEN: On401When = On401When::Any;
+    pub(crate) const ON_403: On401 = On401::Fail;
+    pub(crate) const COORDINATION: Coordination = Coordination::SingleFlight;
+    pub(crate) const DURING_REFRESH: DuringRefresh = DuringRefresh::OldToken;
+    pub(crate) const EXPIRY_SOURCE: ExpirySource = ExpirySource::ExpiresIn;
+    pub(crate) const ATTEMPTS: u32 = 3;
+    pub(crate) const BACKOFF: Dur = Dur::secs(1);
+    pub(crate) const MULTIPLIER: f64 = 2.0;
+    pub(crate) const MAX_BACKOFF: Dur = Dur::secs(30);
+    pub(crate) const RETRY_JITTER: RetryJitter = RetryJitter::Full;
+    pub(crate) const JITTER_RATIO: f64 = 0.1;
+    pub(crate) const STATUSES: [StatusPattern; 3] = [
         StatusPattern::Code(408),
         StatusPattern::Code(429),
         StatusPattern::Class(5),
     ];
-    pub const TIMEOUT: Dur = Dur::secs(10);
+    pub(crate) const TIMEOUT: Dur = Dur::secs(10);
 }
 
 /// When a token's soft point comes, before jitter.
@@ -101,7 +101,7 @@ pub struct Policy {
 
 /// `over` written on top of `base`: every key `over` sets wins, per key (also inside
 /// `retry` and `lock`).
-pub fn overlay(base: &PolicySpec, over: &PolicySpec) -> PolicySpec {
+pub(crate) fn overlay(base: &PolicySpec, over: &PolicySpec) -> PolicySpec {
     fn pick<T: Clone>(over: &Option<T>, base: &Option<T>) -> Option<T> {
         over.clone().or_else(|| base.clone())
     }
@@ -233,7 +233,7 @@ impl Policy {
     }
 
     /// Whether the policy ever refreshes before a 401.
-    pub fn ahead_of_expiry(&self) -> bool {
+    pub(crate) fn ahead_of_expiry(&self) -> bool {
         self.refresh != RefreshMode::Reactive
     }
 }
@@ -275,18 +275,18 @@ pub struct LockSettings {
 pub mod lock_defaults {
     use crate::duration::Dur;
     /// A Redis lock's usual expiry (redlock's examples, redis-py users).
-    pub const TTL: Dur = Dur::secs(10);
+    pub(crate) const TTL: Dur = Dur::secs(10);
     /// A Redis round trip on one network.
-    pub const LATENCY: Dur = Dur::ms(1);
+    pub(crate) const LATENCY: Dur = Dur::ms(1);
     /// redis-py's `Lock(sleep=0.1)`.
-    pub const POLL: Dur = Dur::ms(100);
+    pub(crate) const POLL: Dur = Dur::ms(100);
     pub const URL: &str = "redis://127.0.0.1:6379";
     /// Where a URL is taken from when the scenario names none.
     pub const URL_VAR: &str = "TOKENSTORM_REDIS_URL";
 }
 
 impl LockSettings {
-    pub fn of(spec: Option<&LockSpec>) -> LockSettings {
+    pub(crate) fn of(spec: Option<&LockSpec>) -> LockSettings {
         let d = LockSpec::default();
         let spec = spec.unwrap_or(&d);
         LockSettings {

@@ -21,7 +21,7 @@ pub struct Preset {
 }
 
 impl Preset {
-    pub fn spec(&self) -> PolicySpec {
+    pub(crate) fn spec(&self) -> PolicySpec {
         (self.spec)()
     }
 }
@@ -126,7 +126,7 @@ pub fn find(name: &str) -> Option<&'static Preset> {
 }
 
 /// The names, comma-separated, for error messages.
-pub fn names() -> String {
+pub(crate) fn names() -> String {
     ALL.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
 }
 

@@ -6,7 +6,7 @@ use std::fmt;
 
 /// The comparison of a condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     Lt,
     Le,
     Gt,
@@ -16,7 +16,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Op::Lt => "<",
             Op::Le => "<=",
@@ -30,17 +30,17 @@ impl Op {
 
 /// `op value`, e.g. `< 0.001`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Condition {
+pub(crate) struct Condition {
     pub op: Op,
     pub value: f64,
 }
 
 /// What a condition may look like, for error messages.
-pub const ACCEPTED: &str =
+pub(crate) const ACCEPTED: &str =
     "a condition `op value` with op one of < <= > >= == != and a number, e.g. \"< 0.001\"";
 
 impl Condition {
-    pub fn parse(text: &str) -> Result<Condition, String> {
+    pub(crate) fn parse(text: &str) -> Result<Condition, String> {
         let t = text.trim();
         // Two-character operators first, so `<=` is not read as `<` and `=5`.
         let ops = [
@@ -66,7 +66,7 @@ impl Condition {
         }
     }
 
-    pub fn holds(&self, actual: f64) -> bool {
+    pub(crate) fn holds(&self, actual: f64) -> bool {
         match self.op {
             Op::Lt => actual < self.value,
             Op::Le => actual <= self.value,

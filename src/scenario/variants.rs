@@ -141,7 +141,11 @@ fn set_path(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
 }
 
 /// The scenario `text` (from `file`) with `variant`'s keys applied, checked.
-pub fn build(text: &str, file: &str, variant: &VariantSpec) -> Result<Scenario, ScenarioError> {
+pub(crate) fn build(
+    text: &str,
+    file: &str,
+    variant: &VariantSpec,
+) -> Result<Scenario, ScenarioError> {
     let index = Index::new(text);
     let fail = |key: Option<&str>, message: String| {
         let path = match (&variant.origin, key) {

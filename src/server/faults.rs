@@ -20,7 +20,7 @@ use crate::server::latency::Sampler;
 
 /// What a fault does to one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// Handled as usual.
     Pass,
     /// Answered with this status instead of being handled.
@@ -49,18 +49,18 @@ impl Window {
 }
 
 /// The request faults of one server.
-pub struct Faults {
+pub(crate) struct Faults {
     windows: Vec<Window>,
     rng: Mutex<Rng>,
     injected: AtomicU64,
 }
 
 /// The status an `errors` fault answers with when none is given.
-pub const DEFAULT_STATUS: u16 = 500;
+pub(crate) const DEFAULT_STATUS: u16 = 500;
 
 impl Faults {
     /// The request faults among `faults`; other kinds are the engine's.
-    pub fn new(faults: &[Fault], rng: Rng) -> Faults {
+    pub(crate) fn new(faults: &[Fault], rng: Rng) -> Faults {
         let windows = faults
             .iter()
             .filter_map(|f| {
@@ -91,18 +91,18 @@ impl Faults {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.windows.is_empty()
     }
 
     /// Requests failed on purpose so far.
-    pub fn injected(&self) -> u64 {
+    pub(crate) fn injected(&self) -> u64 {
         self.injected.load(Ordering::Relaxed)
     }
 
     /// What happens to a request arriving `at_ms` after the run's start, and the extra
     /// latency it meets.
-    pub fn decide(&self, at_ms: u64) -> (Effect, Duration) {
+    pub(crate) fn decide(&self, at_ms: u64) -> (Effect, Duration) {
         let mut effect = Effect::Pass;
         let mut extra = Duration::ZERO;
         if self.windows.is_empty() {

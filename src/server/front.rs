@@ -69,7 +69,7 @@ impl<H: Handler> Front<H> {
     /// never answered (the caller waits out its timeout). The server does the work of a
     /// request whose answer comes too late all the same, as a real one would; the
     /// capacity slot is held until the answer leaves.
-    pub async fn answer(
+    pub(crate) async fn answer(
         &self,
         endpoint: Endpoint,
         request: Request,
@@ -112,7 +112,7 @@ impl Upstream for Front<Issuer> {
 
 /// What the gates of an issuer and a resource counted (requests that never reached a
 /// handler).
-pub fn stats(issuer: &Gate, resource: &Gate) -> ExchangeStats {
+pub(crate) fn stats(issuer: &Gate, resource: &Gate) -> ExchangeStats {
     let counts = issuer.counts();
     ExchangeStats {
         issuer_rate_limited: counts.rate_limited,

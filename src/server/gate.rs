@@ -58,7 +58,7 @@ impl Bucket {
 }
 
 /// What a server's gate is made of.
-pub struct Side {
+pub(crate) struct Side {
     pub latency: Sampler,
     pub faults: Faults,
     pub rate_limit: Option<RateLimit>,
@@ -68,7 +68,7 @@ pub struct Side {
 impl Side {
     /// The issuer's side as the scenario describes it, its faults drawing from the run's
     /// seed.
-    pub fn issuer(s: &crate::scenario::Scenario) -> Side {
+    pub(crate) fn issuer(s: &crate::scenario::Scenario) -> Side {
         Side {
             latency: Sampler::new(&s.issuer.latency),
             faults: Faults::new(
@@ -81,7 +81,7 @@ impl Side {
     }
 
     /// The resource's side: faults and latency only.
-    pub fn resource(s: &crate::scenario::Scenario) -> Side {
+    pub(crate) fn resource(s: &crate::scenario::Scenario) -> Side {
         Side {
             latency: Sampler::new(&s.resource.latency),
             faults: Faults::new(
@@ -96,7 +96,7 @@ impl Side {
 
 /// What a gate counted beside its faults.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct GateCounts {
+pub(crate) struct GateCounts {
     /// Requests answered 429 by the rate limit.
     pub rate_limited: u64,
     /// Token requests answered before the token endpoint (a fault, the rate limit).
@@ -104,7 +104,7 @@ pub struct GateCounts {
 }
 
 /// What becomes of a request.
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Its handler answers it.
     Serve,
     /// This answer, instead of the handler's.
@@ -115,7 +115,7 @@ pub enum Verdict {
 
 /// A request let through the gate: what becomes of it, how long its answer takes once
 /// handled, how long it queued, and the capacity slot it holds until answered.
-pub struct Admission<'a> {
+pub(crate) struct Admission<'a> {
     pub verdict: Verdict,
     pub delay: Duration,
     pub queued: Duration,
@@ -137,7 +137,7 @@ pub struct Gate {
 impl Gate {
     /// A gate timing its faults on `clock` (from the run's start) and drawing latency
     /// from `rng`, which the sim shares between its two gates.
-    pub fn new(
+    pub(crate) fn new(
         side: Side,
         clock: Clock,
         metrics: Option<Arc<Metrics>>,
@@ -155,12 +155,12 @@ impl Gate {
         }
     }
 
-    pub fn counts(&self) -> GateCounts {
+    pub(crate) fn counts(&self) -> GateCounts {
         *self.lock_counts()
     }
 
     /// Requests failed on purpose by a fault.
-    pub fn injected(&self) -> u64 {
+    pub(crate) fn injected(&self) -> u64 {
         self.faults.injected()
     }
 
@@ -170,7 +170,7 @@ impl Gate {
 
     /// Decides what becomes of a request to `endpoint` arriving now, waiting for a
     /// capacity slot if it must.
-    pub async fn admit(&self, endpoint: Endpoint) -> Admission<'_> {
+    pub(crate) async fn admit(&self, endpoint: Endpoint) -> Admission<'_> {
         // Reading the clock costs a lock in the sim: only when there are faults to time.
         let (effect, extra) = if self.faults.is_empty() {
             (Effect::Pass, Duration::ZERO)

@@ -84,13 +84,13 @@ async fn read(req: http::Request<Incoming>, max_body: usize) -> Result<Request, 
 }
 
 /// A server bound to its address, not yet serving.
-pub struct Bound {
+pub(crate) struct Bound {
     listener: TcpListener,
     pub addr: SocketAddr,
 }
 
 /// Binds `addr` (port 0 for any free port).
-pub async fn bind(addr: SocketAddr) -> std::io::Result<Bound> {
+pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<Bound> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     Ok(Bound { listener, addr })
@@ -98,7 +98,7 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<Bound> {
 
 impl Bound {
     /// Serves `front` until `shutdown` completes, then lets open requests finish.
-    pub async fn serve<H: Handler>(
+    pub(crate) async fn serve<H: Handler>(
         self,
         front: Front<H>,
         limits: Limits,

@@ -12,14 +12,14 @@ use crate::scenario::{Latency, LatencyDist};
 const Z99: f64 = 2.326_347_874_040_841;
 
 #[derive(Clone, Debug)]
-pub enum Sampler {
+pub(crate) enum Sampler {
     Fixed(Duration),
     Uniform { min_ms: u64, max_ms: u64 },
     LogNormal(LogNormal<f64>),
 }
 
 impl Sampler {
-    pub fn new(latency: &Latency) -> Sampler {
+    pub(crate) fn new(latency: &Latency) -> Sampler {
         match latency {
             Latency::Fixed(d) => Sampler::Fixed(d.to_std()),
             Latency::Dist(LatencyDist::Uniform { min, max }) => Sampler::Uniform {
@@ -37,7 +37,7 @@ impl Sampler {
         }
     }
 
-    pub fn sample(&self, rng: &mut Rng) -> Duration {
+    pub(crate) fn sample(&self, rng: &mut Rng) -> Duration {
         match self {
             Sampler::Fixed(d) => *d,
             Sampler::Uniform { min_ms, max_ms } => {

@@ -3,11 +3,11 @@
 //! puts a handler behind its gate, and the [`http`] adapter that serves fronts over
 //! hyper.
 
-pub mod faults;
-pub mod front;
-pub mod gate;
-pub mod http;
-pub mod latency;
+pub(crate) mod faults;
+pub(crate) mod front;
+pub(crate) mod gate;
+pub(crate) mod http;
+pub(crate) mod latency;
 
 pub use front::{Front, Handler};
 pub use http::Limits;

@@ -102,7 +102,7 @@ async fn serve_world(
 }
 
 /// A live run's runtime: every thread, real time.
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -110,7 +110,7 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// A live run: real HTTP in real time, against servers started here on loopback (or
 /// the external ones of `targets`, whose counts the report then cannot know).
-pub async fn run(
+pub(crate) async fn run(
     scenario: &Scenario,
     control: &Control,
     options: &RunOptions,

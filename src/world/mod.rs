@@ -9,9 +9,9 @@
 //! and errors, what the world counted ([`Outcome`]), the run's recorder, and the
 //! driving of the client groups.
 
-pub mod events;
+pub(crate) mod events;
 pub mod live;
-pub mod sim;
+pub(crate) mod sim;
 pub mod wire;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -69,7 +69,7 @@ pub struct RunOptions {
 
 /// The servers of a scenario, built once for either clock: each handler behind its
 /// gate, the resource reaching the issuer through the issuer's front.
-pub struct World {
+pub(crate) struct World {
     pub issuer: Front<Issuer>,
     pub resource: Front<Resource>,
 }
@@ -78,7 +78,7 @@ impl World {
     /// Builds the issuer and the resource of `scenario` on `clock` (each on its own
     /// skewed view of it), their gates, and schedules the fault events that are
     /// moments. `metrics` records the issuer's queue when the run records one.
-    pub fn build(
+    pub(crate) fn build(
         scenario: &Scenario,
         clock: Clock,
         metrics: Option<Arc<Metrics>>,
@@ -120,7 +120,7 @@ impl World {
     }
 
     /// What the servers and their gates counted so far.
-    pub fn stats(&self) -> (IssuerStats, ResourceStats, ExchangeStats) {
+    pub(crate) fn stats(&self) -> (IssuerStats, ResourceStats, ExchangeStats) {
         (
             self.issuer.handler.stats(),
             self.resource.handler.stats(),
@@ -130,7 +130,7 @@ impl World {
 }
 
 /// What the world counted when the run ended.
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub recorded: Recorded,
     pub issuer: IssuerStats,
     pub resource: ResourceStats,

@@ -15,7 +15,7 @@ use crate::scenario::Scenario;
 
 /// The clients' exchange in the sim: a call of the server's front. Where `live` has a
 /// wire, this has a function call; the front is the same.
-pub struct SimExchange {
+pub(crate) struct SimExchange {
     world: World,
 }
 
@@ -36,7 +36,7 @@ impl Exchange for SimExchange {
 
 /// The sim's runtime: one thread, its clock paused, so that the runtime jumps to the next
 /// timer whenever every task is idle and every run of one seed goes the same way.
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -44,7 +44,7 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// Builds the world in-process and runs it on the paused clock.
-pub async fn run(
+pub(crate) async fn run(
     scenario: &Scenario,
     control: &Control,
     options: &RunOptions,
