@@ -6,6 +6,7 @@
 //! workers send API requests until the run ends. The same code runs on the sim's
 //! paused clock and, over an HTTP exchange, in real time.
 
+mod instance;
 pub mod session;
 pub mod store;
 pub mod worker;
@@ -25,7 +26,8 @@ use crate::scenario::{
     ClientGroup, ClockOffset, Coordination, Dialect, IssuerConfig, Policy, RefreshMode, Start,
 };
 use crate::shard::Shard;
-pub use session::{Client, Group, Instance, Need};
+pub use instance::Instance;
+pub use session::{Client, Group, Need};
 
 /// `Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.
 pub fn basic_auth(client_id: &str, client_secret: &str) -> HeaderValue {
