@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
-use tokenstorm::client::session::{Client, Group, Instance};
+use tokenstorm::client::{Client, Group, Instance};
 use tokenstorm::client::{basic_auth, worker};
 use tokenstorm::clock::{Clock, SIM_EPOCH_MS};
 use tokenstorm::duration::Dur;

@@ -6,6 +6,7 @@
 //! workers send API requests until the run ends. The same code runs on the sim's
 //! paused clock and, over an HTTP exchange, in real time.
 
+mod instance;
 pub mod session;
 pub mod store;
 pub mod worker;
@@ -25,7 +26,8 @@ use crate::scenario::{
     ClientGroup, ClockOffset, Coordination, Dialect, IssuerConfig, RefreshMode, Start,
 };
 use crate::shard::Shard;
-pub use session::{Client, Group, Instance, Need};
+pub use instance::Instance;
+pub use session::{Client, Group, Need};
 
 /// The API request of a group: `/api/me`, asking for the group's dialect if it has one.
 fn api_uri(dialect: Option<Dialect>) -> Uri {
@@ -48,6 +50,30 @@ pub fn start_ms(start: &Start, index: u32, count: u32, rng: &mut rng::Rng) -> u6
             _ => 0,
         },
     }
+}
+
+/// The clock offset of one client: fixed, or drawn from `rng` within the bounds.
+fn clock_offset(offset: &ClockOffset, rng: &mut rng::Rng) -> i64 {
+    match offset {
+        ClockOffset::Fixed(d) => d.as_ms(),
+        ClockOffset::Uniform { uniform: [lo, hi] } if lo < hi => {
+            rng.random_range(lo.as_ms()..=hi.as_ms())
+        }
+        ClockOffset::Uniform { uniform: [lo, _] } => lo.as_ms(),
+    }
+}
+
+/// Where one client's instances run and how long: what its task needs besides the
+/// client itself.
+struct Plan {
+    g: usize,
+    c: u32,
+    seed: u64,
+    instances: u32,
+    workers: u32,
+    shard: Option<Shard>,
+    end: Instant,
+    pacer: Arc<worker::Pacer>,
 }
 
 /// Starts every client of group number `g` (with `shard`, only the instances that
@@ -85,61 +111,98 @@ pub fn spawn_group<E: Exchange>(
             continue;
         }
         let mut crng = rng::rng(seed, &[stream::CLIENT, g as u64, c as u64]);
-        let at = clock.at(start_ms(&group.start, c, group.count, &mut crng));
-        let offset = match &group.clock_offset {
-            ClockOffset::Fixed(d) => d.as_ms(),
-            ClockOffset::Uniform { uniform: [lo, hi] } if lo < hi => {
-                crng.random_range(lo.as_ms()..=hi.as_ms())
-            }
-            ClockOffset::Uniform { uniform: [lo, _] } => lo.as_ms(),
+        let (at, client) = new_client(&shared, group, c, clock, &mut crng);
+        let plan = Plan {
+            g,
+            c,
+            seed,
+            instances,
+            workers,
+            shard,
+            end,
+            pacer: pacer.clone(),
         };
-        let client = Arc::new(Client::new(
-            shared.clone(),
-            format!(
-                "{}-{}",
-                group.name,
-                c % group.users.unwrap_or(u32::MAX).max(1)
-            ),
-            format!("{}:{c}", group.name),
-            clock.skewed(offset),
+        tokio::spawn(run_client(client, at, crng, plan));
+    }
+}
+
+/// Client `c` of the group, and when it starts on `clock`. Its stream draws the start
+/// first, then the clock offset.
+fn new_client<E: Exchange>(
+    shared: &Arc<Group<E>>,
+    group: &ClientGroup,
+    c: u32,
+    clock: Clock,
+    crng: &mut rng::Rng,
+) -> (Instant, Arc<Client<E>>) {
+    let at = clock.at(start_ms(&group.start, c, group.count, crng));
+    let offset = clock_offset(&group.clock_offset, crng);
+    let client = Arc::new(Client::new(
+        shared.clone(),
+        format!(
+            "{}-{}",
+            group.name,
+            c % group.users.unwrap_or(u32::MAX).max(1)
+        ),
+        format!("{}:{c}", group.name),
+        clock.skewed(offset),
+    ));
+    (at, client)
+}
+
+/// One client's task: waits for its start, logs in, and starts its instances (with
+/// their timer and workers).
+async fn run_client<E: Exchange>(
+    client: Arc<Client<E>>,
+    at: Instant,
+    mut crng: rng::Rng,
+    plan: Plan,
+) {
+    if at >= plan.end {
+        return;
+    }
+    tokio::time::sleep_until(at).await;
+    let locked = client.policy().coordination == Coordination::Lock;
+    // A failed first login is retried by the first request that needs a token.
+    // Under a lock the login is the lock's too: instances elsewhere (in this
+    // process or another) may have logged in already.
+    if !locked {
+        let _ = client.login(&mut crng).await;
+    }
+    let mut timer = client.policy().refresh == RefreshMode::Background;
+    let mut first = true;
+    let Plan { g, c, seed, .. } = plan;
+    for i in 0..plan.instances {
+        if plan.shard.is_some_and(|s| !s.runs(c, plan.instances, i)) {
+            continue;
+        }
+        let irng = rng::rng(seed, &[stream::BACKGROUND, g as u64, c as u64, i as u64]);
+        let instance = Arc::new(Instance::new(client.clone(), irng));
+        if locked && std::mem::take(&mut first) {
+            let _ = instance.obtain(Need::Login { seen: 0 }, &mut crng).await;
+        }
+        // One timer per token store: its first instance's (with a shard, the
+        // first this process runs: the store is the process's).
+        if std::mem::take(&mut timer) {
+            tokio::spawn(instance.clone().timer(plan.end));
+        }
+        start_workers(&instance, i, &plan);
+    }
+}
+
+/// Starts the request loops of instance `i`, each with its own stream.
+fn start_workers<E: Exchange>(instance: &Arc<Instance<E>>, i: u32, plan: &Plan) {
+    let Plan { g, c, seed, .. } = *plan;
+    for w in 0..plan.workers {
+        let wrng = rng::rng(
+            seed,
+            &[stream::WORKER, g as u64, c as u64, i as u64, w as u64],
+        );
+        tokio::spawn(worker::run(
+            instance.clone(),
+            plan.pacer.clone(),
+            plan.end,
+            wrng,
         ));
-        let pacer = pacer.clone();
-        tokio::spawn(async move {
-            if at >= end {
-                return;
-            }
-            tokio::time::sleep_until(at).await;
-            let locked = client.policy().coordination == Coordination::Lock;
-            // A failed first login is retried by the first request that needs a token.
-            // Under a lock the login is the lock's too: instances elsewhere (in this
-            // process or another) may have logged in already.
-            if !locked {
-                let _ = client.login(&mut crng).await;
-            }
-            let mut timer = client.policy().refresh == RefreshMode::Background;
-            let mut first = true;
-            for i in 0..instances {
-                if shard.is_some_and(|s| !s.runs(c, instances, i)) {
-                    continue;
-                }
-                let irng = rng::rng(seed, &[stream::BACKGROUND, g as u64, c as u64, i as u64]);
-                let instance = Arc::new(Instance::new(client.clone(), irng));
-                if locked && std::mem::take(&mut first) {
-                    let _ = instance.obtain(Need::Login { seen: 0 }, &mut crng).await;
-                }
-                // One timer per token store: its first instance's (with a shard, the
-                // first this process runs: the store is the process's).
-                if std::mem::take(&mut timer) {
-                    tokio::spawn(instance.clone().timer(end));
-                }
-                for w in 0..workers {
-                    let wrng = rng::rng(
-                        seed,
-                        &[stream::WORKER, g as u64, c as u64, i as u64, w as u64],
-                    );
-                    tokio::spawn(worker::run(instance.clone(), pacer.clone(), end, wrng));
-                }
-            }
-        });
     }
 }

@@ -16,7 +16,8 @@ use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 use tokio::time::Instant;
 
-use super::session::{Instance, Need, retry_after};
+use super::instance::Instance;
+use super::session::{Need, retry_after};
 use crate::exchange::Response;
 use crate::exchange::{Endpoint, Exchange, Request};
 use crate::metrics::Attempt;

@@ -225,7 +225,17 @@ impl Checks {
     }
 
     fn issuer(&mut self, i: &IssuerConfig, duration: Dur) {
-        let at = i.access_token.ttl;
+        self.access_token(&i.access_token);
+        self.refresh_token(&i.refresh_token);
+        self.latency("issuer.latency", &i.latency);
+        self.issuer_limits(i);
+        self.faults("issuer.faults", &i.faults, duration);
+        self.issuer_strings(i);
+    }
+
+    /// `issuer.access_token`: `expires_in` and `refresh_in` carry whole seconds.
+    fn access_token(&mut self, t: &AccessTokenConfig) {
+        let at = t.ttl;
         self.positive("issuer.access_token.ttl", at, "the access-token lifetime");
         if at.as_ms() > 0 && at.as_ms() % 1000 != 0 {
             self.bad(
@@ -233,7 +243,7 @@ impl Checks {
                 format!("{at}: expires_in is whole seconds; accepted: a whole number of seconds"),
             );
         }
-        if let Some(r) = i.access_token.refresh_in {
+        if let Some(r) = t.refresh_in {
             self.positive("issuer.access_token.refresh_in", r, "refresh_in");
             if r >= at || r.as_ms() % 1000 != 0 {
                 self.bad(
@@ -242,7 +252,10 @@ impl Checks {
                 );
             }
         }
-        let rt = &i.refresh_token;
+    }
+
+    /// `issuer.refresh_token`: its lifetimes, and reuse rules that need rotation.
+    fn refresh_token(&mut self, rt: &RefreshTokenConfig) {
         self.positive(
             "issuer.refresh_token.ttl",
             rt.ttl,
@@ -273,7 +286,10 @@ impl Checks {
                 "live refresh tokens a user may hold: accepted 1 or more",
             );
         }
-        self.latency("issuer.latency", &i.latency);
+    }
+
+    /// `issuer.capacity` and `issuer.rate_limit`: how much the issuer serves.
+    fn issuer_limits(&mut self, i: &IssuerConfig) {
         if i.capacity == Some(0) {
             self.bad(
                 "issuer.capacity",
@@ -294,7 +310,10 @@ impl Checks {
                 self.bad("issuer.rate_limit.burst", "accepted 1 or more");
             }
         }
-        self.faults("issuer.faults", &i.faults, duration);
+    }
+
+    /// The claims and credentials the issuer puts in tokens or expects from clients.
+    fn issuer_strings(&mut self, i: &IssuerConfig) {
         for (key, value) in [
             ("issuer.issuer", &i.issuer),
             ("issuer.audience", &i.audience),
@@ -311,131 +330,160 @@ impl Checks {
     fn faults(&mut self, p: &str, faults: &[Fault], duration: Dur) {
         for (n, f) in faults.iter().enumerate() {
             let p = format!("{p}[{n}]");
-            if let Some(at) = f.at {
-                self.not_negative(&format!("{p}.at"), at);
-                if duration.as_ms() > 0 && at >= duration {
-                    self.bad(
-                        format!("{p}.at"),
-                        format!("{at} is not before the end of the run ({duration})"),
-                    );
-                }
+            self.fault_timing(&p, f, duration);
+            self.fault_keys(&p, f);
+            self.fault_values(&p, f);
+        }
+    }
+
+    /// A fault's `at` falls within the run and its `for` lasts.
+    fn fault_timing(&mut self, p: &str, f: &Fault, duration: Dur) {
+        if let Some(at) = f.at {
+            self.not_negative(&format!("{p}.at"), at);
+            if duration.as_ms() > 0 && at >= duration {
+                self.bad(
+                    format!("{p}.at"),
+                    format!("{at} is not before the end of the run ({duration})"),
+                );
             }
-            if let Some(d) = f.for_ {
-                self.positive(&format!("{p}.for"), d, "a fault");
-            }
-            // Keys that belong to other kinds are mistakes, not options.
-            let allowed: &[&str] = match f.kind {
-                FaultKind::Outage => &["mode"],
-                FaultKind::Errors => &["rate", "status"],
-                FaultKind::Latency => &["latency"],
-                FaultKind::ClockJump => &["by"],
-                FaultKind::Revoke => &["fraction"],
-                FaultKind::RotateKeys => &["every", "overlap", "publish_delay"],
-            };
-            for (key, set) in [
-                ("mode", f.mode.is_some()),
-                ("rate", f.rate.is_some()),
-                ("status", f.status.is_some()),
-                ("latency", f.latency.is_some()),
-                ("by", f.by.is_some()),
-                ("fraction", f.fraction.is_some()),
-                ("every", f.every.is_some()),
-                ("overlap", f.overlap.is_some()),
-                ("publish_delay", f.publish_delay.is_some()),
-            ] {
-                if set && !allowed.contains(&key) {
-                    self.bad(
-                        format!("{p}.{key}"),
-                        format!(
-                            "`{key}` is not a key of a `{}` fault; accepted: kind, at, for, {}",
-                            kind_name(f.kind),
-                            allowed.join(", ")
-                        ),
-                    );
-                }
-            }
-            match f.kind {
-                FaultKind::Outage => {
-                    if let Some(m) = &f.mode
-                        && m != "timeout"
-                        && m != "error"
-                    {
-                        self.bad(
-                            format!("{p}.mode"),
-                            format!("`{m}`: accepted error (answer 503, the default) or timeout (no answer)"),
-                        );
-                    }
-                }
-                FaultKind::Errors => {
-                    if let Some(r) = f.rate
-                        && !(r > 0.0 && r <= 1.0)
-                    {
-                        self.bad(format!("{p}.rate"), format!("{r}: accepted a share above 0, at most 1"));
-                    }
-                    if let Some(st) = f.status
-                        && !(400..=599).contains(&st)
-                    {
-                        self.bad(format!("{p}.status"), format!("{st}: accepted an error status from 400 to 599"));
-                    }
-                }
-                FaultKind::Latency => match &f.latency {
-                    Some(l) => self.latency(&format!("{p}.latency"), l),
-                    None => self.bad(
-                        p.clone(),
-                        "a latency fault needs `latency` (20ms, or a distribution as for the section's latency)",
+        }
+        if let Some(d) = f.for_ {
+            self.positive(&format!("{p}.for"), d, "a fault");
+        }
+    }
+
+    /// Keys that belong to other kinds are mistakes, not options.
+    fn fault_keys(&mut self, p: &str, f: &Fault) {
+        let allowed: &[&str] = match f.kind {
+            FaultKind::Outage => &["mode"],
+            FaultKind::Errors => &["rate", "status"],
+            FaultKind::Latency => &["latency"],
+            FaultKind::ClockJump => &["by"],
+            FaultKind::Revoke => &["fraction"],
+            FaultKind::RotateKeys => &["every", "overlap", "publish_delay"],
+        };
+        for (key, set) in [
+            ("mode", f.mode.is_some()),
+            ("rate", f.rate.is_some()),
+            ("status", f.status.is_some()),
+            ("latency", f.latency.is_some()),
+            ("by", f.by.is_some()),
+            ("fraction", f.fraction.is_some()),
+            ("every", f.every.is_some()),
+            ("overlap", f.overlap.is_some()),
+            ("publish_delay", f.publish_delay.is_some()),
+        ] {
+            if set && !allowed.contains(&key) {
+                self.bad(
+                    format!("{p}.{key}"),
+                    format!(
+                        "`{key}` is not a key of a `{}` fault; accepted: kind, at, for, {}",
+                        kind_name(f.kind),
+                        allowed.join(", ")
                     ),
-                },
-                FaultKind::ClockJump => {
-                    if f.at.is_none() || f.by.is_none() {
-                        self.bad(&p, "a clock_jump needs `at` (when) and `by` (how far, e.g. -30s)");
-                    }
-                    if f.for_.is_some() {
-                        self.bad(format!("{p}.for"), "a clock jump is a moment: it takes no `for`");
-                    }
-                }
-                FaultKind::Revoke => {
-                    if !p.starts_with("issuer.") {
-                        self.bad(
-                            format!("{p}.kind"),
-                            "revoke is an issuer fault (the resource sees it with check_revocation: true); accepted here: outage, errors, latency, clock_jump",
-                        );
-                    }
-                    if f.for_.is_some() {
-                        self.bad(format!("{p}.for"), "a revocation is a moment: it takes no `for`");
-                    }
-                    if f.at.is_none() {
-                        self.bad(&p, "a revoke needs `at`: when the families are revoked");
-                    }
-                    if let Some(fr) = f.fraction
-                        && !(fr > 0.0 && fr <= 1.0)
-                    {
-                        self.bad(format!("{p}.fraction"), format!("{fr}: accepted a share above 0, at most 1"));
-                    }
-                }
-                FaultKind::RotateKeys => {
-                    if !p.starts_with("issuer.") {
-                        self.bad(
-                            format!("{p}.kind"),
-                            "rotate_keys is an issuer fault (the resource sees it through the key set); accepted here: outage, errors, latency, clock_jump",
-                        );
-                    }
-                    if f.for_.is_some() {
-                        self.bad(format!("{p}.for"), "a key rotation is a moment: it takes no `for`; use `every` to repeat it");
-                    }
-                    if f.at.is_none() && f.every.is_none() {
-                        self.bad(&p, "a rotate_keys needs `at` (once), `every` (repeated), or both (first at `at`, then every `every`)");
-                    }
-                    if let Some(e) = f.every {
-                        self.positive(&format!("{p}.every"), e, "the rotation period");
-                    }
-                    if let Some(o) = f.overlap {
-                        self.not_negative(&format!("{p}.overlap"), o);
-                    }
-                    if let Some(d) = f.publish_delay {
-                        self.not_negative(&format!("{p}.publish_delay"), d);
-                    }
+                );
+            }
+        }
+    }
+
+    /// The values a fault's own kind takes.
+    fn fault_values(&mut self, p: &str, f: &Fault) {
+        match f.kind {
+            FaultKind::Outage => {
+                if let Some(m) = &f.mode
+                    && m != "timeout"
+                    && m != "error"
+                {
+                    self.bad(
+                        format!("{p}.mode"),
+                        format!("`{m}`: accepted error (answer 503, the default) or timeout (no answer)"),
+                    );
                 }
             }
+            FaultKind::Errors => {
+                if let Some(r) = f.rate
+                    && !(r > 0.0 && r <= 1.0)
+                {
+                    self.bad(format!("{p}.rate"), format!("{r}: accepted a share above 0, at most 1"));
+                }
+                if let Some(st) = f.status
+                    && !(400..=599).contains(&st)
+                {
+                    self.bad(format!("{p}.status"), format!("{st}: accepted an error status from 400 to 599"));
+                }
+            }
+            FaultKind::Latency => match &f.latency {
+                Some(l) => self.latency(&format!("{p}.latency"), l),
+                None => self.bad(
+                    p,
+                    "a latency fault needs `latency` (20ms, or a distribution as for the section's latency)",
+                ),
+            },
+            FaultKind::ClockJump => {
+                if f.at.is_none() || f.by.is_none() {
+                    self.bad(p, "a clock_jump needs `at` (when) and `by` (how far, e.g. -30s)");
+                }
+                if f.for_.is_some() {
+                    self.bad(format!("{p}.for"), "a clock jump is a moment: it takes no `for`");
+                }
+            }
+            FaultKind::Revoke => self.revoke(p, f),
+            FaultKind::RotateKeys => self.rotate_keys(p, f),
+        }
+    }
+
+    /// A `revoke` fault: a moment, and on the issuer only.
+    fn revoke(&mut self, p: &str, f: &Fault) {
+        if !p.starts_with("issuer.") {
+            self.bad(
+                format!("{p}.kind"),
+                "revoke is an issuer fault (the resource sees it with check_revocation: true); accepted here: outage, errors, latency, clock_jump",
+            );
+        }
+        if f.for_.is_some() {
+            self.bad(
+                format!("{p}.for"),
+                "a revocation is a moment: it takes no `for`",
+            );
+        }
+        if f.at.is_none() {
+            self.bad(p, "a revoke needs `at`: when the families are revoked");
+        }
+        if let Some(fr) = f.fraction
+            && !(fr > 0.0 && fr <= 1.0)
+        {
+            self.bad(
+                format!("{p}.fraction"),
+                format!("{fr}: accepted a share above 0, at most 1"),
+            );
+        }
+    }
+
+    /// A `rotate_keys` fault: on the issuer only, once or repeated, never lasting.
+    fn rotate_keys(&mut self, p: &str, f: &Fault) {
+        if !p.starts_with("issuer.") {
+            self.bad(
+                format!("{p}.kind"),
+                "rotate_keys is an issuer fault (the resource sees it through the key set); accepted here: outage, errors, latency, clock_jump",
+            );
+        }
+        if f.for_.is_some() {
+            self.bad(
+                format!("{p}.for"),
+                "a key rotation is a moment: it takes no `for`; use `every` to repeat it",
+            );
+        }
+        if f.at.is_none() && f.every.is_none() {
+            self.bad(p, "a rotate_keys needs `at` (once), `every` (repeated), or both (first at `at`, then every `every`)");
+        }
+        if let Some(e) = f.every {
+            self.positive(&format!("{p}.every"), e, "the rotation period");
+        }
+        if let Some(o) = f.overlap {
+            self.not_negative(&format!("{p}.overlap"), o);
+        }
+        if let Some(d) = f.publish_delay {
+            self.not_negative(&format!("{p}.publish_delay"), d);
         }
     }
 
@@ -558,6 +606,18 @@ impl Checks {
         if let Some(lock) = &written.lock {
             self.lock(p, written.coordination, lock, mode);
         }
+        self.refresh_timing(p, written);
+        if let Some(r) = &written.retry {
+            self.retry(p, r);
+        }
+        if let Some(t) = written.timeout {
+            self.positive(&format!("{p}.timeout"), t, "the timeout");
+        }
+        self.against_lifetime(p, written, policy, access_ttl);
+    }
+
+    /// The written durations and the trigger that say when a policy refreshes.
+    fn refresh_timing(&mut self, p: &str, written: &PolicySpec) {
         for (key, d) in [
             ("buffer", written.buffer),
             ("hard_buffer", written.hard_buffer),
@@ -583,47 +643,56 @@ impl Checks {
                 "buffer and fraction are two triggers; give one of them (or min_lifetime, below which the buffer applies)",
             );
         }
-        if let Some(r) = &written.retry {
-            if r.attempts == Some(0) {
-                self.bad(
-                    format!("{p}.retry.attempts"),
-                    "counts every try, the first included: accepted 1 or more",
-                );
-            }
-            for (key, d) in [("backoff", r.backoff), ("min_interval", r.min_interval)] {
-                if let Some(d) = d {
-                    self.not_negative(&format!("{p}.retry.{key}"), d);
-                }
-            }
-            if let (Some(b), Some(m)) = (r.backoff, r.max_backoff)
-                && m < b
-            {
-                self.bad(
-                    format!("{p}.retry.max_backoff"),
-                    format!("max_backoff ({m}) must be at least backoff ({b})"),
-                );
-            }
-            if let Some(m) = r.multiplier
-                && !(m >= 1.0 && m.is_finite())
-            {
-                self.bad(
-                    format!("{p}.retry.multiplier"),
-                    format!("{m}: accepted a number of 1 or more (1 keeps the wait constant)"),
-                );
-            }
-            if let Some(j) = r.jitter_ratio
-                && !(0.0..1.0).contains(&j)
-            {
-                self.bad(
-                    format!("{p}.retry.jitter_ratio"),
-                    format!("{j}: accepted a number from 0 up to less than 1"),
-                );
+    }
+
+    /// A policy's `retry`: tries, waits and how they grow.
+    fn retry(&mut self, p: &str, r: &RetrySpec) {
+        if r.attempts == Some(0) {
+            self.bad(
+                format!("{p}.retry.attempts"),
+                "counts every try, the first included: accepted 1 or more",
+            );
+        }
+        for (key, d) in [("backoff", r.backoff), ("min_interval", r.min_interval)] {
+            if let Some(d) = d {
+                self.not_negative(&format!("{p}.retry.{key}"), d);
             }
         }
-        if let Some(t) = written.timeout {
-            self.positive(&format!("{p}.timeout"), t, "the timeout");
+        if let (Some(b), Some(m)) = (r.backoff, r.max_backoff)
+            && m < b
+        {
+            self.bad(
+                format!("{p}.retry.max_backoff"),
+                format!("max_backoff ({m}) must be at least backoff ({b})"),
+            );
         }
-        // What the policy comes to once its preset is applied, against the token's life.
+        if let Some(m) = r.multiplier
+            && !(m >= 1.0 && m.is_finite())
+        {
+            self.bad(
+                format!("{p}.retry.multiplier"),
+                format!("{m}: accepted a number of 1 or more (1 keeps the wait constant)"),
+            );
+        }
+        if let Some(j) = r.jitter_ratio
+            && !(0.0..1.0).contains(&j)
+        {
+            self.bad(
+                format!("{p}.retry.jitter_ratio"),
+                format!("{j}: accepted a number from 0 up to less than 1"),
+            );
+        }
+    }
+
+    /// What the policy comes to once its preset is applied, against the token's life.
+    /// A value the preset set, not the scenario, is reported at `preset`.
+    fn against_lifetime(
+        &mut self,
+        p: &str,
+        written: &PolicySpec,
+        policy: &Policy,
+        access_ttl: Dur,
+    ) {
         let from = |key: &str, set: bool| {
             if set || written.preset.is_none() {
                 format!("{p}.{key}")
@@ -631,36 +700,37 @@ impl Checks {
                 format!("{p}.preset")
             }
         };
-        if access_ttl.as_ms() > 0 {
-            if let Trigger::Buffer(buffer) = policy.trigger
-                && policy.ahead_of_expiry()
-                && buffer >= access_ttl
-            {
-                self.bad(
-                    from("buffer", written.buffer.is_some()),
-                    format!(
-                        "a buffer of {buffer} is not shorter than the access-token lifetime ({access_ttl}): every token would need refreshing at once; accepted: 0s up to less than {access_ttl}"
-                    ),
-                );
-            }
-            if policy.hard_buffer >= access_ttl {
-                self.bad(
-                    from("hard_buffer", written.hard_buffer.is_some()),
-                    format!(
-                        "a hard buffer of {} is not shorter than the access-token lifetime ({access_ttl}): every request would wait for a refresh; accepted: less than {access_ttl}",
-                        policy.hard_buffer
-                    ),
-                );
-            }
-            if policy.jitter >= access_ttl {
-                self.bad(
-                    from("jitter", written.jitter.is_some()),
-                    format!(
-                        "a jitter of {} is not shorter than the access-token lifetime ({access_ttl})",
-                        policy.jitter
-                    ),
-                );
-            }
+        if access_ttl.as_ms() <= 0 {
+            return;
+        }
+        if let Trigger::Buffer(buffer) = policy.trigger
+            && policy.ahead_of_expiry()
+            && buffer >= access_ttl
+        {
+            self.bad(
+                from("buffer", written.buffer.is_some()),
+                format!(
+                    "a buffer of {buffer} is not shorter than the access-token lifetime ({access_ttl}): every token would need refreshing at once; accepted: 0s up to less than {access_ttl}"
+                ),
+            );
+        }
+        if policy.hard_buffer >= access_ttl {
+            self.bad(
+                from("hard_buffer", written.hard_buffer.is_some()),
+                format!(
+                    "a hard buffer of {} is not shorter than the access-token lifetime ({access_ttl}): every request would wait for a refresh; accepted: less than {access_ttl}",
+                    policy.hard_buffer
+                ),
+            );
+        }
+        if policy.jitter >= access_ttl {
+            self.bad(
+                from("jitter", written.jitter.is_some()),
+                format!(
+                    "a jitter of {} is not shorter than the access-token lifetime ({access_ttl})",
+                    policy.jitter
+                ),
+            );
         }
     }
 

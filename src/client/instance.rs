@@ -1,0 +1,408 @@
+//! One process of a client: when its callers renew the token, and how they wait.
+//!
+//! Before each request a caller asks its [`Instance`] for a token, and the policy
+//! decides: past the soft point the soft window applies (block, one caller inline,
+//! every caller inline, or serve the current token while a background refresh runs);
+//! past the hard buffer everyone waits. How callers that need a new token are
+//! coordinated is the policy's `coordination`: with `none` each refreshes itself; with
+//! `single_flight` one refresh per instance is in flight and the others wait for its
+//! result; with `try_lock` they take the instance's mutex with a timeout and re-check
+//! the store; with `lock` the instance's callers gather behind one leader (as with
+//! single_flight), who renews under the client's lock ([`Client::locked`]).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::RngExt;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::session::{Client, Failure, Need, lock};
+use super::store::AccessToken;
+use crate::exchange::Exchange;
+use crate::rng::Rng;
+use crate::scenario::Coordination;
+use crate::scenario::policy::Trigger;
+use crate::scenario::{DuringRefresh, JitterPer, SoftWindow};
+
+/// What a single-flight leader tells its waiters: `None` while the refresh runs.
+type FlightResult = Option<Result<(), Failure>>;
+
+/// Where a token stands for a policy that refreshes ahead of expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Fresh,
+    /// Past the soft point: the soft window applies.
+    Soft,
+    /// Past the hard buffer: every caller waits for a new token.
+    Hard,
+}
+
+/// One process of a client: shares the client's store, coordinates its own callers.
+pub struct Instance<E> {
+    client: Arc<Client<E>>,
+    /// The refresh in flight in this instance, if any (single_flight).
+    flight: Mutex<Option<watch::Receiver<FlightResult>>>,
+    /// The instance's refresh mutex (try_lock).
+    mutex: Arc<tokio::sync::Mutex<()>>,
+    /// Draws for refreshes that run in the background (serve_stale, the timer).
+    rng: Mutex<Rng>,
+}
+
+enum Role {
+    Lead(watch::Sender<FlightResult>),
+    Wait(watch::Receiver<FlightResult>),
+    AlreadyDone,
+}
+
+impl<E: Exchange> Instance<E> {
+    pub fn new(client: Arc<Client<E>>, rng: Rng) -> Instance<E> {
+        Instance {
+            client,
+            flight: Mutex::new(None),
+            mutex: Arc::new(tokio::sync::Mutex::new(())),
+            rng: Mutex::new(rng),
+        }
+    }
+
+    pub fn client(&self) -> &Client<E> {
+        &self.client
+    }
+
+    /// The soft point of `token` on the client's clock, before jitter.
+    fn soft_point(&self, token: &AccessToken) -> i64 {
+        let policy = self.client.policy();
+        if policy.use_refresh_in
+            && let Some(at) = token.refresh_at_ms
+        {
+            return at;
+        }
+        match policy.trigger {
+            Trigger::Buffer(buffer) => token.expires_at_ms - buffer.as_ms(),
+            Trigger::Fraction {
+                fraction,
+                min_lifetime,
+                buffer,
+            } => {
+                if token.lifetime_ms() >= min_lifetime.as_ms() {
+                    token.received_at_ms + (token.lifetime_ms() as f64 * fraction) as i64
+                } else {
+                    token.expires_at_ms - buffer.as_ms()
+                }
+            }
+        }
+    }
+
+    /// The jitter for one check of `token`, in ms.
+    fn jitter(&self, token: &AccessToken, rng: &mut Rng) -> i64 {
+        let policy = self.client.policy();
+        match policy.jitter_per {
+            JitterPer::Token => token.jitter_ms,
+            JitterPer::Check => match policy.jitter.as_ms() {
+                j if j > 0 => rng.random_range(0..=j),
+                _ => 0,
+            },
+        }
+    }
+
+    /// Where `token` stands now, for a policy that refreshes ahead of expiry.
+    fn stage(&self, token: &AccessToken, rng: &mut Rng) -> Stage {
+        let policy = self.client.policy();
+        let now = self.client.clock.now_ms();
+        if now >= token.expires_at_ms - policy.hard_buffer.as_ms() {
+            return Stage::Hard;
+        }
+        if now + self.jitter(token, rng) >= self.soft_point(token) && !self.client.too_soon() {
+            return Stage::Soft;
+        }
+        Stage::Fresh
+    }
+
+    /// Whether a refresh is in flight in this instance.
+    fn busy(&self) -> bool {
+        lock(&self.flight).is_some() || self.mutex.try_lock().is_err()
+    }
+
+    /// Waits for the refresh in flight in this instance, if any (during_refresh: queue).
+    /// The wait counts as a lock wait.
+    async fn queue_behind_flight(&self) -> bool {
+        let rx = lock(&self.flight).clone();
+        let metrics = &self.client.group.metrics;
+        let g = self.client.group.index;
+        if let Some(mut rx) = rx {
+            metrics.lock_wait_started();
+            let t0 = Instant::now();
+            let _ = rx.wait_for(Option::is_some).await;
+            metrics.lock_wait_ended(g, t0.elapsed(), false);
+            return true;
+        }
+        if self.mutex.try_lock().is_err() {
+            metrics.lock_wait_started();
+            let t0 = Instant::now();
+            drop(self.mutex.lock().await);
+            metrics.lock_wait_ended(g, t0.elapsed(), false);
+            return true;
+        }
+        false
+    }
+
+    /// A token to send a request with, renewing it first when the policy says so.
+    pub async fn token(
+        self: &Arc<Self>,
+        rng: &mut Rng,
+    ) -> Result<(u64, Arc<AccessToken>), Failure> {
+        let policy = self.client.policy();
+        let mut renewed = false;
+        if policy.during_refresh == DuringRefresh::Queue {
+            self.queue_behind_flight().await;
+        }
+        loop {
+            let (version, access) = self.client.current();
+            let token = match access {
+                None if renewed => return Err(Failure::Login),
+                None => {
+                    renewed = true;
+                    // A refresh when a refresh token is at hand (the access token was
+                    // dropped), else a login: `renew` decides.
+                    self.obtain(Need::Refresh { seen: version }, rng).await?;
+                    continue;
+                }
+                Some(token) => token,
+            };
+            if !policy.ahead_of_expiry() || renewed {
+                return Ok((version, token));
+            }
+            let need = Need::Refresh { seen: version };
+            let window = match self.stage(&token, rng) {
+                Stage::Fresh => return Ok((version, token)),
+                Stage::Hard => SoftWindow::Block,
+                Stage::Soft => policy.soft_window,
+            };
+            renewed = true;
+            let result = match window {
+                SoftWindow::Block => self.obtain(need, rng).await,
+                SoftWindow::AllInline => self.client.renew(need, rng).await,
+                SoftWindow::OneInline if self.busy() => return Ok((version, token)),
+                SoftWindow::OneInline => self.obtain(need, rng).await,
+                SoftWindow::ServeStale => {
+                    self.refresh_in_background(need);
+                    return Ok((version, token));
+                }
+            };
+            if result.is_err() {
+                // A soft failure: the current token may still serve, if the policy keeps it.
+                let (v, current) = self.client.current();
+                return match current {
+                    Some(t) if policy.retry.keep_token => Ok((v, t)),
+                    _ => Err(Failure::Refresh),
+                };
+            }
+        }
+    }
+
+    /// Starts a refresh that no caller waits for (serve_stale). With coordination, one
+    /// at a time per instance: the flight (or the mutex) is claimed before this returns,
+    /// so the next caller sees it busy; without, every caller starts its own.
+    fn refresh_in_background(self: &Arc<Self>, need: Need) {
+        let mut rng = {
+            let mut r = lock(&self.rng);
+            <Rng as rand::SeedableRng>::from_rng(&mut *r)
+        };
+        let this = self.clone();
+        match self.client.policy().coordination {
+            Coordination::SingleFlight | Coordination::Lock => {
+                let Role::Lead(tx) = self.claim(need) else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let _ = this.lead(tx, need, &mut rng).await;
+                });
+            }
+            Coordination::TryLock => {
+                let Ok(guard) = self.mutex.clone().try_lock_owned() else {
+                    return;
+                };
+                self.client
+                    .group
+                    .metrics
+                    .lock_acquired(self.client.group.index);
+                tokio::spawn(async move {
+                    if lock(&this.client.store).version == need.seen() {
+                        let _ = this.client.renew(need, &mut rng).await;
+                    }
+                    drop(guard);
+                });
+            }
+            Coordination::None => {
+                tokio::spawn(async move {
+                    let _ = this.client.renew(need, &mut rng).await;
+                });
+            }
+        }
+    }
+
+    /// Refreshes at each token's soft point whether or not a request is waiting
+    /// (refresh: background), until `end`.
+    pub async fn timer(self: Arc<Self>, end: Instant) {
+        let mut rng = {
+            let mut r = lock(&self.rng);
+            <Rng as rand::SeedableRng>::from_rng(&mut *r)
+        };
+        let pause = self
+            .client
+            .policy()
+            .retry
+            .backoff
+            .to_std()
+            .max(Duration::from_secs(1));
+        while Instant::now() < end {
+            let (version, access) = self.client.current();
+            let Some(token) = access else {
+                tokio::time::sleep(pause.min(until(end))).await;
+                continue;
+            };
+            let due = self.soft_point(&token) - self.jitter(&token, &mut rng);
+            let wait_ms = due - self.client.clock.now_ms();
+            if wait_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(wait_ms as u64).min(until(end))).await;
+                continue;
+            }
+            if self.client.current().0 == version
+                && self
+                    .obtain(Need::Refresh { seen: version }, &mut rng)
+                    .await
+                    .is_err()
+            {
+                tokio::time::sleep(pause.min(until(end))).await;
+            }
+            if self.client.current().0 == version {
+                // Nothing changed (a failure, or a refresh too soon): do not spin.
+                tokio::time::sleep(pause.min(until(end))).await;
+            }
+        }
+    }
+
+    /// Gets what `need` asks for, coordinated as the policy says.
+    pub async fn obtain(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
+        match self.client.policy().coordination {
+            // With `lock`, the instance's callers gather behind one leader, who takes
+            // the client's lock.
+            Coordination::SingleFlight | Coordination::Lock => self.single_flight(need, rng).await,
+            Coordination::TryLock => self.try_lock(need, rng).await,
+            Coordination::None => self.client.renew(need, rng).await,
+        }
+    }
+
+    /// Takes the instance's mutex, waiting at most `lock.wait`, then re-checks the store:
+    /// a token renewed meanwhile is used as it is. A caller that times out re-checks too,
+    /// and renews without the lock if nothing changed.
+    async fn try_lock(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
+        let metrics = self.client.group.metrics.clone();
+        let g = self.client.group.index;
+        let guard = match self.mutex.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(_) => {
+                metrics.lock_wait_started();
+                let t0 = Instant::now();
+                let guard = match self.client.policy().wait {
+                    Some(limit) => tokio::time::timeout(limit.to_std(), self.mutex.lock())
+                        .await
+                        .ok(),
+                    None => Some(self.mutex.lock().await),
+                };
+                metrics.lock_wait_ended(g, t0.elapsed(), guard.is_none());
+                guard
+            }
+        };
+        if guard.is_some() {
+            metrics.lock_acquired(g);
+        }
+        if lock(&self.client.store).version != need.seen() {
+            return Ok(());
+        }
+        let result = self.client.renew(need, rng).await;
+        drop(guard);
+        result
+    }
+
+    /// Who does the work for `need` in this instance: a new leader, a waiter on the
+    /// flight in progress, or nobody because the store moved on already.
+    fn claim(&self, need: Need) -> Role {
+        let mut flight = lock(&self.flight);
+        if let Some(rx) = flight.as_ref() {
+            Role::Wait(rx.clone())
+        } else if lock(&self.client.store).version != need.seen() {
+            Role::AlreadyDone
+        } else {
+            let (tx, rx) = watch::channel(None);
+            *flight = Some(rx);
+            Role::Lead(tx)
+        }
+    }
+
+    /// Renews as the leader of a flight and tells the waiters.
+    async fn lead(
+        &self,
+        tx: watch::Sender<FlightResult>,
+        need: Need,
+        rng: &mut Rng,
+    ) -> Result<(), Failure> {
+        let result = if self.client.policy().coordination == Coordination::Lock {
+            // The flight only gathers this instance's callers; the lock is the client's.
+            self.client.locked(need, rng).await
+        } else {
+            self.client
+                .group
+                .metrics
+                .lock_acquired(self.client.group.index);
+            self.client.renew(need, rng).await
+        };
+        *lock(&self.flight) = None;
+        let _ = tx.send(Some(result));
+        result
+    }
+
+    async fn single_flight(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
+        let metrics = self.client.group.metrics.clone();
+        loop {
+            match self.claim(need) {
+                Role::AlreadyDone => return Ok(()),
+                Role::Lead(tx) => return self.lead(tx, need, rng).await,
+                Role::Wait(mut rx) if self.client.policy().coordination == Coordination::Lock => {
+                    // Behind this instance's leader, who waits for the lock itself.
+                    match rx.wait_for(Option::is_some).await {
+                        Ok(v) => return v.unwrap_or(Err(Failure::Refresh)),
+                        Err(_) => continue,
+                    }
+                }
+                Role::Wait(mut rx) => {
+                    metrics.lock_wait_started();
+                    let t0 = Instant::now();
+                    let wait = rx.wait_for(Option::is_some);
+                    let outcome = match self.client.policy().wait {
+                        Some(limit) => tokio::time::timeout(limit.to_std(), wait).await.ok(),
+                        None => Some(wait.await),
+                    }
+                    .map(|r| r.map(|v| v.unwrap_or(Err(Failure::Refresh))));
+                    metrics.lock_wait_ended(
+                        self.client.group.index,
+                        t0.elapsed(),
+                        outcome.is_none(),
+                    );
+                    match outcome {
+                        // Gave up waiting: renew without coordination.
+                        None => return self.client.renew(need, rng).await,
+                        Some(Ok(result)) => return result,
+                        // The leader vanished without an answer: try again.
+                        Some(Err(_)) => continue,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Time left before `deadline`, for callers that must not outlive the run.
+fn until(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
