@@ -7,6 +7,7 @@ use comfy_table::presets::NOTHING;
 use comfy_table::{Cell, CellAlignment, Table};
 
 use super::model::Percentiles;
+use super::verdicts::Verdicts;
 use super::{Report, recovery};
 
 /// How to draw the summary.
@@ -37,16 +38,6 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// A threshold's actual value; NaN stands for a figure that was null (an outage never
-/// recovered from), and reads as such.
-pub fn actual(v: f64) -> String {
-    if v.is_nan() {
-        "null".to_string()
-    } else {
-        v.to_string()
-    }
-}
-
 fn percent(rate: f64) -> String {
     format!("{:.3}%", rate * 100.0)
 }
@@ -65,6 +56,22 @@ fn latency_row(table: &mut Table, name: &str, p: &Percentiles) {
         Cell::new(p.max).set_alignment(CellAlignment::Right),
         Cell::new(format!("{:.1}", p.mean)).set_alignment(CellAlignment::Right),
     ]);
+}
+
+/// One line per verdict, its mark green or red when coloured; `compare` prints these
+/// too.
+pub fn verdict_lines(verdicts: &Verdicts, style: Style) -> String {
+    verdicts
+        .rows
+        .iter()
+        .map(|v| {
+            let mark = paint(v.mark, if v.pass { "32" } else { "31" }, style);
+            format!(
+                "  {mark} {} {}  (actual {})\n",
+                v.metric, v.condition, v.actual
+            )
+        })
+        .collect()
 }
 
 /// The whole summary.
@@ -94,22 +101,11 @@ pub fn render(report: &Report, style: Style) -> String {
         },
     ));
 
-    if report.thresholds.is_empty() {
+    let verdicts = Verdicts::of(report);
+    if verdicts.is_empty() {
         out.push_str("  no thresholds\n\n");
     } else {
-        for t in &report.thresholds {
-            let mark = if t.pass {
-                paint("✓", "32", style)
-            } else {
-                paint("✗", "31", style)
-            };
-            out.push_str(&format!(
-                "  {mark} {} {}  (actual {})\n",
-                t.metric,
-                t.condition,
-                actual(t.actual)
-            ));
-        }
+        out.push_str(&verdict_lines(&verdicts, style));
         out.push('\n');
     }
 

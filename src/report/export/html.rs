@@ -13,6 +13,7 @@ use super::{ExportError, Exporter, figure};
 use crate::report::Report;
 use crate::report::model::Percentiles;
 use crate::report::threshold::lookup;
+use crate::report::verdicts::Verdicts;
 use crate::run::compare::Comparison;
 
 pub struct Html;
@@ -306,20 +307,20 @@ fn page(title: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn verdicts(report: &Report) -> String {
-    if report.thresholds.is_empty() {
+fn verdicts(verdicts: &Verdicts) -> String {
+    if verdicts.is_empty() {
         return "<p>No thresholds.</p>\n".to_string();
     }
     let mut s = String::from("<table><tr><th></th><th>threshold</th><th>actual</th></tr>\n");
-    for t in &report.thresholds {
+    for v in &verdicts.rows {
         let _ = writeln!(
             s,
             "<tr><td class=\"{}\">{}</td><td><code>{} {}</code></td><td>{}</td></tr>",
-            if t.pass { "pass" } else { "fail" },
-            if t.pass { "✓" } else { "✗" },
-            escape(&t.metric),
-            escape(&t.condition),
-            figure(t.actual)
+            if v.pass { "pass" } else { "fail" },
+            v.mark,
+            escape(v.metric),
+            escape(v.condition),
+            v.actual_figure
         );
     }
     s.push_str("</table>\n");
@@ -422,7 +423,7 @@ impl Exporter for Html {
             Some(v) => format!("{} · {v}", r.scenario),
             None => r.scenario.clone(),
         };
-        let passed = r.thresholds.iter().filter(|t| t.pass).count();
+        let judged = Verdicts::of(r);
         let mut b = String::new();
         let _ = writeln!(b, "<h1>tokenstorm · {}</h1>", escape(&name));
         if !r.description.is_empty() {
@@ -430,7 +431,7 @@ impl Exporter for Html {
         }
         let _ = writeln!(
             b,
-            "<p class=\"meta\">seed {} · mode {} · {} s simulated{} · <span class=\"{}\">{passed} of {} thresholds passed</span></p>",
+            "<p class=\"meta\">seed {} · mode {} · {} s simulated{} · <span class=\"{}\">{} of {} thresholds passed</span></p>",
             r.seed,
             escape(&r.mode),
             figure(r.duration_seconds),
@@ -439,15 +440,12 @@ impl Exporter for Html {
             } else {
                 ""
             },
-            if passed == r.thresholds.len() {
-                "pass"
-            } else {
-                "fail"
-            },
-            r.thresholds.len()
+            if judged.all_passed() { "pass" } else { "fail" },
+            judged.passed,
+            judged.total()
         );
         b.push_str("<h2>Thresholds</h2>\n");
-        b.push_str(&verdicts(r));
+        b.push_str(&verdicts(&judged));
         b.push_str("<h2>Key figures</h2>\n<table><tr><th>metric</th><th>value</th></tr>\n");
         for m in crate::run::compare::METRICS {
             let v = lookup(&json, m).and_then(Value::as_f64).unwrap_or(f64::NAN);
@@ -661,7 +659,7 @@ impl Exporter for Html {
         b.push_str("<h2>Thresholds</h2>\n");
         for (r, v) in reports.iter().zip(&c.variants) {
             let _ = writeln!(b, "<h3>{}</h3>", escape(&v.name));
-            b.push_str(&verdicts(r));
+            b.push_str(&verdicts(&Verdicts::of(r)));
         }
         Ok(Some(page(
             &format!("tokenstorm compare · {}", c.scenario),
