@@ -123,6 +123,8 @@ pub fn to_json(c: &Comparison) -> Vec<u8> {
 /// The table a person reads: figures as rows, variants as columns, the best of each row
 /// marked `*`; then each variant's verdicts.
 pub fn render(c: &Comparison, reports: &[Report]) -> String {
+    use crate::report::summary::{self, Style};
+    use crate::report::verdicts::Verdicts;
     use comfy_table::presets::NOTHING;
     use comfy_table::{Cell, CellAlignment, Table};
     let mut out = String::new();
@@ -171,19 +173,12 @@ pub fn render(c: &Comparison, reports: &[Report]) -> String {
     }
     out.push_str("\n* best (lowest) value of the row\n");
     for (v, r) in c.variants.iter().zip(reports) {
-        if r.thresholds.is_empty() {
+        let verdicts = Verdicts::of(r);
+        if verdicts.is_empty() {
             continue;
         }
         out.push_str(&format!("\n{}\n", v.name));
-        for t in &r.thresholds {
-            out.push_str(&format!(
-                "  {} {} {}  (actual {})\n",
-                if t.pass { "✓" } else { "✗" },
-                t.metric,
-                t.condition,
-                crate::report::summary::actual(t.actual)
-            ));
-        }
+        out.push_str(&summary::verdict_lines(&verdicts, Style::default()));
     }
     out
 }

@@ -5,7 +5,7 @@
 //! section. [`merge`] checks that the reports are the N workers of one run, then:
 //!
 //! - counts add up (requests, refresh, login, rotation, lock, issuer, resource and every
-//!   group's), and the rates are recomputed from the sums as the engine computes them.
+//!   group's), and the rates are recomputed from the sums as a run computes them.
 //!   A count key added to those sections later adds up by itself; a key named like a
 //!   level (`max_*`, `*_max`, `peak_*`, `*_per_second`) takes the workers' maximum
 //!   unless recomputed below, and `issuer.key_rotations` (the issuer's schedule, the
@@ -119,57 +119,91 @@ pub fn merge(parts: &[Part]) -> Result<Report, MergeError> {
     let ordered = check(parts)?;
     let base = ordered[0];
     let tick_ms = base.report.timeline.tick_ms.max(1);
-    let earliest = ordered
-        .iter()
-        .map(|p| p.worker().started_unix_ms)
-        .min()
-        .unwrap_or(0);
-    let offsets_ms: Vec<u64> = ordered
-        .iter()
-        .map(|p| p.worker().started_unix_ms - earliest)
-        .collect();
+    let offsets_ms = start_offsets_ms(&ordered);
     // The timelines line up to the nearest tick.
     let offsets_ticks: Vec<usize> = offsets_ms
         .iter()
         .map(|o| ((o + tick_ms / 2) / tick_ms) as usize)
         .collect();
+    let mut report = added_up(&ordered, &offsets_ticks)?;
+    set_span(&mut report, &ordered, &offsets_ms);
+    set_latencies(&mut report, &ordered)?;
+    let arrivals = arrivals(&ordered, &offsets_ms)?;
+    set_peaks_and_rates(&mut report, &arrivals);
+    let windows = windows(base)?;
+    let s = &report.timeline.series;
+    report.outages = recovery::outages(&s.unauthorized, &s.failed, tick_ms, &windows);
+    let thresholds = Thresholds(
+        base.report
+            .thresholds
+            .iter()
+            .map(|t| (t.metric.clone(), t.condition.clone()))
+            .collect(),
+    );
+    crate::report::figures::judge(&mut report, &thresholds);
+    Ok(report)
+}
 
-    let mut value = base.value.clone();
+/// How long after the earliest worker each worker started (ms).
+fn start_offsets_ms(ordered: &[&Part]) -> Vec<u64> {
+    let earliest = ordered
+        .iter()
+        .map(|p| p.worker().started_unix_ms)
+        .min()
+        .unwrap_or(0);
+    ordered
+        .iter()
+        .map(|p| p.worker().started_unix_ms - earliest)
+        .collect()
+}
+
+/// The first worker's report with the counts of the others added in and the series
+/// merged; what does not add up is set after, by [`merge`].
+fn added_up(ordered: &[&Part], offsets_ticks: &[usize]) -> Result<Report, MergeError> {
+    let mut value = ordered[0].value.clone();
     for section in COUNTED {
         let Some(into) = value.get_mut(section) else {
             continue;
         };
         for p in &ordered[1..] {
             match p.value.get(section) {
-                // Group names are not keys with a meaning: each group's figures combine.
-                Some(Value::Object(groups)) if section == "groups" => {
-                    for (name, theirs) in groups {
-                        match into.get_mut(name) {
-                            Some(ours) => combine(ours, theirs),
-                            None => {
-                                if let Value::Object(map) = into {
-                                    map.insert(name.clone(), theirs.clone());
-                                }
-                            }
-                        }
-                    }
-                }
+                Some(Value::Object(groups)) if section == "groups" => combine_groups(into, groups),
                 Some(from) => combine(into, from),
                 None => {}
             }
         }
     }
-    let series = merged_series(&ordered, &offsets_ticks);
+    let series = merged_series(ordered, offsets_ticks);
     if let Some(slot) = value.pointer_mut("/timeline/series") {
         *slot = series;
     }
     let mut report: Report = serde_json::from_value(value)
         .map_err(|e| MergeError::Set(format!("could not combine the reports: {e}")))?;
     report.worker = None;
+    Ok(report)
+}
 
+/// Group names are not keys with a meaning: each group's figures combine with the same
+/// group's, and a group only some workers have is taken as it is.
+fn combine_groups(into: &mut Value, groups: &serde_json::Map<String, Value>) {
+    for (name, theirs) in groups {
+        match into.get_mut(name) {
+            Some(ours) => combine(ours, theirs),
+            None => {
+                if let Value::Object(map) = into {
+                    map.insert(name.clone(), theirs.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The duration from the earliest start to the latest end, and the run's wall time,
+/// start and interruption.
+fn set_span(report: &mut Report, ordered: &[&Part], offsets_ms: &[u64]) {
     report.duration_seconds = ordered
         .iter()
-        .zip(&offsets_ms)
+        .zip(offsets_ms)
         .map(|(p, &o)| (o as f64 + p.report.duration_seconds * 1000.0).round() / 1000.0)
         .fold(0.0, f64::max);
     report.run_info.wall_seconds = ordered
@@ -184,25 +218,40 @@ pub fn merge(parts: &[Part]) -> Result<Report, MergeError> {
         .min()
         .unwrap_or_default()
         .to_string();
+}
 
-    let latencies = |pick: fn(&Worker) -> &String, name: &str| -> Result<Latencies, MergeError> {
-        let mut sum = Latencies::default();
-        for p in &ordered {
-            let part = Latencies::decode(pick(p.worker()))
-                .map_err(|e| problem(&p.file, format!("worker.histograms.{name}: {e}")))?;
-            sum.add(part.histogram())
-                .map_err(|e| problem(&p.file, format!("worker.histograms.{name}: {e}")))?;
-        }
-        Ok(sum)
-    };
-    report.latency_ms.request = latencies(|w| &w.histograms.request, "request")?.percentiles();
-    report.latency_ms.refresh = latencies(|w| &w.histograms.refresh, "refresh")?.percentiles();
-    report.latency_ms.login = latencies(|w| &w.histograms.login, "login")?.percentiles();
-    report.lock.wait_ms = latencies(|w| &w.histograms.lock_wait, "lock_wait")?.wait_ms();
+/// Percentiles from the workers' histograms added up: exact, where the workers'
+/// percentiles could not be combined.
+fn set_latencies(report: &mut Report, ordered: &[&Part]) -> Result<(), MergeError> {
+    let sum = |pick: fn(&Worker) -> &String, name| added_histograms(ordered, pick, name);
+    report.latency_ms.request = sum(|w| &w.histograms.request, "request")?.percentiles();
+    report.latency_ms.refresh = sum(|w| &w.histograms.refresh, "refresh")?.percentiles();
+    report.latency_ms.login = sum(|w| &w.histograms.login, "login")?.percentiles();
+    report.lock.wait_ms = sum(|w| &w.histograms.lock_wait, "lock_wait")?.wait_ms();
     report.issuer.queue_wait_ms =
-        latencies(|w| &w.histograms.issuer_queue_wait, "issuer_queue_wait")?.wait_ms();
+        sum(|w| &w.histograms.issuer_queue_wait, "issuer_queue_wait")?.wait_ms();
+    Ok(())
+}
 
-    let arrivals = arrivals(&ordered, &offsets_ms)?;
+/// The sum of the histogram each worker keeps under `worker.histograms.<name>`.
+fn added_histograms(
+    ordered: &[&Part],
+    pick: fn(&Worker) -> &String,
+    name: &str,
+) -> Result<Latencies, MergeError> {
+    let mut sum = Latencies::default();
+    for p in ordered {
+        let part = Latencies::decode(pick(p.worker()))
+            .map_err(|e| problem(&p.file, format!("worker.histograms.{name}: {e}")))?;
+        sum.add(part.histogram())
+            .map_err(|e| problem(&p.file, format!("worker.histograms.{name}: {e}")))?;
+    }
+    Ok(sum)
+}
+
+/// Refresh peaks from the merged arrivals, the maxima of the merged gauges, and the
+/// rates recomputed from the summed counts.
+fn set_peaks_and_rates(report: &mut Report, arrivals: &Arrivals) {
     report.refresh.peak_per_second = metrics::peak_per_second(&arrivals.all);
     report.refresh.mean_per_second =
         crate::report::figures::mean_per_second(report.refresh.attempts, report.duration_seconds);
@@ -221,19 +270,6 @@ pub fn merge(parts: &[Part]) -> Result<Report, MergeError> {
             .get(name.as_str())
             .map_or(0, |a| metrics::peak_per_second(a));
     }
-
-    let windows = windows(base)?;
-    let s = &report.timeline.series;
-    report.outages = recovery::outages(&s.unauthorized, &s.failed, tick_ms, &windows);
-    let thresholds = Thresholds(
-        base.report
-            .thresholds
-            .iter()
-            .map(|t| (t.metric.clone(), t.condition.clone()))
-            .collect(),
-    );
-    crate::report::figures::judge(&mut report, &thresholds);
-    Ok(report)
 }
 
 /// The sections whose integer figures are counts that add up across workers.
@@ -421,102 +457,11 @@ fn check(parts: &[Part]) -> Result<Vec<&Part>, MergeError> {
     let Some(first) = parts.first() else {
         return Err(MergeError::Set("no reports to merge".to_string()));
     };
-    let of = first.worker().of;
-    let outage_windows = |p: &Part| -> Vec<(String, usize, String, String)> {
-        p.report
-            .outages
-            .iter()
-            .map(|o| {
-                (
-                    o.section.clone(),
-                    o.index,
-                    o.at_seconds.to_string(),
-                    o.end_seconds.to_string(),
-                )
-            })
-            .collect()
-    };
-    let conditions = |p: &Part| -> Vec<(String, String)> {
-        p.report
-            .thresholds
-            .iter()
-            .map(|t| (t.metric.clone(), t.condition.clone()))
-            .collect()
-    };
     let mut by_index: BTreeMap<u32, &Part> = BTreeMap::new();
     for p in parts {
-        let (r, f, w) = (&p.report, &first.report, p.worker());
-        let differs = |what: &str, ours: String, theirs: String| {
-            problem(
-                &p.file,
-                format!(
-                    "{what} is {ours}, but in {} it is {theirs}: the reports are not of one run",
-                    first.file
-                ),
-            )
-        };
-        if r.scenario != f.scenario {
-            return Err(differs(
-                "the scenario",
-                format!("`{}`", r.scenario),
-                format!("`{}`", f.scenario),
-            ));
-        }
-        if r.variant != f.variant {
-            return Err(differs(
-                "the variant",
-                format!("{:?}", r.variant),
-                format!("{:?}", f.variant),
-            ));
-        }
-        if r.seed != f.seed {
-            return Err(differs("the seed", r.seed.to_string(), f.seed.to_string()));
-        }
-        if r.mode != f.mode {
-            return Err(differs("the mode", r.mode.clone(), f.mode.clone()));
-        }
-        if r.schema_version != f.schema_version {
-            return Err(differs(
-                "schema_version",
-                r.schema_version.to_string(),
-                f.schema_version.to_string(),
-            ));
-        }
-        if w.of != of {
-            return Err(differs(
-                "the number of workers",
-                w.of.to_string(),
-                of.to_string(),
-            ));
-        }
-        if w.run_id != first.worker().run_id {
-            return Err(differs(
-                "the run id",
-                format!("{:?}", w.run_id),
-                format!("{:?}", first.worker().run_id),
-            ));
-        }
-        if r.timeline.tick_ms != f.timeline.tick_ms {
-            return Err(differs(
-                "timeline.tick_ms",
-                r.timeline.tick_ms.to_string(),
-                f.timeline.tick_ms.to_string(),
-            ));
-        }
-        if conditions(p) != conditions(first) {
-            return Err(differs(
-                "the thresholds",
-                format!("{:?}", conditions(p)),
-                format!("{:?}", conditions(first)),
-            ));
-        }
-        if outage_windows(p) != outage_windows(first) {
-            return Err(differs(
-                "the outages",
-                format!("{:?}", outage_windows(p)),
-                format!("{:?}", outage_windows(first)),
-            ));
-        }
+        same_run(p, first)?;
+        same_setup(p, first)?;
+        let w = p.worker();
         if w.index >= w.of {
             return Err(problem(
                 &p.file,
@@ -536,6 +481,7 @@ fn check(parts: &[Part]) -> Result<Vec<&Part>, MergeError> {
             ));
         }
     }
+    let of = first.worker().of;
     let missing: Vec<String> = (0..of)
         .filter(|i| !by_index.contains_key(i))
         .map(|i| i.to_string())
@@ -547,6 +493,121 @@ fn check(parts: &[Part]) -> Result<Vec<&Part>, MergeError> {
         )));
     }
     Ok(by_index.into_values().collect())
+}
+
+/// `p` and `first` are of one run: one scenario, variant, seed, mode and schema, split
+/// among as many workers under one run id.
+fn same_run(p: &Part, first: &Part) -> Result<(), MergeError> {
+    let (r, f, w) = (&p.report, &first.report, p.worker());
+    let differs = |what, ours, theirs| not_of_one_run(p, first, what, ours, theirs);
+    if r.scenario != f.scenario {
+        return Err(differs(
+            "the scenario",
+            format!("`{}`", r.scenario),
+            format!("`{}`", f.scenario),
+        ));
+    }
+    if r.variant != f.variant {
+        return Err(differs(
+            "the variant",
+            format!("{:?}", r.variant),
+            format!("{:?}", f.variant),
+        ));
+    }
+    if r.seed != f.seed {
+        return Err(differs("the seed", r.seed.to_string(), f.seed.to_string()));
+    }
+    if r.mode != f.mode {
+        return Err(differs("the mode", r.mode.clone(), f.mode.clone()));
+    }
+    if r.schema_version != f.schema_version {
+        return Err(differs(
+            "schema_version",
+            r.schema_version.to_string(),
+            f.schema_version.to_string(),
+        ));
+    }
+    let of = first.worker().of;
+    if w.of != of {
+        return Err(differs(
+            "the number of workers",
+            w.of.to_string(),
+            of.to_string(),
+        ));
+    }
+    if w.run_id != first.worker().run_id {
+        return Err(differs(
+            "the run id",
+            format!("{:?}", w.run_id),
+            format!("{:?}", first.worker().run_id),
+        ));
+    }
+    Ok(())
+}
+
+/// `p` and `first` were run alike: the same tick, thresholds and outages, which the
+/// merged report is measured and judged by.
+fn same_setup(p: &Part, first: &Part) -> Result<(), MergeError> {
+    let (r, f) = (&p.report, &first.report);
+    let differs = |what, ours, theirs| not_of_one_run(p, first, what, ours, theirs);
+    if r.timeline.tick_ms != f.timeline.tick_ms {
+        return Err(differs(
+            "timeline.tick_ms",
+            r.timeline.tick_ms.to_string(),
+            f.timeline.tick_ms.to_string(),
+        ));
+    }
+    if conditions(p) != conditions(first) {
+        return Err(differs(
+            "the thresholds",
+            format!("{:?}", conditions(p)),
+            format!("{:?}", conditions(first)),
+        ));
+    }
+    if outage_windows(p) != outage_windows(first) {
+        return Err(differs(
+            "the outages",
+            format!("{:?}", outage_windows(p)),
+            format!("{:?}", outage_windows(first)),
+        ));
+    }
+    Ok(())
+}
+
+/// The refusal of `p` for `what` (`ours`) differing from `first`'s (`theirs`).
+fn not_of_one_run(p: &Part, first: &Part, what: &str, ours: String, theirs: String) -> MergeError {
+    problem(
+        &p.file,
+        format!(
+            "{what} is {ours}, but in {} it is {theirs}: the reports are not of one run",
+            first.file
+        ),
+    )
+}
+
+/// A report's thresholds, without their verdicts.
+fn conditions(p: &Part) -> Vec<(String, String)> {
+    p.report
+        .thresholds
+        .iter()
+        .map(|t| (t.metric.clone(), t.condition.clone()))
+        .collect()
+}
+
+/// A report's outages as scheduled (section, index, start, end), without what they did.
+fn outage_windows(p: &Part) -> Vec<(String, usize, String, String)> {
+    p.report
+        .outages
+        .iter()
+        .map(|o| {
+            (
+                o.section.clone(),
+                o.index,
+                o.at_seconds.to_string(),
+                o.end_seconds.to_string(),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

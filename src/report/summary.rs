@@ -7,6 +7,7 @@ use comfy_table::presets::NOTHING;
 use comfy_table::{Cell, CellAlignment, Table};
 
 use super::model::Percentiles;
+use super::verdicts::Verdicts;
 use super::{Report, recovery};
 
 /// How to draw the summary.
@@ -37,16 +38,6 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// A threshold's actual value; NaN stands for a figure that was null (an outage never
-/// recovered from), and reads as such.
-pub fn actual(v: f64) -> String {
-    if v.is_nan() {
-        "null".to_string()
-    } else {
-        v.to_string()
-    }
-}
-
 fn percent(rate: f64) -> String {
     format!("{:.3}%", rate * 100.0)
 }
@@ -67,15 +58,59 @@ fn latency_row(table: &mut Table, name: &str, p: &Percentiles) {
     ]);
 }
 
-/// The whole summary.
+/// One line per verdict, its mark green or red when coloured; `compare` prints these
+/// too.
+pub fn verdict_lines(verdicts: &Verdicts, style: Style) -> String {
+    verdicts
+        .rows
+        .iter()
+        .map(|v| {
+            let mark = paint(v.mark, if v.pass { "32" } else { "31" }, style);
+            format!(
+                "  {mark} {} {}  (actual {})\n",
+                v.metric, v.condition, v.actual
+            )
+        })
+        .collect()
+}
+
+/// The whole summary: the headline, the verdicts, the figures, the outages, the groups
+/// (when there are several) and the latencies.
 pub fn render(report: &Report, style: Style) -> String {
-    let mut out = String::new();
+    let mut out = headline(report);
+    let verdicts = Verdicts::of(report);
+    if verdicts.is_empty() {
+        out.push_str("  no thresholds\n\n");
+    } else {
+        out.push_str(&verdict_lines(&verdicts, style));
+        out.push('\n');
+    }
+    out.push_str(&figures(report));
+    out.push_str("\n\n");
+    if !report.outages.is_empty() {
+        for o in &report.outages {
+            out.push_str(&format!("  {}\n", recovery::describe(o)));
+        }
+        out.push('\n');
+    }
+    // One group's figures are the run's, already shown above.
+    if report.groups.len() > 1 {
+        out.push_str(&groups(report));
+        out.push_str("\n\n");
+    }
+    out.push_str(&latencies(report));
+    out.push('\n');
+    out
+}
+
+/// What ran, on which seed, for how long, and whether it was cut short.
+fn headline(report: &Report) -> String {
     let variant = report
         .variant
         .as_ref()
         .map(|v| format!(" [{v}]"))
         .unwrap_or_default();
-    out.push_str(&format!(
+    format!(
         "{}{variant} — seed {}, {}, {} {} in {:.2}s wall{}\n\n",
         report.scenario,
         report.seed,
@@ -92,59 +127,14 @@ pub fn render(report: &Report, style: Style) -> String {
         } else {
             ""
         },
-    ));
+    )
+}
 
-    if report.thresholds.is_empty() {
-        out.push_str("  no thresholds\n\n");
-    } else {
-        for t in &report.thresholds {
-            let mark = if t.pass {
-                paint("✓", "32", style)
-            } else {
-                paint("✗", "31", style)
-            };
-            out.push_str(&format!(
-                "  {mark} {} {}  (actual {})\n",
-                t.metric,
-                t.condition,
-                actual(t.actual)
-            ));
-        }
-        out.push('\n');
-    }
-
-    let r = &report.requests;
-    let f = &report.refresh;
-    let mut table = Table::new();
-    table.load_style(NOTHING);
-    let rows: Vec<(&str, String)> = vec![
-        (
-            "requests",
-            format!(
-                "{} attempts · {} ok · {} unauthorized ({}) · {} retried · {} of {} requests failed ({})",
-                thousands(r.total),
-                thousands(r.ok),
-                thousands(r.unauthorized),
-                percent(report.unauthorized_rate),
-                thousands(r.retried),
-                thousands(r.failed),
-                thousands(r.logical),
-                percent(report.failed_rate),
-            ),
-        ),
-        (
-            "refresh",
-            format!(
-                "{} attempts · {} ok · {} invalid_grant · {} duplicates · peak {}/s · mean {:.3}/s · max {} in flight",
-                thousands(f.attempts),
-                thousands(f.succeeded),
-                thousands(f.invalid_grant),
-                thousands(f.duplicates),
-                f.peak_per_second,
-                f.mean_per_second,
-                f.max_concurrent,
-            ),
-        ),
+/// One line per section of figures, named on the left.
+fn figures(report: &Report) -> String {
+    let rows: [(&str, String); 7] = [
+        ("requests", requests_line(report)),
+        ("refresh", refresh_line(report)),
         (
             "logins",
             format!(
@@ -162,127 +152,143 @@ pub fn render(report: &Report, style: Style) -> String {
                 thousands(report.rotation.grace_accepted),
             ),
         ),
-        (
-            "lock",
-            format!(
-                "{} acquisitions · {} contended · {} timeouts · max {} waiting · wait p50 {} ms, p99 {} ms, max {} ms",
-                thousands(report.lock.acquisitions),
-                thousands(report.lock.contended),
-                thousands(report.lock.timeouts),
-                report.lock.max_waiters,
-                report.lock.wait_ms.p50,
-                report.lock.wait_ms.p99,
-                report.lock.wait_ms.max,
-            ) + &if report.lock.operations > 0 || report.lock.lost > 0 {
-                format!(
-                    " · {} lost ({} refreshes under a lost lock) · max {} holding · {} operations",
-                    thousands(report.lock.lost),
-                    thousands(report.lock.refreshes_under_lost_lock),
-                    report.lock.max_holders,
-                    thousands(report.lock.operations),
-                )
-            } else {
-                String::new()
-            },
-        ),
-        (
-            "issuer",
-            format!(
-                "{} token requests · {} rate limited · {} errors injected{}",
-                thousands(report.issuer.token_requests),
-                thousands(report.issuer.rate_limited),
-                thousands(report.issuer.errors_injected),
-                extras(&[
-                    (report.issuer.queue_max, "queued at most"),
-                    (
-                        report.issuer.revoked_by_faults,
-                        "families revoked by faults"
-                    ),
-                    (
-                        report.issuer.refresh_tokens_evicted,
-                        "refresh tokens evicted"
-                    ),
-                    (report.issuer.key_rotations, "key rotations"),
-                    (report.issuer.key_set_requests, "key-set requests"),
-                    (
-                        report.issuer.introspection_requests,
-                        "introspection requests"
-                    ),
-                ]),
-            ),
-        ),
-        (
-            "resource",
-            format!(
-                "{} rejected expired · {} not yet valid · {} invalid{}",
-                thousands(report.resource.rejected_expired),
-                thousands(report.resource.rejected_not_yet_valid),
-                thousands(report.resource.rejected_invalid),
-                extras(&[
-                    (
-                        report.resource.rejected_unknown_key,
-                        "of them by an unknown key"
-                    ),
-                    (report.resource.rejected_revoked, "revoked"),
-                    (report.resource.rejected_inactive, "inactive"),
-                    (
-                        report.resource.introspection_failures,
-                        "introspections failed"
-                    ),
-                    (report.resource.errors_injected, "errors injected"),
-                    (
-                        report.resource.key_set_fetch_failures,
-                        "key-set fetches failed"
-                    ),
-                ]),
-            ),
-        ),
+        ("lock", lock_line(report)),
+        ("issuer", issuer_line(report)),
+        ("resource", resource_line(report)),
     ];
+    let mut table = Table::new();
+    table.load_style(NOTHING);
     for (name, text) in rows {
         table.add_row(vec![Cell::new(name), Cell::new(text)]);
     }
-    out.push_str(&trimmed(&table));
-    out.push_str("\n\n");
+    trimmed(&table)
+}
 
-    if !report.outages.is_empty() {
-        for o in &report.outages {
-            out.push_str(&format!("  {}\n", recovery::describe(o)));
-        }
-        out.push('\n');
+fn requests_line(report: &Report) -> String {
+    let r = &report.requests;
+    format!(
+        "{} attempts · {} ok · {} unauthorized ({}) · {} retried · {} of {} requests failed ({})",
+        thousands(r.total),
+        thousands(r.ok),
+        thousands(r.unauthorized),
+        percent(report.unauthorized_rate),
+        thousands(r.retried),
+        thousands(r.failed),
+        thousands(r.logical),
+        percent(report.failed_rate),
+    )
+}
+
+fn refresh_line(report: &Report) -> String {
+    let f = &report.refresh;
+    format!(
+        "{} attempts · {} ok · {} invalid_grant · {} duplicates · peak {}/s · mean {:.3}/s · max {} in flight",
+        thousands(f.attempts),
+        thousands(f.succeeded),
+        thousands(f.invalid_grant),
+        thousands(f.duplicates),
+        f.peak_per_second,
+        f.mean_per_second,
+        f.max_concurrent,
+    )
+}
+
+fn lock_line(report: &Report) -> String {
+    let l = &report.lock;
+    let mut line = format!(
+        "{} acquisitions · {} contended · {} timeouts · max {} waiting · wait p50 {} ms, p99 {} ms, max {} ms",
+        thousands(l.acquisitions),
+        thousands(l.contended),
+        thousands(l.timeouts),
+        l.max_waiters,
+        l.wait_ms.p50,
+        l.wait_ms.p99,
+        l.wait_ms.max,
+    );
+    // Only `coordination: lock` sends operations to a lock service or loses locks; the
+    // other coordinations leave these figures out.
+    if l.operations > 0 || l.lost > 0 {
+        line.push_str(&format!(
+            " · {} lost ({} refreshes under a lost lock) · max {} holding · {} operations",
+            thousands(l.lost),
+            thousands(l.refreshes_under_lost_lock),
+            l.max_holders,
+            thousands(l.operations),
+        ));
     }
+    line
+}
 
-    if report.groups.len() > 1 {
-        let mut groups = Table::new();
-        groups.load_style(NOTHING);
-        groups.set_header(vec![
-            "group",
-            "attempts",
-            "unauthorized",
-            "failed",
-            "refreshes",
-            "duplicates",
-            "forced logins",
+fn issuer_line(report: &Report) -> String {
+    let i = &report.issuer;
+    format!(
+        "{} token requests · {} rate limited · {} errors injected{}",
+        thousands(i.token_requests),
+        thousands(i.rate_limited),
+        thousands(i.errors_injected),
+        extras(&[
+            (i.queue_max, "queued at most"),
+            (i.revoked_by_faults, "families revoked by faults"),
+            (i.refresh_tokens_evicted, "refresh tokens evicted"),
+            (i.key_rotations, "key rotations"),
+            (i.key_set_requests, "key-set requests"),
+            (i.introspection_requests, "introspection requests"),
+        ]),
+    )
+}
+
+fn resource_line(report: &Report) -> String {
+    let r = &report.resource;
+    format!(
+        "{} rejected expired · {} not yet valid · {} invalid{}",
+        thousands(r.rejected_expired),
+        thousands(r.rejected_not_yet_valid),
+        thousands(r.rejected_invalid),
+        extras(&[
+            (r.rejected_unknown_key, "of them by an unknown key"),
+            (r.rejected_revoked, "revoked"),
+            (r.rejected_inactive, "inactive"),
+            (r.introspection_failures, "introspections failed"),
+            (r.errors_injected, "errors injected"),
+            (r.key_set_fetch_failures, "key-set fetches failed"),
+        ]),
+    )
+}
+
+/// One row per client group.
+fn groups(report: &Report) -> String {
+    let mut groups = Table::new();
+    groups.load_style(NOTHING);
+    groups.set_header(vec![
+        "group",
+        "attempts",
+        "unauthorized",
+        "failed",
+        "refreshes",
+        "duplicates",
+        "forced logins",
+    ]);
+    for (name, g) in &report.groups {
+        groups.add_row(vec![
+            Cell::new(name),
+            Cell::new(thousands(g.requests.total)),
+            Cell::new(percent(g.unauthorized_rate)),
+            Cell::new(percent(g.failed_rate)),
+            Cell::new(thousands(g.refresh.attempts)),
+            Cell::new(thousands(g.refresh.duplicates)),
+            Cell::new(thousands(g.login.forced)),
         ]);
-        for (name, g) in &report.groups {
-            groups.add_row(vec![
-                Cell::new(name),
-                Cell::new(thousands(g.requests.total)),
-                Cell::new(percent(g.unauthorized_rate)),
-                Cell::new(percent(g.failed_rate)),
-                Cell::new(thousands(g.refresh.attempts)),
-                Cell::new(thousands(g.refresh.duplicates)),
-                Cell::new(thousands(g.login.forced)),
-            ]);
-        }
-        for i in 1..7 {
-            if let Some(col) = groups.column_mut(i) {
-                col.set_cell_alignment(CellAlignment::Right);
-            }
-        }
-        out.push_str(&trimmed(&groups));
-        out.push_str("\n\n");
     }
+    for i in 1..7 {
+        if let Some(col) = groups.column_mut(i) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    trimmed(&groups)
+}
 
+/// The latency percentiles of requests, refreshes and logins.
+fn latencies(report: &Report) -> String {
     let mut lat = Table::new();
     lat.load_style(NOTHING);
     lat.set_header(vec![
@@ -297,12 +303,9 @@ pub fn render(report: &Report, style: Style) -> String {
     latency_row(&mut lat, "request", &report.latency_ms.request);
     latency_row(&mut lat, "refresh", &report.latency_ms.refresh);
     latency_row(&mut lat, "login", &report.latency_ms.login);
-    out.push_str(&trimmed(&lat));
-    out.push('\n');
-    out
+    trimmed(&lat)
 }
 
-/// A table's lines without the padding comfy-table leaves at their ends.
 /// " · N what" for each figure that is not zero: knobs a scenario does not use stay
 /// out of the summary.
 fn extras(figures: &[(u64, &str)]) -> String {
@@ -313,6 +316,7 @@ fn extras(figures: &[(u64, &str)]) -> String {
         .collect()
 }
 
+/// A table's lines without the padding comfy-table leaves at their ends.
 fn trimmed(table: &Table) -> String {
     table
         .to_string()

@@ -14,6 +14,7 @@ use crate::report::Report;
 use crate::report::comparison::Comparison;
 use crate::report::model::Percentiles;
 use crate::report::model::lookup;
+use crate::report::verdicts::Verdicts;
 
 pub struct Html;
 
@@ -306,20 +307,20 @@ fn page(title: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn verdicts(report: &Report) -> String {
-    if report.thresholds.is_empty() {
+fn verdicts(verdicts: &Verdicts) -> String {
+    if verdicts.is_empty() {
         return "<p>No thresholds.</p>\n".to_string();
     }
     let mut s = String::from("<table><tr><th></th><th>threshold</th><th>actual</th></tr>\n");
-    for t in &report.thresholds {
+    for v in &verdicts.rows {
         let _ = writeln!(
             s,
             "<tr><td class=\"{}\">{}</td><td><code>{} {}</code></td><td>{}</td></tr>",
-            if t.pass { "pass" } else { "fail" },
-            if t.pass { "✓" } else { "✗" },
-            escape(&t.metric),
-            escape(&t.condition),
-            figure(t.actual)
+            if v.pass { "pass" } else { "fail" },
+            v.mark,
+            escape(v.metric),
+            escape(v.condition),
+            v.actual_figure
         );
     }
     s.push_str("</table>\n");
@@ -410,153 +411,321 @@ fn latency_table(rows: &[(&str, &Percentiles)]) -> String {
     s
 }
 
+/// A run's title, description, and what ran with how many thresholds passed.
+fn heading(r: &Report, name: &str, judged: &Verdicts) -> String {
+    let mut b = String::new();
+    let _ = writeln!(b, "<h1>tokenstorm · {}</h1>", escape(name));
+    if !r.description.is_empty() {
+        let _ = writeln!(b, "<p>{}</p>", escape(&r.description));
+    }
+    let _ = writeln!(
+        b,
+        "<p class=\"meta\">seed {} · mode {} · {} s simulated{} · <span class=\"{}\">{} of {} thresholds passed</span></p>",
+        r.seed,
+        escape(&r.mode),
+        figure(r.duration_seconds),
+        if r.run_info.interrupted {
+            " · interrupted"
+        } else {
+            ""
+        },
+        if judged.all_passed() { "pass" } else { "fail" },
+        judged.passed,
+        judged.total()
+    );
+    b
+}
+
+/// The figures `compare` puts side by side, for one run.
+fn key_figures(r: &Report) -> Result<String, ExportError> {
+    // Read by their dotted paths, as thresholds and `compare` read them.
+    let json = serde_json::to_value(r).map_err(|e| ExportError::Encode(e.to_string()))?;
+    let mut b =
+        String::from("<h2>Key figures</h2>\n<table><tr><th>metric</th><th>value</th></tr>\n");
+    for m in crate::report::comparison::METRICS {
+        let v = lookup(&json, m).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        let _ = writeln!(
+            b,
+            "<tr><td><code>{m}</code></td><td>{}</td></tr>",
+            figure(v)
+        );
+    }
+    b.push_str("</table>\n");
+    Ok(b)
+}
+
+/// One item per outage on how the run recovered from it; nothing without outages.
+fn outages(r: &Report) -> String {
+    if r.outages.is_empty() {
+        return String::new();
+    }
+    let mut b = String::from("<h2>Outages</h2>\n<ul>\n");
+    for o in &r.outages {
+        let _ = writeln!(
+            b,
+            "<li>{}</li>",
+            escape(&crate::report::recovery::describe(o))
+        );
+    }
+    b.push_str("</ul>\n");
+    b
+}
+
+/// One run's charts over time: requests with their 401s on one chart, then one chart
+/// per other series.
+fn over_time(r: &Report) -> Result<String, ExportError> {
+    let tick_s = r.timeline.tick_ms as f64 / 1000.0;
+    let mut b = String::from("<h2>Over time</h2>\n");
+    b.push_str(&time_chart(
+        "requests",
+        "API requests per tick, 401s overlaid",
+        "requests per tick",
+        tick_s,
+        &[
+            Line {
+                name: "requests".into(),
+                values: series(r, "requests"),
+            },
+            Line {
+                name: "401 unauthorized".into(),
+                values: series(r, "unauthorized"),
+            },
+        ],
+    )?);
+    // The first two of TIME_CHARTS are drawn together above.
+    for (id, title, y, s) in &TIME_CHARTS[2..] {
+        b.push_str(&time_chart(
+            id,
+            title,
+            y,
+            tick_s,
+            &[Line {
+                name: (*s).replace('_', " "),
+                values: series(r, s),
+            }],
+        )?);
+    }
+    Ok(b)
+}
+
+/// One run's latency table, its lock waits, and the latency chart.
+fn latency(r: &Report) -> Result<String, ExportError> {
+    let mut b = String::from("<h2>Latency</h2>\n");
+    let l = &r.latency_ms;
+    b.push_str(&latency_table(&[
+        ("API request", &l.request),
+        ("refresh", &l.refresh),
+        ("login", &l.login),
+    ]));
+    let w = &r.lock.wait_ms;
+    let _ = writeln!(
+        b,
+        "<p>Lock waits: {} contended of {} acquisitions, {} timeouts; waited p50 {} ms, p90 {} ms, p99 {} ms, max {} ms. Locks lost while held: {} ({} refreshes under a lost lock); at most {} holding at once; {} lock operations, {} failed.</p>",
+        r.lock.contended,
+        r.lock.acquisitions,
+        r.lock.timeouts,
+        w.p50,
+        w.p90,
+        w.p99,
+        w.max,
+        r.lock.lost,
+        r.lock.refreshes_under_lost_lock,
+        r.lock.max_holders,
+        r.lock.operations,
+        r.lock.errors
+    );
+    b.push_str(&latency_chart(
+        "latency",
+        "Latency distribution",
+        &[
+            Line {
+                name: "API request".into(),
+                values: percentile_values(&l.request),
+            },
+            Line {
+                name: "refresh".into(),
+                values: percentile_values(&l.refresh),
+            },
+            Line {
+                name: "login".into(),
+                values: percentile_values(&l.login),
+            },
+        ],
+    )?);
+    Ok(b)
+}
+
+/// One row per client group.
+fn groups(r: &Report) -> String {
+    let mut b = String::from(
+        "<h2>Client groups</h2>\n<table><tr><th>group</th><th>API requests</th><th>unauthorized rate</th><th>failed rate</th><th>refreshes</th><th>duplicates</th><th>refresh peak /s</th><th>forced logins</th><th>lock contended</th></tr>\n",
+    );
+    for (g, x) in &r.groups {
+        let _ = writeln!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(g),
+            x.requests.total,
+            figure(x.unauthorized_rate),
+            figure(x.failed_rate),
+            x.refresh.attempts,
+            x.refresh.duplicates,
+            x.refresh.peak_per_second,
+            x.login.forced,
+            x.lock.contended
+        );
+    }
+    b.push_str("</table>\n");
+    b
+}
+
+/// A comparison's title, the scenario's description, the knob swept, and how many
+/// variants passed.
+fn comparison_heading(c: &Comparison, reports: &[Report]) -> String {
+    let mut b = String::new();
+    let passed = c.variants.iter().filter(|v| v.thresholds_passed).count();
+    let _ = writeln!(b, "<h1>tokenstorm compare · {}</h1>", escape(&c.scenario));
+    // The variants share the scenario, and so its description.
+    if let Some(d) = reports.first().map(|r| &r.description)
+        && !d.is_empty()
+    {
+        let _ = writeln!(b, "<p>{}</p>", escape(d));
+    }
+    let _ = writeln!(
+        b,
+        "<p class=\"meta\">seed {}{} · <span class=\"{}\">{passed} of {} variants passed their thresholds</span></p>",
+        c.seed,
+        c.swept
+            .as_ref()
+            .map(|p| format!(" · sweeping <code>{}</code>", escape(p)))
+            .unwrap_or_default(),
+        if passed == c.variants.len() {
+            "pass"
+        } else {
+            "fail"
+        },
+        c.variants.len()
+    );
+    b
+}
+
+/// The compared figures, one row each, one column per variant, the best highlighted.
+fn side_by_side(c: &Comparison) -> String {
+    let mut b = String::from("<h2>Side by side</h2>\n<table><tr><th>metric</th>");
+    for v in &c.variants {
+        let _ = write!(b, "<th>{}</th>", escape(&v.name));
+    }
+    b.push_str("</tr>\n");
+    for row in &c.rows {
+        let _ = write!(b, "<tr><td><code>{}</code></td>", escape(&row.metric));
+        for (i, v) in row.values.iter().enumerate() {
+            let best = row.best.contains(&i);
+            let _ = write!(
+                b,
+                "<td{}>{}</td>",
+                if best { " class=\"best\"" } else { "" },
+                figure(*v)
+            );
+        }
+        b.push_str("</tr>\n");
+    }
+    b.push_str(
+        "</table>\n<p class=\"meta\">Highlighted: the best (lowest) value of each row.</p>\n",
+    );
+    b
+}
+
+/// The trade-off chart of a sweep: each variant's issuer load against its 401s.
+fn sweep_tradeoff(c: &Comparison, reports: &[Report], knob: &str) -> Result<String, ExportError> {
+    let points: Vec<(String, f64, f64)> = reports
+        .iter()
+        .zip(&c.variants)
+        .map(|(r, v)| {
+            (
+                v.name.clone(),
+                r.issuer.token_requests as f64,
+                r.unauthorized_rate,
+            )
+        })
+        .collect();
+    tradeoff_chart(&points, knob)
+}
+
+/// Every chart over time, one line per variant.
+fn comparison_over_time(c: &Comparison, reports: &[Report]) -> Result<String, ExportError> {
+    // Variants of one scenario share its tick.
+    let tick_s = reports
+        .first()
+        .map_or(1.0, |r| r.timeline.tick_ms as f64 / 1000.0);
+    let mut b = String::from("<h2>Over time</h2>\n");
+    for (id, title, y, s) in &TIME_CHARTS {
+        let lines: Vec<Line> = reports
+            .iter()
+            .zip(&c.variants)
+            .map(|(r, v)| Line {
+                name: v.name.clone(),
+                values: series(r, s),
+            })
+            .collect();
+        b.push_str(&time_chart(id, title, y, tick_s, &lines)?);
+    }
+    Ok(b)
+}
+
+/// API request latency, one table row and one chart line per variant.
+fn comparison_latency(c: &Comparison, reports: &[Report]) -> Result<String, ExportError> {
+    let mut b = String::from("<h2>Latency</h2>\n");
+    let rows: Vec<(&str, &Percentiles)> = reports
+        .iter()
+        .zip(&c.variants)
+        .map(|(r, v)| (v.name.as_str(), &r.latency_ms.request))
+        .collect();
+    b.push_str(&latency_table(&rows));
+    let lines: Vec<Line> = reports
+        .iter()
+        .zip(&c.variants)
+        .map(|(r, v)| Line {
+            name: v.name.clone(),
+            values: percentile_values(&r.latency_ms.request),
+        })
+        .collect();
+    b.push_str(&latency_chart(
+        "latency",
+        "API request latency distribution",
+        &lines,
+    )?);
+    Ok(b)
+}
+
+/// Each variant's verdicts under its name.
+fn comparison_verdicts(c: &Comparison, reports: &[Report]) -> String {
+    let mut b = String::from("<h2>Thresholds</h2>\n");
+    for (r, v) in reports.iter().zip(&c.variants) {
+        let _ = writeln!(b, "<h3>{}</h3>", escape(&v.name));
+        b.push_str(&verdicts(&Verdicts::of(r)));
+    }
+    b
+}
+
 impl Exporter for Html {
     fn extension(&self) -> &'static str {
         "html"
     }
 
     fn export(&self, r: &Report) -> Result<Vec<u8>, ExportError> {
-        let json = serde_json::to_value(r).map_err(|e| ExportError::Encode(e.to_string()))?;
-        let tick_s = r.timeline.tick_ms as f64 / 1000.0;
         let name = match &r.variant {
             Some(v) => format!("{} · {v}", r.scenario),
             None => r.scenario.clone(),
         };
-        let passed = r.thresholds.iter().filter(|t| t.pass).count();
-        let mut b = String::new();
-        let _ = writeln!(b, "<h1>tokenstorm · {}</h1>", escape(&name));
-        if !r.description.is_empty() {
-            let _ = writeln!(b, "<p>{}</p>", escape(&r.description));
-        }
-        let _ = writeln!(
-            b,
-            "<p class=\"meta\">seed {} · mode {} · {} s simulated{} · <span class=\"{}\">{passed} of {} thresholds passed</span></p>",
-            r.seed,
-            escape(&r.mode),
-            figure(r.duration_seconds),
-            if r.run_info.interrupted {
-                " · interrupted"
-            } else {
-                ""
-            },
-            if passed == r.thresholds.len() {
-                "pass"
-            } else {
-                "fail"
-            },
-            r.thresholds.len()
-        );
+        let judged = Verdicts::of(r);
+        let mut b = heading(r, &name, &judged);
         b.push_str("<h2>Thresholds</h2>\n");
-        b.push_str(&verdicts(r));
-        b.push_str("<h2>Key figures</h2>\n<table><tr><th>metric</th><th>value</th></tr>\n");
-        for m in crate::report::comparison::METRICS {
-            let v = lookup(&json, m).and_then(Value::as_f64).unwrap_or(f64::NAN);
-            let _ = writeln!(
-                b,
-                "<tr><td><code>{m}</code></td><td>{}</td></tr>",
-                figure(v)
-            );
-        }
-        b.push_str("</table>\n");
-        if !r.outages.is_empty() {
-            b.push_str("<h2>Outages</h2>\n<ul>\n");
-            for o in &r.outages {
-                let _ = writeln!(
-                    b,
-                    "<li>{}</li>",
-                    escape(&crate::report::recovery::describe(o))
-                );
-            }
-            b.push_str("</ul>\n");
-        }
-        b.push_str("<h2>Over time</h2>\n");
-        b.push_str(&time_chart(
-            "requests",
-            "API requests per tick, 401s overlaid",
-            "requests per tick",
-            tick_s,
-            &[
-                Line {
-                    name: "requests".into(),
-                    values: series(r, "requests"),
-                },
-                Line {
-                    name: "401 unauthorized".into(),
-                    values: series(r, "unauthorized"),
-                },
-            ],
-        )?);
-        for (id, title, y, s) in &TIME_CHARTS[2..] {
-            b.push_str(&time_chart(
-                id,
-                title,
-                y,
-                tick_s,
-                &[Line {
-                    name: (*s).replace('_', " "),
-                    values: series(r, s),
-                }],
-            )?);
-        }
-        b.push_str("<h2>Latency</h2>\n");
-        let l = &r.latency_ms;
-        b.push_str(&latency_table(&[
-            ("API request", &l.request),
-            ("refresh", &l.refresh),
-            ("login", &l.login),
-        ]));
-        let w = &r.lock.wait_ms;
-        let _ = writeln!(
-            b,
-            "<p>Lock waits: {} contended of {} acquisitions, {} timeouts; waited p50 {} ms, p90 {} ms, p99 {} ms, max {} ms. Locks lost while held: {} ({} refreshes under a lost lock); at most {} holding at once; {} lock operations, {} failed.</p>",
-            r.lock.contended,
-            r.lock.acquisitions,
-            r.lock.timeouts,
-            w.p50,
-            w.p90,
-            w.p99,
-            w.max,
-            r.lock.lost,
-            r.lock.refreshes_under_lost_lock,
-            r.lock.max_holders,
-            r.lock.operations,
-            r.lock.errors
-        );
-        b.push_str(&latency_chart(
-            "latency",
-            "Latency distribution",
-            &[
-                Line {
-                    name: "API request".into(),
-                    values: percentile_values(&l.request),
-                },
-                Line {
-                    name: "refresh".into(),
-                    values: percentile_values(&l.refresh),
-                },
-                Line {
-                    name: "login".into(),
-                    values: percentile_values(&l.login),
-                },
-            ],
-        )?);
-        b.push_str("<h2>Client groups</h2>\n<table><tr><th>group</th><th>API requests</th><th>unauthorized rate</th><th>failed rate</th><th>refreshes</th><th>duplicates</th><th>refresh peak /s</th><th>forced logins</th><th>lock contended</th></tr>\n");
-        for (g, x) in &r.groups {
-            let _ = writeln!(
-                b,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(g),
-                x.requests.total,
-                figure(x.unauthorized_rate),
-                figure(x.failed_rate),
-                x.refresh.attempts,
-                x.refresh.duplicates,
-                x.refresh.peak_per_second,
-                x.login.forced,
-                x.lock.contended
-            );
-        }
-        b.push_str("</table>\n");
+        b.push_str(&verdicts(&judged));
+        b.push_str(&key_figures(r)?);
+        b.push_str(&outages(r));
+        b.push_str(&over_time(r)?);
+        b.push_str(&latency(r)?);
+        b.push_str(&groups(r));
         Ok(page(&format!("tokenstorm · {name}"), &b))
     }
 
@@ -565,104 +734,14 @@ impl Exporter for Html {
         c: &Comparison,
         reports: &[Report],
     ) -> Result<Option<Vec<u8>>, ExportError> {
-        let tick_s = reports
-            .first()
-            .map_or(1.0, |r| r.timeline.tick_ms as f64 / 1000.0);
-        let mut b = String::new();
-        let passed = c.variants.iter().filter(|v| v.thresholds_passed).count();
-        let _ = writeln!(b, "<h1>tokenstorm compare · {}</h1>", escape(&c.scenario));
-        if let Some(d) = reports.first().map(|r| &r.description)
-            && !d.is_empty()
-        {
-            let _ = writeln!(b, "<p>{}</p>", escape(d));
-        }
-        let _ = writeln!(
-            b,
-            "<p class=\"meta\">seed {}{} · <span class=\"{}\">{passed} of {} variants passed their thresholds</span></p>",
-            c.seed,
-            c.swept
-                .as_ref()
-                .map(|p| format!(" · sweeping <code>{}</code>", escape(p)))
-                .unwrap_or_default(),
-            if passed == c.variants.len() {
-                "pass"
-            } else {
-                "fail"
-            },
-            c.variants.len()
-        );
-        b.push_str("<h2>Side by side</h2>\n<table><tr><th>metric</th>");
-        for v in &c.variants {
-            let _ = write!(b, "<th>{}</th>", escape(&v.name));
-        }
-        b.push_str("</tr>\n");
-        for row in &c.rows {
-            let _ = write!(b, "<tr><td><code>{}</code></td>", escape(&row.metric));
-            for (i, v) in row.values.iter().enumerate() {
-                let best = row.best.contains(&i);
-                let _ = write!(
-                    b,
-                    "<td{}>{}</td>",
-                    if best { " class=\"best\"" } else { "" },
-                    figure(*v)
-                );
-            }
-            b.push_str("</tr>\n");
-        }
-        b.push_str(
-            "</table>\n<p class=\"meta\">Highlighted: the best (lowest) value of each row.</p>\n",
-        );
+        let mut b = comparison_heading(c, reports);
+        b.push_str(&side_by_side(c));
         if let Some(knob) = &c.swept {
-            let points: Vec<(String, f64, f64)> = reports
-                .iter()
-                .zip(&c.variants)
-                .map(|(r, v)| {
-                    (
-                        v.name.clone(),
-                        r.issuer.token_requests as f64,
-                        r.unauthorized_rate,
-                    )
-                })
-                .collect();
-            b.push_str(&tradeoff_chart(&points, knob)?);
+            b.push_str(&sweep_tradeoff(c, reports, knob)?);
         }
-        b.push_str("<h2>Over time</h2>\n");
-        for (id, title, y, s) in &TIME_CHARTS {
-            let lines: Vec<Line> = reports
-                .iter()
-                .zip(&c.variants)
-                .map(|(r, v)| Line {
-                    name: v.name.clone(),
-                    values: series(r, s),
-                })
-                .collect();
-            b.push_str(&time_chart(id, title, y, tick_s, &lines)?);
-        }
-        b.push_str("<h2>Latency</h2>\n");
-        let rows: Vec<(&str, &Percentiles)> = reports
-            .iter()
-            .zip(&c.variants)
-            .map(|(r, v)| (v.name.as_str(), &r.latency_ms.request))
-            .collect();
-        b.push_str(&latency_table(&rows));
-        let lines: Vec<Line> = reports
-            .iter()
-            .zip(&c.variants)
-            .map(|(r, v)| Line {
-                name: v.name.clone(),
-                values: percentile_values(&r.latency_ms.request),
-            })
-            .collect();
-        b.push_str(&latency_chart(
-            "latency",
-            "API request latency distribution",
-            &lines,
-        )?);
-        b.push_str("<h2>Thresholds</h2>\n");
-        for (r, v) in reports.iter().zip(&c.variants) {
-            let _ = writeln!(b, "<h3>{}</h3>", escape(&v.name));
-            b.push_str(&verdicts(r));
-        }
+        b.push_str(&comparison_over_time(c, reports)?);
+        b.push_str(&comparison_latency(c, reports)?);
+        b.push_str(&comparison_verdicts(c, reports));
         Ok(Some(page(
             &format!("tokenstorm compare · {}", c.scenario),
             &b,

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::{ExportError, Exporter, figure};
 use crate::report::comparison::{Comparison, METRICS};
 use crate::report::model::lookup;
+use crate::report::verdicts::Verdicts;
 use crate::report::{Report, recovery};
 
 pub struct Markdown;
@@ -30,30 +31,34 @@ fn table(header: Vec<String>, rows: Vec<Vec<String>>) -> String {
     s
 }
 
-fn verdicts(report: &Report) -> String {
-    if report.thresholds.is_empty() {
+/// Markdown's mark for a verdict, and for a headline of verdicts.
+fn emoji(pass: bool) -> &'static str {
+    if pass { "✅" } else { "❌" }
+}
+
+fn verdicts(verdicts: &Verdicts) -> String {
+    if verdicts.is_empty() {
         return "No thresholds.\n\n".to_string();
     }
     table(
         vec!["".into(), "threshold".into(), "actual".into()],
-        report
-            .thresholds
+        verdicts
+            .rows
             .iter()
-            .map(|t| {
+            .map(|v| {
                 vec![
-                    if t.pass { "✅" } else { "❌" }.to_string(),
-                    format!("`{} {}`", t.metric, t.condition),
-                    figure(t.actual),
+                    emoji(v.pass).to_string(),
+                    format!("`{} {}`", v.metric, v.condition),
+                    v.actual_figure.clone(),
                 ]
             })
             .collect(),
     )
 }
 
-fn title(report: &Report) -> String {
-    let passed = report.thresholds.iter().filter(|t| t.pass).count();
-    let all = report.thresholds.len();
-    let mark = if passed == all { "✅" } else { "❌" };
+fn title(report: &Report, verdicts: &Verdicts) -> String {
+    let (passed, all) = (verdicts.passed, verdicts.total());
+    let mark = emoji(verdicts.all_passed());
     let name = match &report.variant {
         Some(v) => format!("{} · {v}", report.scenario),
         None => report.scenario.clone(),
@@ -68,7 +73,8 @@ impl Exporter for Markdown {
 
     fn export(&self, report: &Report) -> Result<Vec<u8>, ExportError> {
         let json = serde_json::to_value(report).map_err(|e| ExportError::Encode(e.to_string()))?;
-        let mut out = title(report);
+        let judged = Verdicts::of(report);
+        let mut out = title(report, &judged);
         if !report.description.is_empty() {
             out.push_str(&format!("{}\n\n", report.description));
         }
@@ -83,7 +89,7 @@ impl Exporter for Markdown {
                 ""
             }
         ));
-        out.push_str(&verdicts(report));
+        out.push_str(&verdicts(&judged));
         out.push_str(&table(
             vec!["metric".into(), "value".into()],
             METRICS
@@ -145,8 +151,9 @@ impl Exporter for Markdown {
         ));
         out.push_str("Best (lowest) value of each row in bold.\n\n");
         for r in reports {
-            out.push_str(&title(r));
-            out.push_str(&verdicts(r));
+            let judged = Verdicts::of(r);
+            out.push_str(&title(r, &judged));
+            out.push_str(&verdicts(&judged));
         }
         Ok(Some(out.into_bytes()))
     }
