@@ -95,7 +95,7 @@ pub fn compare(
                 name: v.name.clone(),
                 set: v.set.iter().cloned().collect(),
                 thresholds_passed: r.thresholds.iter().all(|t| t.pass),
-                report: crate::report::export::file_name(r, "json"),
+                report: crate::report::format::file_name(r, "json"),
             })
             .collect(),
         rows: METRICS

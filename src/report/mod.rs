@@ -5,6 +5,7 @@
 pub mod comparison;
 pub mod export;
 pub mod figures;
+pub mod format;
 pub mod merge;
 pub mod model;
 pub mod recovery;

@@ -6,7 +6,7 @@
 //! says how many seconds after the outage's end they came back down to what they were
 //! before it, and how high they went meanwhile. Pure: the engine hands it the series.
 
-use super::export::figure;
+use super::format::figure;
 use super::model::Outage;
 pub use crate::scenario::windows::{Window, windows};
 

@@ -3,7 +3,7 @@
 //! here; each format adds only its own markup.
 
 use super::Report;
-use super::export::figure;
+use super::format::figure;
 
 /// One threshold's verdict, its texts ready to print.
 #[derive(Clone, Debug, PartialEq)]

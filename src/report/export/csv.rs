@@ -23,7 +23,7 @@ impl Exporter for Csv {
         for t in 0..ticks {
             let mut row = vec![
                 t.to_string(),
-                super::figure((t as u64 * tick_ms) as f64 / 1000.0),
+                crate::report::format::figure((t as u64 * tick_ms) as f64 / 1000.0),
             ];
             row.extend(
                 columns

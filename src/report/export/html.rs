@@ -9,9 +9,10 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde_json::Value;
 
-use super::{ExportError, Exporter, figure};
+use super::{ExportError, Exporter};
 use crate::report::Report;
 use crate::report::comparison::Comparison;
+use crate::report::format::figure;
 use crate::report::model::Percentiles;
 use crate::report::model::lookup;
 use crate::report::verdicts::Verdicts;

@@ -22,7 +22,7 @@ fn suite(report: &Report) -> TestSuite {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_message(format!(
                 "actual {}, expected {} {}",
-                super::figure(t.actual),
+                crate::report::format::figure(t.actual),
                 t.metric,
                 t.condition
             ));

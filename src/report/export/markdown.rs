@@ -7,8 +7,9 @@ use comfy_table::Table;
 use comfy_table::presets::ASCII_MARKDOWN;
 use serde_json::Value;
 
-use super::{ExportError, Exporter, figure};
+use super::{ExportError, Exporter};
 use crate::report::comparison::{Comparison, METRICS};
+use crate::report::format::figure;
 use crate::report::model::lookup;
 use crate::report::verdicts::Verdicts;
 use crate::report::{Report, recovery};

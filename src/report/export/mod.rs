@@ -21,6 +21,7 @@ pub use markdown::Markdown;
 
 use super::Report;
 use crate::report::comparison::Comparison;
+use crate::report::format::file_name;
 
 /// A report format.
 pub trait Exporter {
@@ -83,19 +84,6 @@ impl Format {
     }
 }
 
-/// `<scenario>[.<variant>][.worker-<I>-of-<N>].<ext>`: a worker's report is named
-/// apart, so that the workers of one run, and their merge, can share a folder.
-pub fn file_name(report: &Report, extension: &str) -> String {
-    let mut name = report.scenario.clone();
-    if let Some(v) = &report.variant {
-        name = format!("{name}.{v}");
-    }
-    if let Some(w) = &report.worker {
-        name = format!("{name}.worker-{}-of-{}", w.index, w.of);
-    }
-    format!("{name}.{extension}")
-}
-
 /// Writes `report` in every format under `dir` (created if missing); returns the paths.
 pub fn write(report: &Report, dir: &Path, formats: &[Format]) -> Result<Vec<PathBuf>, ExportError> {
     let io = |path: &Path, source| ExportError::Io {
@@ -143,17 +131,4 @@ pub fn write_comparison(
         }
     }
     Ok(written)
-}
-
-/// A figure as reports print it: whole numbers without decimals, others to six places
-/// at most, NaN as `-`.
-pub fn figure(v: f64) -> String {
-    if v.is_nan() {
-        "-".to_string()
-    } else if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        let s = format!("{v:.6}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
 }
