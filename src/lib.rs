@@ -11,7 +11,7 @@
 //! import each other (`tests/layers.rs` reads this list and checks both):
 //!
 //! 1. `clock`, `duration`, `rng`: time and randomness, the only sources of either
-//! 2. `scenario`, `report::model`, `metrics`, `exchange`: what a scenario says (with
+//! 2. `scenario`, `contract`, `metrics`, `exchange`: what a scenario says (with
 //!    its policies resolved, presets, threshold conditions, variants), the report's JSON
 //!    contract, the run's recorder, and the one seam between clients and servers
 //! 3. `lock`, `issuer`, `resource`, `shard`: the lock services, the fake issuer (one
@@ -28,6 +28,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod contract;
 pub mod duration;
 pub mod exchange;
 pub mod issuer;

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use hdrhistogram::Histogram;
 
 use crate::clock::Clock;
-use crate::report::model::{Percentiles, WaitMs};
+use crate::contract::{Percentiles, WaitMs};
 pub use timeline::{Counter, Gauge};
 
 /// How one API attempt ended.

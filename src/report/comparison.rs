@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::contract::lookup;
 use crate::report::Report;
-use crate::report::model::lookup;
 use crate::scenario::Scenario;
 use crate::scenario::variants::VariantSpec;
 

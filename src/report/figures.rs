@@ -1,7 +1,7 @@
 //! Figures derived from counts, computed the same way for a run and for a merged
 //! report: rates, the mean refresh rate, and the thresholds' verdicts.
 
-use crate::report::model::{self as m, Report};
+use crate::contract::{self as m, Report};
 use crate::report::threshold;
 use crate::scenario::Thresholds;
 

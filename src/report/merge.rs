@@ -34,8 +34,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::model::{Report, Worker};
 use super::recovery::{self, Window};
+use crate::contract::{Report, Worker};
 use crate::metrics::{self, Latencies};
 use crate::scenario::Thresholds;
 
@@ -613,7 +613,7 @@ fn outage_windows(p: &Part) -> Vec<(String, usize, String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::{Group, ThresholdResult, WorkerHistograms};
+    use crate::contract::{Group, ThresholdResult, WorkerHistograms};
     use std::time::Duration;
 
     /// A worker report with `requests` attempts, refreshes at `arrivals` (group 0 of

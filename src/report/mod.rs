@@ -1,16 +1,18 @@
-//! Reports: the JSON contract of SPEC §2, recovery after outages, thresholds and their
-//! verdicts, the terminal summary, one exporter per file format, and the merge of a
-//! split run's worker reports.
+//! Reports: what is derived from the JSON contract of SPEC §2 ([`crate::contract`],
+//! also at `report::model`): rates and verdicts, recovery after outages, the merge of a
+//! split run's worker reports, the comparison of variants; and how reports are shown:
+//! the terminal summary and one exporter per file format.
 
 pub mod comparison;
 pub mod export;
 pub mod figures;
 pub mod format;
 pub mod merge;
-pub mod model;
 pub mod recovery;
 pub mod summary;
 pub mod threshold;
 pub mod verdicts;
 
-pub use model::Report;
+/// The report model, under the name it has always had.
+pub use crate::contract as model;
+pub use crate::contract::Report;

@@ -7,7 +7,7 @@
 //! before it, and how high they went meanwhile. Pure: the engine hands it the series.
 
 use super::format::figure;
-use super::model::Outage;
+use crate::contract::Outage;
 pub use crate::scenario::windows::{Window, windows};
 
 /// Each outage's baseline, peak and recovery, from the per-tick `unauthorized` and

@@ -6,9 +6,9 @@
 use comfy_table::presets::NOTHING;
 use comfy_table::{Cell, CellAlignment, Table};
 
-use super::model::Percentiles;
 use super::verdicts::Verdicts;
 use super::{Report, recovery};
+use crate::contract::Percentiles;
 
 /// How to draw the summary.
 #[derive(Clone, Copy, Debug, Default)]
@@ -329,7 +329,7 @@ fn trimmed(table: &Table) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::ThresholdResult;
+    use crate::contract::ThresholdResult;
 
     #[test]
     fn verdicts_come_first() {
@@ -361,7 +361,7 @@ mod tests {
             mode: "sim".into(),
             ..Default::default()
         };
-        r.outages.push(crate::report::model::Outage {
+        r.outages.push(crate::contract::Outage {
             section: "issuer".into(),
             at_seconds: 2400.0,
             end_seconds: 3000.0,
@@ -369,7 +369,7 @@ mod tests {
             recovery_seconds: Some(60.0),
             ..Default::default()
         });
-        r.outages.push(crate::report::model::Outage {
+        r.outages.push(crate::contract::Outage {
             section: "resource".into(),
             at_seconds: 6000.0,
             end_seconds: 7200.0,

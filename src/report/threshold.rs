@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::report::model::{ThresholdResult, lookup};
+use crate::contract::{ThresholdResult, lookup};
 use crate::scenario::Thresholds;
 use crate::scenario::threshold::Condition;
 

@@ -72,7 +72,7 @@ fn actual(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::ThresholdResult;
+    use crate::contract::ThresholdResult;
 
     #[test]
     fn rows_keep_the_order_and_count_the_passes() {

@@ -26,7 +26,7 @@ use crate::exchange::{Request, Response, Upstream};
 use crate::issuer::keys::KeySet;
 use crate::scenario::{Dialect, IntrospectionConfig, IssuerConfig, JwksConfig, ResourceConfig};
 
-/// What the resource counted (see report::model::Resource for meanings).
+/// What the resource counted (see contract::Resource for meanings).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResourceStats {
     pub requests: u64,

@@ -1,9 +1,9 @@
 //! The report of a run: the world's counts and the recorder's figures copied into the
 //! report's model, outages and verdicts derived; and a worker's section.
 
+use crate::contract::{self as m, Report};
 use crate::metrics::{Counts, Recorded};
 use crate::report::figures::{judge, mean_per_second, rates};
-use crate::report::model::{self as m, Report};
 use crate::report::recovery;
 use crate::scenario::Scenario;
 use crate::shard::Shard;

@@ -10,11 +10,11 @@ use plotters::prelude::*;
 use serde_json::Value;
 
 use super::{ExportError, Exporter};
+use crate::contract::Percentiles;
+use crate::contract::lookup;
 use crate::report::Report;
 use crate::report::comparison::Comparison;
 use crate::report::format::figure;
-use crate::report::model::Percentiles;
-use crate::report::model::lookup;
 use crate::report::verdicts::Verdicts;
 
 pub struct Html;

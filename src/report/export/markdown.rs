@@ -8,9 +8,9 @@ use comfy_table::presets::ASCII_MARKDOWN;
 use serde_json::Value;
 
 use super::{ExportError, Exporter};
+use crate::contract::lookup;
 use crate::report::comparison::{Comparison, METRICS};
 use crate::report::format::figure;
-use crate::report::model::lookup;
 use crate::report::verdicts::Verdicts;
 use crate::report::{Report, recovery};
 

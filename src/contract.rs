@@ -1,4 +1,5 @@
-//! The JSON report of SPEC §2, as types.
+//! The JSON report of SPEC §2, as types: the contract between a run, its exporters,
+//! `merge` and CI. It imports nothing of the crate, so every layer may read it.
 //!
 //! Field order here is the order in the JSON; serde_json writes structs in declaration
 //! order, so a report is byte-for-byte reproducible. Keys are never renamed or dropped;
