@@ -243,7 +243,7 @@ impl<E: Exchange> Instance<E> {
 
     /// Refreshes at each token's soft point whether or not a request is waiting
     /// (refresh: background), until `end`.
-    pub async fn timer(self: Arc<Self>, end: Instant) {
+    pub(crate) async fn timer(self: Arc<Self>, end: Instant) {
         let mut rng = {
             let mut r = lock(&self.rng);
             <Rng as rand::SeedableRng>::from_rng(&mut *r)
@@ -283,7 +283,7 @@ impl<E: Exchange> Instance<E> {
     }
 
     /// Gets what `need` asks for, coordinated as the policy says.
-    pub async fn obtain(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
+    pub(crate) async fn obtain(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
         match self.client.policy().coordination {
             // With `lock`, the instance's callers gather behind one leader, who takes
             // the client's lock.

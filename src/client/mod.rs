@@ -7,8 +7,8 @@
 //! paused clock and, over an HTTP exchange, in real time.
 
 mod instance;
-pub mod session;
-pub mod store;
+pub(crate) mod session;
+pub(crate) mod store;
 pub mod worker;
 
 use std::sync::Arc;
@@ -39,7 +39,7 @@ fn api_uri(dialect: Option<Dialect>) -> Uri {
 }
 
 /// The moment (ms after the run's start) client `index` of `count` logs in first.
-pub fn start_ms(start: &Start, index: u32, count: u32, rng: &mut rng::Rng) -> u64 {
+pub(crate) fn start_ms(start: &Start, index: u32, count: u32, rng: &mut rng::Rng) -> u64 {
     match start {
         Start::Burst(at) => at.as_ms().max(0) as u64,
         Start::Ramp(over) => {
@@ -79,7 +79,7 @@ struct Plan {
 /// Starts every client of group number `g` (with `shard`, only the instances that
 /// worker runs). Returns at once; the clients run as tasks until `end`.
 #[allow(clippy::too_many_arguments)]
-pub fn spawn_group<E: Exchange>(
+pub(crate) fn spawn_group<E: Exchange>(
     g: usize,
     group: &ClientGroup,
     issuer: &IssuerConfig,

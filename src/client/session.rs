@@ -75,7 +75,7 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The seconds of a `Retry-After: <seconds>` header on a 429 or 503 answer.
-pub fn retry_after(resp: &Response) -> Option<Duration> {
+pub(crate) fn retry_after(resp: &Response) -> Option<Duration> {
     if resp.status() != StatusCode::TOO_MANY_REQUESTS
         && resp.status() != StatusCode::SERVICE_UNAVAILABLE
     {
@@ -131,22 +131,22 @@ impl<E: Exchange> Client<E> {
         }
     }
 
-    pub fn group(&self) -> &Group<E> {
+    pub(crate) fn group(&self) -> &Group<E> {
         &self.group
     }
 
-    pub fn policy(&self) -> &Policy {
+    pub(crate) fn policy(&self) -> &Policy {
         &self.group.policy
     }
 
     /// The current token and its store version.
-    pub fn current(&self) -> (u64, Option<Arc<AccessToken>>) {
+    pub(crate) fn current(&self) -> (u64, Option<Arc<AccessToken>>) {
         let s = lock(&self.store);
         (s.version, s.access.clone())
     }
 
     /// Sends `request` with the policy's timeout; `None` when no answer came in time.
-    pub async fn send(&self, endpoint: Endpoint, request: Request) -> Option<Response> {
+    pub(crate) async fn send(&self, endpoint: Endpoint, request: Request) -> Option<Response> {
         let timeout = self.policy().timeout.to_std();
         self.group
             .exchange
@@ -173,7 +173,7 @@ impl<E: Exchange> Client<E> {
 
     /// Drops the access token of `version` (on_401: drop_token); the next caller
     /// renews it.
-    pub fn drop_access(&self, version: u64) {
+    pub(crate) fn drop_access(&self, version: u64) {
         let mut s = lock(&self.store);
         if s.version == version {
             s.access = None;
@@ -218,7 +218,7 @@ impl<E: Exchange> Client<E> {
     }
 
     /// Does what `need` asks, without any coordination.
-    pub async fn renew(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
+    pub(crate) async fn renew(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
         self.renew_counted(need, rng, &mut 0).await
     }
 
@@ -298,7 +298,7 @@ impl<E: Exchange> Client<E> {
     /// the shared store, takes the lock (waiting at most `lock.wait`), re-checks the
     /// store again, renews only if nobody did meanwhile, and releases. A caller that
     /// gives up waiting, or whose lock service fails, renews without the lock.
-    pub async fn locked(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
+    pub(crate) async fn locked(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
         let Some(service) = self.group.lock.clone() else {
             return self.renew(need, rng).await;
         };

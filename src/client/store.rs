@@ -28,14 +28,14 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
-    pub fn lifetime_ms(&self) -> i64 {
+    pub(crate) fn lifetime_ms(&self) -> i64 {
         self.expires_at_ms - self.received_at_ms
     }
 }
 
 /// The shared state of one client's tokens.
 #[derive(Debug, Default)]
-pub struct TokenState {
+pub(crate) struct TokenState {
     /// Bumped on every write.
     pub version: u64,
     pub access: Option<Arc<AccessToken>>,
@@ -48,7 +48,7 @@ pub struct TokenState {
 
 impl TokenState {
     /// Stores a fresh token response; returns the new version.
-    pub fn store(&mut self, access: AccessToken, refresh_token: Option<String>) -> u64 {
+    pub(crate) fn store(&mut self, access: AccessToken, refresh_token: Option<String>) -> u64 {
         self.version += 1;
         self.access = Some(Arc::new(access));
         if let Some(rt) = refresh_token {
@@ -59,7 +59,7 @@ impl TokenState {
     }
 
     /// Marks the refresh token of `version` dead, unless the store has moved on since.
-    pub fn mark_dead(&mut self, version: u64) {
+    pub(crate) fn mark_dead(&mut self, version: u64) {
         if self.version == version {
             self.dead = true;
             self.access = None;
@@ -68,7 +68,7 @@ impl TokenState {
 
     /// Records that a refresh operation presents the refresh token of `version`; true when
     /// another operation already presented it (a duplicate).
-    pub fn present(&mut self, version: u64) -> bool {
+    pub(crate) fn present(&mut self, version: u64) -> bool {
         let duplicate = self.presented.is_some_and(|p| p >= version);
         self.presented = Some(self.presented.map_or(version, |p| p.max(version)));
         duplicate
@@ -77,16 +77,18 @@ impl TokenState {
 
 /// A client's tokens as one record of a store shared across processes (Redis): what
 /// one instance renewed, the others adopt.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))] // only the redis store shares records
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     pub version: u64,
     pub access: Option<RecordAccess>,
     pub refresh_token: Option<String>,
     pub dead: bool,
 }
 
+#[cfg_attr(not(feature = "redis"), allow(dead_code))] // only the redis store shares records
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordAccess {
+pub(crate) struct RecordAccess {
     /// The access token itself (without `Bearer `).
     pub token: String,
     pub expires_at_ms: i64,
@@ -95,9 +97,10 @@ pub struct RecordAccess {
     pub jitter_ms: i64,
 }
 
+#[cfg_attr(not(feature = "redis"), allow(dead_code))] // only the redis store shares records
 impl TokenState {
     /// The state as a shared record.
-    pub fn record(&self) -> Record {
+    pub(crate) fn record(&self) -> Record {
         Record {
             version: self.version,
             access: self.access.as_ref().map(|a| RecordAccess {
@@ -118,7 +121,7 @@ impl TokenState {
     }
 
     /// Takes `record` over when it is newer than what this process holds; true if so.
-    pub fn adopt(&mut self, record: Record) -> bool {
+    pub(crate) fn adopt(&mut self, record: Record) -> bool {
         if record.version <= self.version {
             return false;
         }
@@ -141,7 +144,7 @@ impl TokenState {
 
 /// The JSON of a successful token response (RFC 6749 §5.1).
 #[derive(Debug, Deserialize)]
-pub struct TokenResponse {
+pub(crate) struct TokenResponse {
     pub access_token: String,
     #[serde(default)]
     pub token_type: Option<String>,
@@ -155,10 +158,10 @@ pub struct TokenResponse {
 }
 
 /// Assumed when a response carries no `expires_in` (what most SDKs assume).
-pub const DEFAULT_EXPIRES_IN_SECS: i64 = 3600;
+pub(crate) const DEFAULT_EXPIRES_IN_SECS: i64 = 3600;
 
 impl TokenResponse {
-    pub fn parse(body: &[u8]) -> Option<TokenResponse> {
+    pub(crate) fn parse(body: &[u8]) -> Option<TokenResponse> {
         let r: TokenResponse = serde_json::from_slice(body).ok()?;
         let bearer = r
             .token_type
@@ -169,7 +172,7 @@ impl TokenResponse {
 
     /// The token as the client keeps it: expiry judged per `source` at `now_ms` on the
     /// client's clock.
-    pub fn access_token(&self, source: ExpirySource, now_ms: i64) -> Option<AccessToken> {
+    pub(crate) fn access_token(&self, source: ExpirySource, now_ms: i64) -> Option<AccessToken> {
         let header = HeaderValue::try_from(format!("Bearer {}", self.access_token)).ok()?;
         let from_expires_in =
             now_ms + self.expires_in.unwrap_or(DEFAULT_EXPIRES_IN_SECS).max(0) * 1000;
@@ -189,7 +192,7 @@ impl TokenResponse {
 
 /// The `exp` claim of a JWT in Unix ms, read without checking the signature (a client
 /// cannot check it, and only wants to know when to refresh).
-pub fn jwt_exp_ms(token: &str) -> Option<i64> {
+pub(crate) fn jwt_exp_ms(token: &str) -> Option<i64> {
     #[derive(Deserialize)]
     struct Exp {
         exp: i64,

@@ -25,14 +25,14 @@ use crate::rng::Rng;
 use crate::scenario::{On401, On401When, Requests, Spacing};
 
 /// Gaps between a worker's requests.
-pub struct Pacer {
+pub(crate) struct Pacer {
     spacing: Spacing,
     every_ms: f64,
     exp: Option<Exp<f64>>,
 }
 
 impl Pacer {
-    pub fn new(requests: &Requests) -> Pacer {
+    pub(crate) fn new(requests: &Requests) -> Pacer {
         let every_ms = requests.every.as_ms().max(1) as f64;
         Pacer {
             spacing: requests.distribution,
@@ -42,14 +42,14 @@ impl Pacer {
     }
 
     /// The wait before the first request after the worker starts.
-    pub fn first(&self, rng: &mut Rng) -> Duration {
+    pub(crate) fn first(&self, rng: &mut Rng) -> Duration {
         match self.spacing {
             Spacing::Constant => Duration::ZERO,
             Spacing::Exponential => self.next(rng),
         }
     }
 
-    pub fn next(&self, rng: &mut Rng) -> Duration {
+    pub(crate) fn next(&self, rng: &mut Rng) -> Duration {
         let ms = match (self.spacing, &self.exp) {
             (Spacing::Exponential, Some(exp)) => exp.sample(rng),
             _ => self.every_ms,
@@ -59,7 +59,7 @@ impl Pacer {
 }
 
 /// Sends requests until `end`.
-pub async fn run<E: Exchange>(
+pub(crate) async fn run<E: Exchange>(
     instance: Arc<Instance<E>>,
     pacer: Arc<Pacer>,
     end: Instant,
@@ -156,7 +156,7 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
 }
 
 /// Whether a policy reading 401s `when` takes this one for a rejected token.
-pub fn detects(when: On401When, resp: &Response) -> bool {
+pub(crate) fn detects(when: On401When, resp: &Response) -> bool {
     match when {
         On401When::Any => true,
         On401When::InvalidToken => says_invalid_token(resp),
@@ -197,7 +197,7 @@ fn has_token_error_code(resp: &Response) -> bool {
 
 /// Whether a 401 says the token is invalid or expired: an RFC 6750 challenge with
 /// `error="invalid_token"`, or a JSON body with that error code.
-pub fn says_invalid_token(resp: &Response) -> bool {
+pub(crate) fn says_invalid_token(resp: &Response) -> bool {
     let challenge = resp
         .headers()
         .get_all(http::header::WWW_AUTHENTICATE)

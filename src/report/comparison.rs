@@ -57,7 +57,7 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn new(metric: &str, values: Vec<f64>) -> Row {
+    pub(crate) fn new(metric: &str, values: Vec<f64>) -> Row {
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);
         let all_equal = values.iter().all(|v| *v == min);
         let best = if all_equal {
@@ -114,7 +114,7 @@ pub fn compare(
 }
 
 /// The comparison as pretty JSON, newline-terminated.
-pub fn to_json(c: &Comparison) -> Vec<u8> {
+pub(crate) fn to_json(c: &Comparison) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(c).unwrap_or_default();
     bytes.push(b'\n');
     bytes

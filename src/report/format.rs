@@ -5,7 +5,7 @@ use super::Report;
 
 /// A figure as reports print it: whole numbers without decimals, others to six places
 /// at most, NaN as `-`.
-pub fn figure(v: f64) -> String {
+pub(crate) fn figure(v: f64) -> String {
     if v.is_nan() {
         "-".to_string()
     } else if v.fract() == 0.0 {
@@ -18,7 +18,7 @@ pub fn figure(v: f64) -> String {
 
 /// `<scenario>[.<variant>][.worker-<I>-of-<N>].<ext>`: a worker's report is named
 /// apart, so that the workers of one run, and their merge, can share a folder.
-pub fn file_name(report: &Report, extension: &str) -> String {
+pub(crate) fn file_name(report: &Report, extension: &str) -> String {
     let mut name = report.scenario.clone();
     if let Some(v) = &report.variant {
         name = format!("{name}.{v}");

@@ -50,15 +50,6 @@ pub struct Part {
 }
 
 impl Part {
-    /// The file it was read from (or the name given to [`parse`]).
-    pub fn file(&self) -> &str {
-        &self.file
-    }
-
-    pub fn report(&self) -> &Report {
-        &self.report
-    }
-
     fn worker(&self) -> &Worker {
         // parse() accepts only reports with a worker section.
         self.report
@@ -93,7 +84,7 @@ pub fn read(path: &Path) -> Result<Part, MergeError> {
 }
 
 /// A worker's JSON report from `text`, read from `file`.
-pub fn parse(text: &str, file: &str) -> Result<Part, MergeError> {
+pub(crate) fn parse(text: &str, file: &str) -> Result<Part, MergeError> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| problem(file, format!("not a JSON report: {e}")))?;
     if !value.is_object() {

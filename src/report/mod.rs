@@ -5,13 +5,13 @@
 
 pub mod comparison;
 pub mod export;
-pub mod figures;
-pub mod format;
+pub(crate) mod figures;
+pub(crate) mod format;
 pub mod merge;
 pub mod recovery;
 pub mod summary;
-pub mod threshold;
-pub mod verdicts;
+pub(crate) mod threshold;
+pub(crate) mod verdicts;
 
 /// The report model, under the name it has always had.
 pub use crate::contract as model;

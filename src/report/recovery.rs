@@ -23,7 +23,7 @@ pub use crate::scenario::windows::{Window, windows};
 /// timeline ends first (the run, or an interrupted run, ended before recovery).
 /// `peak_per_tick` is the highest bad count from the outage's start until recovery
 /// (or the end of the timeline).
-pub fn outages(
+pub(crate) fn outages(
     unauthorized: &[u64],
     failed: &[u64],
     tick_ms: u64,

@@ -26,7 +26,7 @@ fn paint(text: &str, code: &str, style: Style) -> String {
 }
 
 /// `12,345`
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, ch) in s.chars().enumerate() {
@@ -60,7 +60,7 @@ fn latency_row(table: &mut Table, name: &str, p: &Percentiles) {
 
 /// One line per verdict, its mark green or red when coloured; `compare` prints these
 /// too.
-pub fn verdict_lines(verdicts: &Verdicts, style: Style) -> String {
+pub(crate) fn verdict_lines(verdicts: &Verdicts, style: Style) -> String {
     verdicts
         .rows
         .iter()

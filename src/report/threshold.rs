@@ -15,7 +15,7 @@ use crate::scenario::threshold::Condition;
 /// with `actual` NaN, serialized as null: the scenario checks refuse unknown paths
 /// beforehand, but a figure may be null in a run (`outages.0.recovery_seconds` when the
 /// run never recovered).
-pub fn evaluate(thresholds: &Thresholds, report: &Value) -> Vec<ThresholdResult> {
+pub(crate) fn evaluate(thresholds: &Thresholds, report: &Value) -> Vec<ThresholdResult> {
     thresholds
         .0
         .iter()

@@ -7,7 +7,7 @@ use super::format::figure;
 
 /// One threshold's verdict, its texts ready to print.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Verdict<'a> {
+pub(crate) struct Verdict<'a> {
     pub pass: bool,
     /// `✓` or `✗`.
     pub mark: &'static str,
@@ -22,13 +22,13 @@ pub struct Verdict<'a> {
 
 /// A report's verdicts, in the order of its thresholds, and how many passed.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Verdicts<'a> {
+pub(crate) struct Verdicts<'a> {
     pub rows: Vec<Verdict<'a>>,
     pub passed: usize,
 }
 
 impl<'a> Verdicts<'a> {
-    pub fn of(report: &'a Report) -> Verdicts<'a> {
+    pub(crate) fn of(report: &'a Report) -> Verdicts<'a> {
         let rows: Vec<Verdict<'a>> = report
             .thresholds
             .iter()
@@ -46,16 +46,16 @@ impl<'a> Verdicts<'a> {
     }
 
     /// How many thresholds there are.
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.rows.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
     /// True when every threshold passed, and when there are none.
-    pub fn all_passed(&self) -> bool {
+    pub(crate) fn all_passed(&self) -> bool {
         self.passed == self.rows.len()
     }
 }

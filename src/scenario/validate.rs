@@ -18,10 +18,10 @@ use crate::scenario::policy::Trigger;
 use crate::scenario::presets;
 
 /// One problem: a key path and a message.
-pub type Finding = (String, String);
+pub(crate) type Finding = (String, String);
 
 /// Runs every check on a parsed scenario.
-pub fn check(s: &Scenario) -> Vec<Finding> {
+pub(crate) fn check(s: &Scenario) -> Vec<Finding> {
     let mut c = Checks::default();
     c.top(s);
     c.issuer(&s.issuer, s.duration);
@@ -792,7 +792,7 @@ fn kind_name(k: FaultKind) -> &'static str {
 }
 
 /// The known path closest to `wrong` by edit distance, if it is close.
-pub fn did_you_mean<'a>(wrong: &str, known: &'a [String]) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(wrong: &str, known: &'a [String]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (edit_distance(wrong, k), k))

@@ -73,7 +73,7 @@ impl Format {
         }
     }
 
-    pub fn exporter(self) -> Box<dyn Exporter> {
+    pub(crate) fn exporter(self) -> Box<dyn Exporter> {
         match self {
             Format::Json => Box::new(Json),
             Format::Markdown => Box::new(Markdown),
