@@ -38,9 +38,9 @@ pub struct Limits {
     /// Time to read a request head once a connection is open or idle.
     pub head_timeout: Duration,
     /// Longest a request the gate never answers (an outage in `mode: timeout`) is held
-    /// before its connection is closed, still without an answer. Over the wire the
-    /// server cannot know how long the client waits, as the sim's exchange does: this
-    /// bounds what a held request costs the server.
+    /// before its connection is closed, still without an answer (sim/live: the
+    /// transport; over the wire the server cannot know how long the client waits, as
+    /// the sim's exchange does). It bounds what a held request costs the server.
     pub no_answer_hold: Duration,
 }
 

@@ -101,7 +101,7 @@ async fn serve_world(
     })
 }
 
-/// A live run's runtime: every thread, real time.
+/// A live run's runtime (sim/live: the clock): every thread, real time.
 pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -109,7 +109,8 @@ pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// A live run: real HTTP in real time, against servers started here on loopback (or
-/// the external ones of `targets`, whose counts the report then cannot know).
+/// the external ones of `targets`, whose counts the report then cannot know; sim/live:
+/// the transport).
 pub(crate) async fn run(
     scenario: &Scenario,
     control: &Control,

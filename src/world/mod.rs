@@ -4,10 +4,21 @@
 //! The world is built in one place, [`World::build`], for both clocks: the issuer, the
 //! resource and their fronts (gates with their faults, latency, capacity and rate
 //! limit), one latency stream for both servers, and the scheduled fault events. The
-//! two ways to run differ only where the clock or the transport forces them to, and
-//! each such place says so. What else both share lives here too: the run's control
-//! and errors, what the world counted ([`Outcome`]), the run's recorder, and the
-//! driving of the client groups.
+//! two ways to run differ only where the clock or the transport forces them to, each
+//! place marked `sim/live:` in a comment:
+//!
+//! - the runtime and its clock: paused and one-threaded, or real and many-threaded
+//!   (`sim::runtime`, `live::runtime`), and so a worker's start on the wall clock;
+//! - the exchange: a call of a server's front, or a request over the wire
+//!   ([`sim::SimExchange`], [`wire::LiveExchange`]), and so `targets`, servers that are
+//!   not ours, whose counts a live run cannot know;
+//! - a request no answer is given: the sim's caller waits out its own timeout, while a
+//!   server over the wire cannot know the client's and holds the request for
+//!   [`crate::server::Limits::no_answer_hold`];
+//! - the lock keys' namespace, which in `live` must keep apart runs sharing a Redis.
+//!
+//! What else both share lives here too: the run's control and errors, what the world
+//! counted ([`Outcome`]), the run's recorder, and the driving of the client groups.
 
 pub(crate) mod events;
 pub mod live;
@@ -137,7 +148,8 @@ pub(crate) struct Outcome {
     pub exchange: ExchangeStats,
     pub elapsed_ms: u64,
     pub interrupted: bool,
-    /// Wall clock (Unix ms) at the start: 0 in the sim, whose clock is not the wall's.
+    /// Wall clock (Unix ms) at the start: 0 in the sim, whose clock is not the wall's
+    /// (sim/live: the clock).
     pub started_unix_ms: u64,
 }
 
@@ -220,7 +232,8 @@ async fn lock_services(
     options: &RunOptions,
 ) -> Result<Vec<Option<Arc<LockService>>>, RunError> {
     // Keys of one run must not meet another run's on a shared Redis; the workers of one
-    // run share theirs through the run id. The sim's locks never leave the process:
+    // run share theirs through the run id (sim/live: the transport). The sim's locks
+    // never leave the process:
     // neither the process id nor the wall clock is read there.
     let (namespace, tag) = match (&options.run_id, scenario.mode) {
         (_, Mode::Sim) => (scenario.name.clone(), "sim".to_string()),

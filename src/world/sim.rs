@@ -13,8 +13,9 @@ use crate::clock::{Clock, SIM_EPOCH_MS};
 use crate::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
 use crate::scenario::Scenario;
 
-/// The clients' exchange in the sim: a call of the server's front. Where `live` has a
-/// wire, this has a function call; the front is the same.
+/// The clients' exchange in the sim: a call of the server's front (sim/live: the
+/// transport; where `live` has a wire, this has a function call, and the front is the
+/// same).
 pub(crate) struct SimExchange {
     world: World,
 }
@@ -34,7 +35,7 @@ impl Exchange for SimExchange {
     }
 }
 
-/// The sim's runtime: one thread, its clock paused, so that the runtime jumps to the next
+/// The sim's runtime (sim/live: the clock): one thread, its clock paused, so that the runtime jumps to the next
 /// timer whenever every task is idle and every run of one seed goes the same way.
 pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
