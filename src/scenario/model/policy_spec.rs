@@ -1,0 +1,298 @@
+//! A client group's refresh policy as written (SPEC §1.3 names its presets): every key optional, resolved by [`crate::scenario::policy`].
+
+use super::*;
+
+/// A client group's refresh policy as written. Every key is optional: an unset key takes
+/// the preset's value, else the default (see `client::policy`).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// A named SDK behaviour (`tokenstorm presets`); the keys below override it.
+    #[serde(default)]
+    pub preset: Option<String>,
+    #[serde(default)]
+    pub refresh: Option<RefreshMode>,
+    /// Soft point: refresh when less than this is left.
+    #[serde(default)]
+    pub buffer: Option<Dur>,
+    /// Soft point: refresh once this share of the lifetime has passed.
+    #[serde(default)]
+    pub fraction: Option<f64>,
+    /// The fraction applies only to tokens living at least this long; shorter ones use
+    /// the buffer.
+    #[serde(default)]
+    pub min_lifetime: Option<Dur>,
+    /// The server's `refresh_in`, when a token response carries one, sets the soft point.
+    #[serde(default)]
+    pub use_refresh_in: Option<bool>,
+    /// Less than this left: every caller waits for a refresh. Default 0s (at expiry).
+    #[serde(default)]
+    pub hard_buffer: Option<Dur>,
+    /// What callers do between the soft point and the hard buffer.
+    #[serde(default)]
+    pub soft_window: Option<SoftWindow>,
+    #[serde(default)]
+    pub jitter: Option<Dur>,
+    /// Draw the jitter at each check, or once per token.
+    #[serde(default)]
+    pub jitter_per: Option<JitterPer>,
+    #[serde(default)]
+    pub on_401: Option<On401>,
+    /// With refresh_and_retry: replays of one request at most. Default 1.
+    #[serde(default)]
+    pub replays: Option<u32>,
+    /// With refresh_and_retry: which 401s lead to a refresh.
+    #[serde(default)]
+    pub on_401_when: Option<On401When>,
+    /// What a 403 does: `fail` (the default, as SDKs do) or, for APIs that answer an
+    /// expired token with 403, `refresh_and_retry` or `drop_token`.
+    #[serde(default)]
+    pub on_403: Option<On401>,
+    #[serde(default)]
+    pub coordination: Option<Coordination>,
+    #[serde(default)]
+    pub lock: Option<LockSpec>,
+    /// What a request does while its instance refreshes.
+    #[serde(default)]
+    pub during_refresh: Option<DuringRefresh>,
+    #[serde(default)]
+    pub expiry_source: Option<ExpirySource>,
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    #[serde(default)]
+    pub timeout: Option<Dur>,
+}
+
+/// Between the soft point and the hard buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SoftWindow {
+    /// Every caller waits for a refresh (coordinated as `coordination` says).
+    Block,
+    /// One caller refreshes inline; the others use the current token meanwhile.
+    OneInline,
+    /// Every caller refreshes inline, uncoordinated.
+    AllInline,
+    /// Callers use the current token while one refresh runs in the background.
+    ServeStale,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JitterPer {
+    Check,
+    Token,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum On401When {
+    /// Any 401.
+    Any,
+    /// Only a 401 whose challenge (or JSON body) says `invalid_token`.
+    InvalidToken,
+    /// A 401 whose challenge or JSON body carries an error code naming a bad token:
+    /// RFC 6750's `invalid_token` or a vendor's (`InvalidAuthenticationToken`,
+    /// `token_expired`, `INVALID_SESSION_ID`, ...).
+    ErrorCode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuringRefresh {
+    /// Wait for the refresh in flight, then send with the new token.
+    Queue,
+    /// Send at once with the token at hand.
+    OldToken,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshMode {
+    /// Use the token until a 401, then refresh.
+    Reactive,
+    /// Refresh on demand when less than `buffer` is left.
+    Proactive,
+    /// A timer refreshes at the trigger point even when no request is waiting.
+    Background,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum On401 {
+    /// Refresh, then replay the request (at most `replays` times).
+    RefreshAndRetry,
+    /// Give the request up; keep the token.
+    Fail,
+    /// Give the request up and drop the access token: the next request renews it.
+    DropToken,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coordination {
+    /// Every caller that sees the need refreshes.
+    None,
+    /// One refresh per instance in flight; the others wait for its result.
+    SingleFlight,
+    /// A mutex per instance taken with a timeout (`lock.wait`), then the store re-checked.
+    TryLock,
+    /// A lock across instances (`lock.backend`).
+    Lock,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpirySource {
+    /// `expires_in`, converted at receipt on the client's own clock.
+    ExpiresIn,
+    /// The JWT's `exp` claim, read against the client's own clock.
+    JwtExp,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockSpec {
+    /// Where the lock of `coordination: lock` lives. Default `simulated`.
+    #[serde(default)]
+    pub backend: Option<LockBackend>,
+    /// How long a lock is held at most before it expires by itself (PX). Default 10s.
+    #[serde(default)]
+    pub ttl: Option<Dur>,
+    /// How long a caller waits for the coordination before giving up.
+    #[serde(default)]
+    pub wait: Option<Dur>,
+    /// The round trip of one operation on the simulated lock service. Default 1ms.
+    #[serde(default)]
+    pub latency: Option<Dur>,
+    /// How often a waiter tries the lock again. Default 100ms.
+    #[serde(default)]
+    pub poll: Option<Dur>,
+    /// Waiters are woken when the lock is released or expires, instead of polling.
+    #[serde(default)]
+    pub notify: Option<bool>,
+    /// The Redis server of the `redis` backend, e.g. `redis://127.0.0.1:6379` or
+    /// `unix:///run/redis.sock`. Default: `$TOKENSTORM_REDIS_URL`, else
+    /// `redis://127.0.0.1:6379`.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockBackend {
+    Local,
+    Simulated,
+    Redis,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Tries in all, the first included.
+    #[serde(default)]
+    pub attempts: Option<u32>,
+    /// Wait before the first retry; multiplied for each further one.
+    #[serde(default)]
+    pub backoff: Option<Dur>,
+    /// Factor between two successive waits. Default 2.
+    #[serde(default)]
+    pub multiplier: Option<f64>,
+    #[serde(default)]
+    pub max_backoff: Option<Dur>,
+    #[serde(default)]
+    pub jitter: Option<RetryJitter>,
+    /// With jitter `proportional`: the wait varies by ± this share. Default 0.1.
+    #[serde(default)]
+    pub jitter_ratio: Option<f64>,
+    /// HTTP statuses worth another try: numbers, or `5xx`. Default [408, 429, 5xx].
+    #[serde(default)]
+    pub statuses: Option<Vec<StatusPattern>>,
+    /// At least this long between two refresh attempts of one client.
+    #[serde(default)]
+    pub min_interval: Option<Dur>,
+    /// After a refresh that failed softly (not invalid_grant), keep using the current
+    /// token while it lasts. Default true.
+    #[serde(default)]
+    pub keep_token: Option<bool>,
+    /// Wait at least what a 429 or 503 answer's Retry-After says. Default true.
+    #[serde(default)]
+    pub retry_after: Option<bool>,
+}
+
+/// One retryable status (`503`) or a class (`5xx`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusPattern {
+    Code(u16),
+    Class(u16),
+}
+
+impl StatusPattern {
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusPattern::Code(c) => c == status,
+            StatusPattern::Class(c) => status / 100 == c,
+        }
+    }
+}
+
+impl Serialize for StatusPattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            StatusPattern::Code(c) => s.serialize_u16(*c),
+            StatusPattern::Class(c) => s.serialize_str(&format!("{c}xx")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusPattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = StatusPattern;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an HTTP status from 100 to 599 (503) or a class (5xx)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusPattern, E> {
+                match v {
+                    100..=599 => Ok(StatusPattern::Code(v as u16)),
+                    _ => Err(E::custom(format!(
+                        "{v} is not an HTTP status; expected 100 to 599 or a class such as 5xx"
+                    ))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusPattern, E> {
+                self.visit_u64(u64::try_from(v).unwrap_or(0))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusPattern, E> {
+                let b = v.as_bytes();
+                if b.len() == 3
+                    && (b'1'..=b'5').contains(&b[0])
+                    && v[1..].eq_ignore_ascii_case("xx")
+                {
+                    return Ok(StatusPattern::Class(u16::from(b[0] - b'0')));
+                }
+                match v.parse::<u64>() {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!(
+                        "`{v}` is not a status; expected 100 to 599 or a class such as 5xx"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetryJitter {
+    /// Wait exactly the backoff.
+    None,
+    /// Wait uniformly in [0, backoff].
+    Full,
+    /// Wait backoff/2 + uniformly in [0, backoff/2].
+    Equal,
+    /// Wait the backoff ± `jitter_ratio` of it, uniformly.
+    Proportional,
+}
