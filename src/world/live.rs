@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::exchange::ExchangeStats;
 use crate::issuer::IssuerStats;
 use crate::resource::ResourceStats;
-use crate::scenario::Scenario;
+use crate::scenario::{IssuerConfig, Scenario, Targets};
 use crate::server::http::{Limits, bind};
 
 #[derive(Debug, thiserror::Error)]
@@ -116,45 +116,18 @@ pub(crate) async fn run(
     control: &Control,
     options: &RunOptions,
 ) -> Result<Outcome, RunError> {
-    let shard = options.shard;
     let clock = Clock::wall();
-    let metrics = super::metrics_for(scenario, clock, control, shard.is_some());
+    let metrics = super::metrics_for(scenario, clock, control, options.shard.is_some());
     let mut issuer_config = scenario.issuer.clone();
     let (exchange, servers) = match &scenario.targets {
-        Some(t) => {
-            if let Some(id) = &t.client_id {
-                issuer_config.client_id = id.clone();
-            }
-            if let Some(secret) = &t.client_secret {
-                issuer_config.client_secret = secret.clone();
-            }
-            if let Some(password) = &t.password {
-                issuer_config.password = password.clone();
-            }
-            let exchange = LiveExchange::new(
-                Address::Exact(t.issuer.clone()),
-                Address::Exact(t.resource.clone()),
-            );
-            (exchange, None)
-        }
+        Some(t) => (to_targets(t, &mut issuer_config), None),
         None => {
             let world = World::build(scenario, clock, Some(metrics.clone()))?;
-            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-            let limits = Limits {
-                max_connections: 65_536,
-                ..Default::default()
-            };
-            let servers = serve_world(world, loopback, loopback, limits)
-                .await
-                .map_err(|e| RunError::Server(e.to_string()))?;
-            let exchange = LiveExchange::new(
-                Address::Root(format!("http://{}", servers.issuer)),
-                Address::Root(format!("http://{}", servers.resource)),
-            );
+            let (exchange, servers) = on_loopback(world).await?;
             (exchange, Some(servers))
         }
     };
-    let (elapsed_ms, interrupted) = super::drive(
+    let driven = super::drive(
         scenario,
         &issuer_config,
         control,
@@ -164,17 +137,41 @@ pub(crate) async fn run(
         options,
     )
     .await?;
-    let (issuer, resource, exchange) = servers
-        .as_ref()
-        .map(|s| s.world.stats())
-        .unwrap_or_default();
-    Ok(Outcome {
-        recorded: metrics.finish(),
-        issuer,
-        resource,
-        exchange,
-        elapsed_ms,
-        interrupted,
-        started_unix_ms: clock.epoch_ms().max(0) as u64,
-    })
+    let stats = servers.as_ref().map(Servers::stats).unwrap_or_default();
+    let started = clock.epoch_ms().max(0) as u64;
+    Ok(Outcome::of(&metrics, stats, driven, started))
+}
+
+/// The exchange to a user's own servers, with the credentials `targets` gives.
+fn to_targets(t: &Targets, issuer: &mut IssuerConfig) -> LiveExchange {
+    if let Some(id) = &t.client_id {
+        issuer.client_id = id.clone();
+    }
+    if let Some(secret) = &t.client_secret {
+        issuer.client_secret = secret.clone();
+    }
+    if let Some(password) = &t.password {
+        issuer.password = password.clone();
+    }
+    LiveExchange::new(
+        Address::Exact(t.issuer.clone()),
+        Address::Exact(t.resource.clone()),
+    )
+}
+
+/// `world` served on loopback ports, and the exchange to it.
+async fn on_loopback(world: World) -> Result<(LiveExchange, Servers), RunError> {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let limits = Limits {
+        max_connections: 65_536,
+        ..Default::default()
+    };
+    let servers = serve_world(world, loopback, loopback, limits)
+        .await
+        .map_err(|e| RunError::Server(e.to_string()))?;
+    let exchange = LiveExchange::new(
+        Address::Root(format!("http://{}", servers.issuer)),
+        Address::Root(format!("http://{}", servers.resource)),
+    );
+    Ok((exchange, servers))
 }

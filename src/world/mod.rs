@@ -153,6 +153,28 @@ pub(crate) struct Outcome {
     pub started_unix_ms: u64,
 }
 
+impl Outcome {
+    /// What `metrics` recorded and the servers counted (`stats`), once the run has
+    /// covered `elapsed_ms` (ending early when `interrupted`).
+    fn of(
+        metrics: &Metrics,
+        stats: (IssuerStats, ResourceStats, ExchangeStats),
+        (elapsed_ms, interrupted): (u64, bool),
+        started_unix_ms: u64,
+    ) -> Outcome {
+        let (issuer, resource, exchange) = stats;
+        Outcome {
+            recorded: metrics.finish(),
+            issuer,
+            resource,
+            exchange,
+            elapsed_ms,
+            interrupted,
+            started_unix_ms,
+        }
+    }
+}
+
 /// The run's recorder: a timeline of the scenario's ticks, a figure set per group, and
 /// for a worker the time of each refresh.
 pub(crate) fn metrics_for(

@@ -54,7 +54,7 @@ pub(crate) async fn run(
     let metrics = super::metrics_for(scenario, clock, control, options.shard.is_some());
     let world = World::build(scenario, clock, Some(metrics.clone()))?;
     let exchange = Arc::new(SimExchange { world });
-    let (elapsed_ms, interrupted) = super::drive(
+    let driven = super::drive(
         scenario,
         &scenario.issuer,
         control,
@@ -64,15 +64,6 @@ pub(crate) async fn run(
         options,
     )
     .await?;
-    let (issuer, resource, exchange) = exchange.world.stats();
-    Ok(Outcome {
-        recorded: metrics.finish(),
-        issuer,
-        resource,
-        exchange,
-        elapsed_ms,
-        interrupted,
-        // The sim's clock is not the wall's.
-        started_unix_ms: 0,
-    })
+    // The sim's clock is not the wall's: no start on it.
+    Ok(Outcome::of(&metrics, exchange.world.stats(), driven, 0))
 }
