@@ -1,7 +1,7 @@
 //! The simulated clients: token managers that refresh the way real SDKs do.
 //!
 //! A client group has `count` clients (users), each with `instances` processes that
-//! share one token store, each running `workers` request loops. [`spawn_group`] starts
+//! share one token store, each running `workers` request loops. `spawn_group` starts
 //! them all on the current runtime: each client logs in at its start time, then its
 //! workers send API requests until the run ends. The same code runs on the sim's
 //! paused clock and, over an HTTP exchange, in real time.

@@ -322,7 +322,7 @@ impl Issuer {
         }
     }
 
-    /// Starts signing with a new key now (a `rotate_keys` fault); see [`KeySet::rotate`].
+    /// Starts signing with a new key now (a `rotate_keys` fault); see `KeySet::rotate`.
     pub fn rotate_keys(&self, overlap_ms: i64, publish_delay_ms: i64) -> Result<String, KeyError> {
         let kid = self
             .keys

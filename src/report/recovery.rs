@@ -2,7 +2,7 @@
 //!
 //! An outage's harm outlives it: tokens that expired during it are refreshed afterwards,
 //! retries pile up, and requests go on failing for a while. For each `outage` fault with
-//! `at` and `for`, [`outages`] reads the timeline's unauthorized and failed series and
+//! `at` and `for`, `outages` reads the timeline's unauthorized and failed series and
 //! says how many seconds after the outage's end they came back down to what they were
 //! before it, and how high they went meanwhile. Pure: the engine hands it the series.
 

@@ -271,7 +271,7 @@ pub struct LockSettings {
     pub url: Option<String>,
 }
 
-/// A lock's defaults (see [`LockSettings::of`]).
+/// A lock's defaults (see `LockSettings::of`).
 pub mod lock_defaults {
     use crate::duration::Dur;
     /// A Redis lock's usual expiry (redlock's examples, redis-py users).

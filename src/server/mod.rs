@@ -1,6 +1,6 @@
 //! The servers' side of the wire: what happens to a request before a handler sees it
-//! (its [`gate`]: [`faults`], [`latency`], capacity and rate limit), the [`front`] that
-//! puts a handler behind its gate, and the [`http`] adapter that serves fronts over
+//! (its `gate`: `faults`, `latency`, capacity and rate limit), the `front` that
+//! puts a handler behind its gate, and the `http` adapter that serves fronts over
 //! hyper.
 
 pub(crate) mod faults;

@@ -1,7 +1,7 @@
-//! The world a scenario describes, and its two ways to run: [`sim`] in-process on the
+//! The world a scenario describes, and its two ways to run: `sim` in-process on the
 //! paused clock, [`live`] over real HTTP in real time.
 //!
-//! The world is built in one place, [`World::build`], for both clocks: the issuer, the
+//! The world is built in one place, `World::build`, for both clocks: the issuer, the
 //! resource and their fronts (gates with their faults, latency, capacity and rate
 //! limit), one latency stream for both servers, and the scheduled fault events. The
 //! two ways to run differ only where the clock or the transport forces them to, each
@@ -10,7 +10,7 @@
 //! - the runtime and its clock: paused and one-threaded, or real and many-threaded
 //!   (`sim::runtime`, `live::runtime`), and so a worker's start on the wall clock;
 //! - the exchange: a call of a server's front, or a request over the wire
-//!   ([`sim::SimExchange`], [`wire::LiveExchange`]), and so `targets`, servers that are
+//!   (`sim::SimExchange`, [`wire::LiveExchange`]), and so `targets`, servers that are
 //!   not ours, whose counts a live run cannot know;
 //! - a request no answer is given: the sim's caller waits out its own timeout, while a
 //!   server over the wire cannot know the client's and holds the request for
@@ -18,7 +18,7 @@
 //! - the lock keys' namespace, which in `live` must keep apart runs sharing a Redis.
 //!
 //! What else both share lives here too: the run's control and errors, what the world
-//! counted ([`Outcome`]), the run's recorder, and the driving of the client groups.
+//! counted (`Outcome`), the run's recorder, and the driving of the client groups.
 
 pub(crate) mod events;
 pub mod live;

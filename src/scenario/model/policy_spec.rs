@@ -3,7 +3,7 @@
 use super::*;
 
 /// A client group's refresh policy as written. Every key is optional: an unset key takes
-/// the preset's value, else the default (see `client::policy`).
+/// the preset's value, else the default (see `scenario::policy`).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
