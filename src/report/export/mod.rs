@@ -1,6 +1,6 @@
 //! Exporters: one per file format, behind one trait (as hyperfine's `export/` does).
 //!
-//! An exporter turns a finished [`Report`] into bytes; [`write`] puts them under the
+//! An exporter turns a finished [`Report`] into bytes; [`write()`] puts them under the
 //! output folder as `<scenario>[.<variant>].<ext>`. For `compare`, an exporter may also
 //! render the comparison of several variants, written as `<scenario>.compare.<ext>`.
 //! Adding a format is adding one file here and one arm to [`Format`].
