@@ -19,15 +19,16 @@ use crate::resource::Resource;
 
 /// A handler of one server: the issuer or the resource.
 pub trait Handler: Send + Sync + 'static {
-    fn handle(&self, req: Request) -> impl Future<Output = Response> + Send;
+    /// This server, for [`answer`].
+    fn server(&self) -> Server<'_>;
     /// Which endpoint a request off the wire is, for the gate (capacity and rate limit
     /// apply to the issuer's work only).
     fn endpoint(&self, req: &Request) -> Endpoint;
 }
 
 impl Handler for Issuer {
-    fn handle(&self, req: Request) -> impl Future<Output = Response> + Send {
-        Issuer::handle(self, req)
+    fn server(&self) -> Server<'_> {
+        Server::Issuer(self)
     }
     fn endpoint(&self, req: &Request) -> Endpoint {
         match req.uri().path() {
@@ -40,12 +41,55 @@ impl Handler for Issuer {
 }
 
 impl Handler for Resource {
-    fn handle(&self, req: Request) -> impl Future<Output = Response> + Send {
-        Resource::handle(self, req)
+    fn server(&self) -> Server<'_> {
+        Server::Resource(self)
     }
     fn endpoint(&self, _: &Request) -> Endpoint {
         Endpoint::Api
     }
+}
+
+/// One of the two servers. [`answer`] takes either, so that a caller that may reach
+/// both (the sim's exchange) awaits one future rather than one of two nested in its
+/// own: every request loop holds that future, and a nested one would hold the request
+/// twice.
+#[derive(Clone, Copy)]
+pub enum Server<'a> {
+    Issuer(&'a Issuer),
+    Resource(&'a Resource),
+}
+
+/// Answers one request to `endpoint` at `server` as its `gate` says, for a caller that
+/// waits at most `timeout`: handled and delivered after the server's latency, refused,
+/// or never answered (the caller waits out its timeout). The server does the work of a
+/// request whose answer comes too late all the same, as a real one would; the capacity
+/// slot is held until the answer leaves.
+pub(crate) async fn answer(
+    gate: &Gate,
+    server: Server<'_>,
+    endpoint: Endpoint,
+    request: Request,
+    timeout: Duration,
+) -> Result<Response, ExchangeError> {
+    let admission = gate.admit(endpoint).await;
+    let response = match (admission.verdict, server) {
+        (Verdict::NoAnswer, _) => {
+            tokio::time::sleep(timeout).await;
+            return Err(ExchangeError::Timeout);
+        }
+        (Verdict::Answer(r), _) => r,
+        (Verdict::Serve, Server::Issuer(issuer)) => issuer.handle(request).await,
+        (Verdict::Serve, Server::Resource(resource)) => resource.handle(request).await,
+    };
+    let remaining = timeout.saturating_sub(admission.queued);
+    if admission.delay >= remaining {
+        tokio::time::sleep(remaining).await;
+        return Err(ExchangeError::Timeout);
+    }
+    if !admission.delay.is_zero() {
+        tokio::time::sleep(admission.delay).await;
+    }
+    Ok(response)
 }
 
 /// A handler behind its gate.
@@ -64,35 +108,20 @@ impl<H> Clone for Front<H> {
 }
 
 impl<H: Handler> Front<H> {
-    /// Answers one request to `endpoint` as the gate says, for a caller that waits at
-    /// most `timeout`: handled and delivered after the server's latency, refused, or
-    /// never answered (the caller waits out its timeout). The server does the work of a
-    /// request whose answer comes too late all the same, as a real one would; the
-    /// capacity slot is held until the answer leaves.
-    pub(crate) async fn answer(
+    /// Answers one request to `endpoint` (see [`answer`]).
+    pub(crate) fn answer(
         &self,
         endpoint: Endpoint,
         request: Request,
         timeout: Duration,
-    ) -> Result<Response, ExchangeError> {
-        let admission = self.gate.admit(endpoint).await;
-        let response = match admission.verdict {
-            Verdict::NoAnswer => {
-                tokio::time::sleep(timeout).await;
-                return Err(ExchangeError::Timeout);
-            }
-            Verdict::Answer(r) => r,
-            Verdict::Serve => self.handler.handle(request).await,
-        };
-        let remaining = timeout.saturating_sub(admission.queued);
-        if admission.delay >= remaining {
-            tokio::time::sleep(remaining).await;
-            return Err(ExchangeError::Timeout);
-        }
-        if !admission.delay.is_zero() {
-            tokio::time::sleep(admission.delay).await;
-        }
-        Ok(response)
+    ) -> impl Future<Output = Result<Response, ExchangeError>> + Send + '_ {
+        answer(
+            &self.gate,
+            self.handler.server(),
+            endpoint,
+            request,
+            timeout,
+        )
     }
 }
 

@@ -5,6 +5,7 @@
 //! clock: the time a server takes is time the client waits, and tokens issued at
 //! arrival are already that much older when the client receives them, as over a wire.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use super::{Control, Outcome, RunError, RunOptions, World};
 use crate::clock::{Clock, SIM_EPOCH_MS};
 use crate::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
 use crate::scenario::Scenario;
+use crate::server::front::{Server, answer};
 
 /// The clients' exchange in the sim: a call of the server's front (sim/live: the
 /// transport; where `live` has a wire, this has a function call, and the front is the
@@ -21,17 +23,19 @@ pub(crate) struct SimExchange {
 }
 
 impl Exchange for SimExchange {
-    async fn send(
+    fn send(
         &self,
         endpoint: Endpoint,
         request: Request,
         timeout: Duration,
-    ) -> Result<Response, ExchangeError> {
-        if endpoint.is_issuer() {
-            self.world.issuer.answer(endpoint, request, timeout).await
+    ) -> impl Future<Output = Result<Response, ExchangeError>> + Send {
+        let w = &self.world;
+        let (gate, server) = if endpoint.is_issuer() {
+            (&w.issuer.gate, Server::Issuer(&w.issuer.handler))
         } else {
-            self.world.resource.answer(endpoint, request, timeout).await
-        }
+            (&w.resource.gate, Server::Resource(&w.resource.handler))
+        };
+        answer(gate, server, endpoint, request, timeout)
     }
 }
 
