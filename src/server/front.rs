@@ -72,14 +72,18 @@ pub(crate) async fn answer(
     timeout: Duration,
 ) -> Result<Response, ExchangeError> {
     let admission = gate.admit(endpoint).await;
-    let response = match (admission.verdict, server) {
-        (Verdict::NoAnswer, _) => {
+    // Matched in two steps: a tuple as the scrutinee would be a temporary held across
+    // the handler's await, one more answer's worth in every request loop's future.
+    let response = match admission.verdict {
+        Verdict::NoAnswer => {
             tokio::time::sleep(timeout).await;
             return Err(ExchangeError::Timeout);
         }
-        (Verdict::Answer(r), _) => r,
-        (Verdict::Serve, Server::Issuer(issuer)) => issuer.handle(request).await,
-        (Verdict::Serve, Server::Resource(resource)) => resource.handle(request).await,
+        Verdict::Answer(r) => r,
+        Verdict::Serve => match server {
+            Server::Issuer(issuer) => issuer.handle(request).await,
+            Server::Resource(resource) => resource.handle(request).await,
+        },
     };
     let remaining = timeout.saturating_sub(admission.queued);
     if admission.delay >= remaining {
