@@ -91,6 +91,60 @@ async fn an_unknown_expired_or_revoked_token_is_inactive_and_nothing_else() {
     assert_eq!(body(&introspect(&issuer, &token).await), inactive);
 }
 
+async fn post_form(issuer: &Issuer, uri: &str, pairs: &[(&str, &str)]) -> Value {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    body_of(issuer.handle(post(uri, &body, true)).await)
+}
+
+fn body_of(resp: Response) -> Value {
+    body(&resp)
+}
+
+#[tokio::test(start_paused = true)]
+async fn reuse_detection_kills_the_familys_access_tokens_too() {
+    for format in [TokenFormat::Opaque, TokenFormat::Jwt] {
+        let mut c = IssuerConfig::default();
+        c.access_token.format = format;
+        c.refresh_token.rotation = true;
+        let issuer = Issuer::new(&c, Clock::start(SIM_EPOCH_MS).skewed(0), 1).unwrap();
+        let password = c.password.clone();
+        let first = post_form(
+            &issuer,
+            "/token",
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", &password),
+            ],
+        )
+        .await;
+        let rt1 = first["refresh_token"].as_str().unwrap();
+        let second = post_form(
+            &issuer,
+            "/token",
+            &[("grant_type", "refresh_token"), ("refresh_token", rt1)],
+        )
+        .await;
+        let access = second["access_token"].as_str().unwrap();
+        assert_eq!(body(&introspect(&issuer, access).await)["active"], true);
+        // rt1 again, after its rotation: reuse, and the family is revoked.
+        let reuse = post_form(
+            &issuer,
+            "/token",
+            &[("grant_type", "refresh_token"), ("refresh_token", rt1)],
+        )
+        .await;
+        assert_eq!(reuse["error"], "invalid_grant");
+        assert_eq!(
+            body(&introspect(&issuer, access).await),
+            serde_json::json!({"active": false}),
+            "{format:?}"
+        );
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_jwt_of_the_issuer_can_be_introspected_too() {
     let issuer = issuer(TokenFormat::Jwt);

@@ -261,9 +261,17 @@ impl Issuer {
                 state.stats.grace_accepted += 1;
                 g
             }
-            Presented::ReuseDetected => {
+            Presented::ReuseDetected(family) => {
                 state.stats.reuse_detected += 1;
                 state.stats.families_revoked += 1;
+                drop(guard);
+                // The family's access tokens die with it, as on `/revoke` (Okta and
+                // Auth0 revoke the family's grants): introspection answers inactive and
+                // a resource that checks revocation rejects them.
+                self.revocations
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(family);
                 return Err(OAuthError::invalid_grant(
                     "refresh token reuse detected: the token family is revoked",
                 ));

@@ -40,8 +40,8 @@ pub(crate) enum Presented {
     /// A rotated-out token within its grace period: the family's current token is
     /// returned, not a new one.
     GraceAccepted(Granted),
-    /// A rotated-out token after its grace: the family is revoked.
-    ReuseDetected,
+    /// A rotated-out token after its grace: the family (this id) is revoked.
+    ReuseDetected(u64),
     /// Unknown, expired, idle, revoked or rotated out (without detection); the reason.
     Dead(&'static str),
 }
@@ -240,7 +240,7 @@ impl Families {
             }
             if rules.reuse_detection {
                 self.remove(family_id);
-                return Presented::ReuseDetected;
+                return Presented::ReuseDetected(family_id);
             }
             return Presented::Dead("the refresh token was rotated out");
         }
@@ -315,7 +315,10 @@ mod tests {
         let (_, t1) = f.start("u", "api", 0);
         let t2 = token_of(f.present(&t1, MIN, rules()));
         assert_ne!(t1, t2);
-        assert_eq!(f.present(&t1, 2 * MIN, rules()), Presented::ReuseDetected);
+        assert_eq!(
+            f.present(&t1, 2 * MIN, rules()),
+            Presented::ReuseDetected(1)
+        );
         // The whole family is gone, its current token too.
         assert!(matches!(
             f.present(&t2, 2 * MIN, rules()),
@@ -337,7 +340,7 @@ mod tests {
             Presented::GraceAccepted(g) => assert_eq!(g.refresh_token, t2),
             other => panic!("{other:?}"),
         }
-        assert_eq!(f.present(&t1, MIN + 30_000, r), Presented::ReuseDetected);
+        assert_eq!(f.present(&t1, MIN + 30_000, r), Presented::ReuseDetected(1));
     }
 
     #[test]
