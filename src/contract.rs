@@ -30,6 +30,9 @@ pub struct Report {
     pub failed_rate: f64,
     pub refresh: Refresh,
     pub login: Login,
+    /// What became of the clients themselves.
+    #[serde(default)]
+    pub clients: Clients,
     pub rotation: Rotation,
     pub lock: Lock,
     pub latency_ms: LatencyMs,
@@ -103,6 +106,13 @@ pub struct Login {
     pub forced: u64,
     /// Password-grant attempts that failed (and were retried).
     pub failed: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Clients {
+    /// Clients logged out for good: their refresh token was refused and their policy
+    /// cannot log in again (`on_invalid_grant: fail`); their requests fail from then on.
+    pub logged_out: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -237,6 +247,8 @@ pub struct Group {
     pub failed_rate: f64,
     pub refresh: GroupRefresh,
     pub login: Login,
+    #[serde(default)]
+    pub clients: Clients,
     pub lock: GroupLock,
 }
 
@@ -291,11 +303,14 @@ pub struct Series {
     pub forced_logins: Vec<u64>,
     /// Callers holding a lock of `coordination: lock` (the tick's maximum).
     pub lock_holders: Vec<u64>,
+    /// Clients logged out for good by the end of the tick.
+    #[serde(default)]
+    pub logged_out: Vec<u64>,
 }
 
 impl Series {
     /// Every series with its name, in the order reports show them.
-    pub fn columns(&self) -> [(&'static str, &[u64]); 10] {
+    pub fn columns(&self) -> [(&'static str, &[u64]); 11] {
         [
             ("requests", &self.requests),
             ("unauthorized", &self.unauthorized),
@@ -307,6 +322,7 @@ impl Series {
             ("logins", &self.logins),
             ("forced_logins", &self.forced_logins),
             ("lock_holders", &self.lock_holders),
+            ("logged_out", &self.logged_out),
         ]
     }
 }

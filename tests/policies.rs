@@ -31,6 +31,8 @@ enum Answer {
     /// A token response (token endpoint) or 200 (API).
     Ok,
     Status(u16, Vec<(&'static str, &'static str)>),
+    /// 400 with `{"error":"invalid_grant"}`.
+    InvalidGrant,
 }
 
 struct Scripted {
@@ -124,6 +126,7 @@ impl Exchange for Scripted {
             }
             (Answer::Ok, _) => status(200, &[], "{}"),
             (Answer::Status(code, headers), _) => status(code, &headers, r#"{"error":"x"}"#),
+            (Answer::InvalidGrant, _) => status(400, &[], r#"{"error":"invalid_grant"}"#),
         })
     }
 }
@@ -302,6 +305,35 @@ async fn on_401_fail_keeps_the_token_and_drop_token_renews_it_next_time() {
         1,
         "the next request renewed it"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_invalid_grant_fail_logs_the_client_out_for_good() {
+    let refused = [Answer::Ok, Answer::InvalidGrant];
+    let (i, s) = client(
+        "{ on_invalid_grant: fail }",
+        Scripted::new(600, &refused, &[unauthorized(true)]),
+    );
+    assert!(
+        !one_request(&i).await,
+        "the refresh after the 401 is refused"
+    );
+    assert!(i.client().is_logged_out());
+    let mut r = rng(4);
+    for _ in 0..3 {
+        assert!(!worker::request(&i, &mut r).await.0);
+    }
+    assert_eq!(s.grants("password").len(), 1, "no second login");
+    assert_eq!(s.grants("refresh_token").len(), 1);
+    assert_eq!(s.api_calls(), 1, "a logged-out client sends nothing");
+
+    let (i, s) = client(
+        "{ on_invalid_grant: login }",
+        Scripted::new(600, &refused, &[unauthorized(true)]),
+    );
+    assert!(one_request(&i).await, "a forced login, then the replay");
+    assert!(!i.client().is_logged_out());
+    assert_eq!(s.grants("password").len(), 2);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -544,4 +576,51 @@ fn queueing_during_a_refresh_avoids_the_401s_of_the_old_token() {
         old.requests.unauthorized
     );
     assert!(queue.lock.contended > 0);
+}
+
+/// N clients of 4 workers sharing one session (no coordination), tokens rotated with
+/// strict reuse detection: the race of the real libraries.
+fn shared_session(on_invalid_grant: &str) -> Report {
+    run(&format!(
+        r#"
+name: t
+seed: 5
+duration: 1h
+issuer:
+  access_token: {{ ttl: 10m }}
+  refresh_token: {{ rotation: true, reuse_detection: true, reuse_grace: 0s }}
+  latency: {{ distribution: uniform, min: 50ms, max: 150ms }}
+resource: {{ check_revocation: true }}
+clients:
+  - name: c
+    count: {N}
+    workers: 4
+    start: {{ uniform: 1m }}
+    requests: {{ every: 1s }}
+    policy: {{ refresh: proactive, buffer: 1m, soft_window: all_inline, coordination: none, on_invalid_grant: {on_invalid_grant} }}
+"#
+    ))
+}
+
+#[test]
+fn a_rotation_race_logs_refresh_token_only_clients_out() {
+    let out = shared_session("fail");
+    assert!(out.rotation.reuse_detected > 0);
+    assert_eq!(out.login.forced, 0, "nobody logs in again");
+    assert!(out.clients.logged_out > 0);
+    assert!(out.clients.logged_out <= N);
+    assert!(out.requests.failed > 0);
+    let series = &out.timeline.series.logged_out;
+    assert_eq!(series.last().copied(), Some(out.clients.logged_out));
+    assert!(
+        series.windows(2).all(|w| w[0] <= w[1]),
+        "a level that only grows"
+    );
+    assert_eq!(out.groups["c"].clients.logged_out, out.clients.logged_out);
+
+    let back = shared_session("login");
+    assert!(back.rotation.reuse_detected > 0);
+    assert!(back.login.forced > 0);
+    assert_eq!(back.clients.logged_out, 0);
+    assert!(back.requests.failed < out.requests.failed);
 }

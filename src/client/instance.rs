@@ -153,6 +153,9 @@ impl<E: Exchange> Instance<E> {
     ) -> Result<(u64, Arc<AccessToken>), Failure> {
         let policy = self.client.policy();
         let mut renewed = false;
+        if self.client.is_logged_out() {
+            return Err(Failure::LoggedOut);
+        }
         if policy.during_refresh == DuringRefresh::Queue {
             self.queue_behind_flight().await;
         }
@@ -189,6 +192,9 @@ impl<E: Exchange> Instance<E> {
                     return Ok((version, token));
                 }
             };
+            if let Err(hard @ (Failure::InvalidGrant | Failure::LoggedOut)) = result {
+                return Err(hard);
+            }
             if result.is_err() {
                 // A soft failure: the current token may still serve, if the policy keeps it.
                 let (v, current) = self.client.current();
@@ -255,7 +261,7 @@ impl<E: Exchange> Instance<E> {
             .backoff
             .to_std()
             .max(Duration::from_secs(1));
-        while Instant::now() < end {
+        while Instant::now() < end && !self.client.is_logged_out() {
             let (version, access) = self.client.current();
             let Some(token) = access else {
                 tokio::time::sleep(pause.min(until(end))).await;

@@ -26,7 +26,7 @@ use crate::lock::{Acquire, LockService};
 use crate::metrics::{LoginKind, Metrics, RefreshEnd};
 use crate::rng::Rng;
 use crate::scenario::policy::Policy;
-use crate::scenario::{Dialect, JitterPer};
+use crate::scenario::{Dialect, JitterPer, OnInvalidGrant};
 
 /// What every client of a group shares.
 pub struct Group<E> {
@@ -53,6 +53,11 @@ pub struct Group<E> {
 pub enum Failure {
     Refresh,
     Login,
+    /// The refresh token was refused while another caller renewed it: this call fails
+    /// even where a soft failure would keep the token (`on_invalid_grant: fail`).
+    InvalidGrant,
+    /// The client is logged out for good (`on_invalid_grant: fail`).
+    LoggedOut,
 }
 
 /// What a caller needs, and the store version it saw when it decided so.
@@ -109,6 +114,8 @@ pub struct Client<E> {
     pub(super) clock: ActorClock,
     pub(super) store: Mutex<TokenState>,
     logged_in: AtomicBool,
+    /// Logged out for good: its refresh token died and it cannot log in again.
+    logged_out: AtomicBool,
     /// When this client last sent a refresh (for `retry.min_interval`).
     last_refresh: Mutex<Option<Instant>>,
 }
@@ -127,6 +134,7 @@ impl<E: Exchange> Client<E> {
             clock,
             store: Mutex::new(TokenState::default()),
             logged_in: AtomicBool::new(false),
+            logged_out: AtomicBool::new(false),
             last_refresh: Mutex::new(None),
         }
     }
@@ -137,6 +145,23 @@ impl<E: Exchange> Client<E> {
 
     pub(crate) fn policy(&self) -> &Policy {
         &self.group.policy
+    }
+
+    /// Whether the client is logged out for good (`on_invalid_grant: fail`).
+    pub fn is_logged_out(&self) -> bool {
+        self.logged_out.load(Ordering::Relaxed)
+    }
+
+    /// Logs the client out for good: it drops its tokens and is counted once.
+    fn log_out(&self) {
+        {
+            let mut s = lock(&self.store);
+            s.dead = true;
+            s.access = None;
+        }
+        if !self.logged_out.swap(true, Ordering::Relaxed) {
+            self.group.metrics.client_logged_out(self.group.index);
+        }
     }
 
     /// The current token and its store version.
@@ -355,7 +380,8 @@ impl<E: Exchange> Client<E> {
     }
 
     /// A full authentication (password grant): the first, or a forced one after the
-    /// refresh token died.
+    /// refresh token died. A client that cannot log in again by itself
+    /// (`on_invalid_grant: fail`) is logged out instead of a forced login.
     pub async fn login(&self, rng: &mut Rng) -> Result<(), Failure> {
         let metrics = &self.group.metrics;
         let kind = if self.logged_in.load(Ordering::Relaxed) {
@@ -363,6 +389,10 @@ impl<E: Exchange> Client<E> {
         } else {
             LoginKind::Initial
         };
+        if kind == LoginKind::Forced && self.policy().on_invalid_grant == OnInvalidGrant::Fail {
+            self.log_out();
+            return Err(Failure::LoggedOut);
+        }
         metrics.login_started(self.group.index, kind);
         if self.group.login_latency > Dur::ZERO {
             tokio::time::sleep(self.group.login_latency.to_std()).await;
@@ -449,8 +479,13 @@ impl<E: Exchange> Client<E> {
                         s.version != version
                     };
                     // Another caller already replaced the tokens: nothing to log in for.
+                    // A library that raises the error to its caller fails this call
+                    // all the same (`on_invalid_grant: fail`).
                     if moved_on {
-                        return Ok(());
+                        return match self.policy().on_invalid_grant {
+                            OnInvalidGrant::Login => Ok(()),
+                            OnInvalidGrant::Fail => Err(Failure::InvalidGrant),
+                        };
                     }
                     return self.login(rng).await;
                 }

@@ -129,6 +129,8 @@ pub(crate) struct Counts {
     pub login_initial: u64,
     pub login_forced: u64,
     pub login_failed: u64,
+    /// Clients logged out for good (`on_invalid_grant: fail`).
+    pub logged_out: u64,
     pub lock_acquisitions: u64,
     pub lock_contended: u64,
     pub lock_timeouts: u64,
@@ -167,6 +169,7 @@ impl Counts {
             t.login_initial += c.login_initial;
             t.login_forced += c.login_forced;
             t.login_failed += c.login_failed;
+            t.logged_out += c.logged_out;
             t.lock_acquisitions += c.lock_acquisitions;
             t.lock_contended += c.lock_contended;
             t.lock_timeouts += c.lock_timeouts;
@@ -213,6 +216,8 @@ pub(crate) struct Recorded {
     pub series_refreshes: Counter,
     pub series_logins: Counter,
     pub series_forced_logins: Counter,
+    /// Clients logged out so far (a level that only grows).
+    pub logged_out: Gauge,
     pub concurrent_refreshes: Gauge,
     pub lock_waiters: Gauge,
     pub lock_holders: Gauge,
@@ -294,6 +299,7 @@ impl Metrics {
                 series_refreshes: Counter::new(ticks),
                 series_logins: Counter::new(ticks),
                 series_forced_logins: Counter::new(ticks),
+                logged_out: Gauge::new(ticks),
                 concurrent_refreshes: Gauge::new(ticks),
                 lock_waiters: Gauge::new(ticks),
                 lock_holders: Gauge::new(ticks),
@@ -442,6 +448,15 @@ impl Metrics {
         }
     }
 
+    /// A client is logged out for good.
+    pub(crate) fn client_logged_out(&self, g: usize) {
+        let (mut guard, _, tick) = self.at();
+        let m = &mut *guard;
+        group(&mut m.groups, g).logged_out += 1;
+        let level = m.logged_out.current() + 1;
+        m.logged_out.set(tick, level);
+    }
+
     /// A password grant got its answer; `ok` false means it will be retried or given up.
     pub(crate) fn login_attempt_done(&self, g: usize, ok: bool, latency: Duration) {
         let (mut guard, _, _) = self.at();
@@ -537,6 +552,7 @@ impl Metrics {
         m.lock_waiters.close();
         m.lock_holders.close();
         m.issuer_queue.close();
+        m.logged_out.close();
         let empty = Recorded {
             groups: Vec::new(),
             peaks: Peaks::default(),
@@ -551,6 +567,7 @@ impl Metrics {
             series_refreshes: Counter::new(0),
             series_logins: Counter::new(0),
             series_forced_logins: Counter::new(0),
+            logged_out: Gauge::new(0),
             concurrent_refreshes: Gauge::new(0),
             lock_waiters: Gauge::new(0),
             lock_holders: Gauge::new(0),

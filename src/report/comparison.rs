@@ -20,6 +20,7 @@ pub const METRICS: &[&str] = &[
     "refresh.duplicates",
     "refresh.invalid_grant",
     "login.forced",
+    "clients.logged_out",
     "rotation.reuse_detected",
     "lock.contended",
     "lock.wait_ms.p99",

@@ -14,7 +14,7 @@
 //!   workers' histograms added up: exact;
 //! - timeline series are lined up by the workers' start times (in whole ticks) and
 //!   added tick by tick: exact for counts; for gauges (`concurrent_refreshes`,
-//!   `lock_waiters`, `lock_holders`, `issuer_queue`) the sum of the workers' per-tick maxima, an upper
+//!   `lock_waiters`, `lock_holders`, `issuer_queue`, `logged_out`) the sum of the workers' per-tick maxima, an upper
 //!   bound of the true maximum since the workers' maxima need not coincide;
 //! - `refresh.peak_per_second` and each group's come from the workers' refresh arrival
 //!   times, lined up by start time and merged, with the run's sliding window: exact;
@@ -264,8 +264,8 @@ fn set_peaks_and_rates(report: &mut Report, arrivals: &Arrivals) {
 }
 
 /// The sections whose integer figures are counts that add up across workers.
-const COUNTED: [&str; 8] = [
-    "requests", "refresh", "login", "rotation", "lock", "issuer", "resource", "groups",
+const COUNTED: [&str; 9] = [
+    "requests", "refresh", "login", "clients", "rotation", "lock", "issuer", "resource", "groups",
 ];
 
 /// How one key of a counted section combines across workers.

@@ -135,14 +135,7 @@ fn figures(report: &Report) -> String {
     let rows: [(&str, String); 7] = [
         ("requests", requests_line(report)),
         ("refresh", refresh_line(report)),
-        (
-            "logins",
-            format!(
-                "{} initial · {} forced",
-                thousands(report.login.initial),
-                thousands(report.login.forced)
-            ),
-        ),
+        ("logins", logins_line(report)),
         (
             "rotation",
             format!(
@@ -253,6 +246,22 @@ fn resource_line(report: &Report) -> String {
             (r.key_set_fetch_failures, "key-set fetches failed"),
         ]),
     )
+}
+
+/// Logins, and the clients that could not log in again (shown when there are any).
+fn logins_line(report: &Report) -> String {
+    let mut line = format!(
+        "{} initial · {} forced",
+        thousands(report.login.initial),
+        thousands(report.login.forced)
+    );
+    if report.clients.logged_out > 0 {
+        line.push_str(&format!(
+            " · {} clients logged out",
+            thousands(report.clients.logged_out)
+        ));
+    }
+    line
 }
 
 /// One row per client group.

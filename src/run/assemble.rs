@@ -93,6 +93,9 @@ fn group(c: &Counts) -> m::Group {
             peak_per_second: c.refresh_peak_per_second,
         },
         login: login(c),
+        clients: m::Clients {
+            logged_out: c.logged_out,
+        },
         lock: m::GroupLock {
             acquisitions: c.lock_acquisitions,
             contended: c.lock_contended,
@@ -128,6 +131,9 @@ pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
         failed_rate,
         refresh: refresh(c, r, duration_seconds),
         login: login(c),
+        clients: m::Clients {
+            logged_out: c.logged_out,
+        },
         rotation: rotation(&o),
         lock: lock(c, r),
         latency_ms: latency(r),
@@ -258,6 +264,7 @@ fn timeline(scenario: &Scenario, o: &Outcome) -> m::Timeline {
             logins: cut(r.series_logins.values()),
             forced_logins: cut(r.series_forced_logins.values()),
             lock_holders: cut(r.lock_holders.values()),
+            logged_out: cut(r.logged_out.values()),
         },
     }
 }

@@ -9,7 +9,7 @@
 use crate::duration::Dur;
 use crate::scenario::{
     Coordination, DuringRefresh, ExpirySource, JitterPer, LockBackend, LockSpec, On401, On401When,
-    PolicySpec, RefreshMode, RetryJitter, RetrySpec, SoftWindow, StatusPattern,
+    OnInvalidGrant, PolicySpec, RefreshMode, RetryJitter, RetrySpec, SoftWindow, StatusPattern,
 };
 
 /// What the defaults are, in one place (the README's reference quotes them).
@@ -24,6 +24,7 @@ pub(crate) mod defaults {
     pub(crate) const REPLAYS: u32 = 1;
     pub(crate) const ON_401_WHEN: On401When = On401When::Any;
     pub(crate) const ON_403: On401 = On401::Fail;
+    pub(crate) const ON_INVALID_GRANT: OnInvalidGrant = OnInvalidGrant::Login;
     pub(crate) const COORDINATION: Coordination = Coordination::SingleFlight;
     pub(crate) const DURING_REFRESH: DuringRefresh = DuringRefresh::OldToken;
     pub(crate) const EXPIRY_SOURCE: ExpirySource = ExpirySource::ExpiresIn;
@@ -86,6 +87,8 @@ pub struct Policy {
     pub on_401_when: On401When,
     /// What a 403 does (for APIs that answer an expired token with 403).
     pub on_403: On401,
+    /// After `invalid_grant` (or with no refresh token): log in again, or stay out.
+    pub on_invalid_grant: OnInvalidGrant,
     pub coordination: Coordination,
     /// How long a caller waits for another's refresh (or for the lock) before going on
     /// without it; None: as long as it takes.
@@ -153,6 +156,7 @@ pub(crate) fn overlay(base: &PolicySpec, over: &PolicySpec) -> PolicySpec {
         replays: pick(&over.replays, &base.replays),
         on_401_when: pick(&over.on_401_when, &base.on_401_when),
         on_403: pick(&over.on_403, &base.on_403),
+        on_invalid_grant: pick(&over.on_invalid_grant, &base.on_invalid_grant),
         coordination: pick(&over.coordination, &base.coordination),
         lock,
         during_refresh: pick(&over.during_refresh, &base.during_refresh),
@@ -209,6 +213,7 @@ impl Policy {
             replays: spec.replays.unwrap_or(defaults::REPLAYS),
             on_401_when: spec.on_401_when.unwrap_or(defaults::ON_401_WHEN),
             on_403: spec.on_403.unwrap_or(defaults::ON_403),
+            on_invalid_grant: spec.on_invalid_grant.unwrap_or(defaults::ON_INVALID_GRANT),
             coordination: spec.coordination.unwrap_or(defaults::COORDINATION),
             wait: spec.lock.as_ref().and_then(|l| l.wait),
             lock: LockSettings::of(spec.lock.as_ref()),

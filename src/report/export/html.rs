@@ -340,7 +340,7 @@ fn series(report: &Report, name: &str) -> Vec<f64> {
 }
 
 /// The charts over time: (id, title, y axis, series name).
-const TIME_CHARTS: [(&str, &str, &str, &str); 8] = [
+const TIME_CHARTS: [(&str, &str, &str, &str); 9] = [
     (
         "requests",
         "API requests per tick",
@@ -388,6 +388,12 @@ const TIME_CHARTS: [(&str, &str, &str, &str); 8] = [
         "Forced logins per tick",
         "logins per tick",
         "forced_logins",
+    ),
+    (
+        "logged_out",
+        "Clients logged out for good (on_invalid_grant: fail)",
+        "clients logged out",
+        "logged_out",
     ),
 ];
 
@@ -559,12 +565,12 @@ fn latency(r: &Report) -> Result<String, ExportError> {
 /// One row per client group.
 fn groups(r: &Report) -> String {
     let mut b = String::from(
-        "<h2>Client groups</h2>\n<table><tr><th>group</th><th>API requests</th><th>unauthorized rate</th><th>failed rate</th><th>refreshes</th><th>duplicates</th><th>refresh peak /s</th><th>forced logins</th><th>lock contended</th></tr>\n",
+        "<h2>Client groups</h2>\n<table><tr><th>group</th><th>API requests</th><th>unauthorized rate</th><th>failed rate</th><th>refreshes</th><th>duplicates</th><th>refresh peak /s</th><th>forced logins</th><th>logged out</th><th>lock contended</th></tr>\n",
     );
     for (g, x) in &r.groups {
         let _ = writeln!(
             b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(g),
             x.requests.total,
             figure(x.unauthorized_rate),
@@ -573,6 +579,7 @@ fn groups(r: &Report) -> String {
             x.refresh.duplicates,
             x.refresh.peak_per_second,
             x.login.forced,
+            x.clients.logged_out,
             x.lock.contended
         );
     }

@@ -48,6 +48,10 @@ pub struct PolicySpec {
     /// expired token with 403, `refresh_and_retry` or `drop_token`.
     #[serde(default)]
     pub on_403: Option<On401>,
+    /// What a client does once its refresh token is refused (`invalid_grant`), or
+    /// whenever it would need a new login: log in again, or stay logged out.
+    #[serde(default)]
+    pub on_invalid_grant: Option<OnInvalidGrant>,
     #[serde(default)]
     pub coordination: Option<Coordination>,
     #[serde(default)]
@@ -126,6 +130,17 @@ pub enum On401 {
     Fail,
     /// Give the request up and drop the access token: the next request renews it.
     DropToken,
+}
+
+/// After `invalid_grant`, or when the client holds no refresh token to renew with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnInvalidGrant {
+    /// Log in again (a user at the keyboard, or a stored password): a forced login.
+    Login,
+    /// The client is logged out: it holds no token, and its requests fail until the
+    /// run ends (a service, CLI or device provisioned once with a refresh token).
+    Fail,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
