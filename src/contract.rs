@@ -45,6 +45,10 @@ pub struct Report {
     /// `groups.web.unauthorized_rate`).
     pub groups: BTreeMap<String, Group>,
     pub thresholds: Vec<ThresholdResult>,
+    /// What ran as written but may surprise (a buffer as long as the token's life, ...),
+    /// each led by its key path.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     pub timeline: Timeline,
     /// Only in the report of one worker of several (`run --worker I/N`): what `merge`
     /// needs beyond the figures above. Absent from every other report.
@@ -96,6 +100,10 @@ pub struct Refresh {
     pub mean_per_second: f64,
     /// Most refresh attempts in flight at once.
     pub max_concurrent: u64,
+    /// Refreshes answered from the client's own throttle (`policy.throttle`) with an
+    /// error it kept, without reaching the issuer.
+    #[serde(default)]
+    pub replayed: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -106,6 +114,9 @@ pub struct Login {
     pub forced: u64,
     /// Password-grant attempts that failed (and were retried).
     pub failed: u64,
+    /// Logins answered from the client's own throttle, without reaching the issuer.
+    #[serde(default)]
+    pub replayed: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -261,6 +272,8 @@ pub struct GroupRefresh {
     pub duplicates: u64,
     /// The most of this group's refresh attempts within any one second.
     pub peak_per_second: u64,
+    #[serde(default)]
+    pub replayed: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

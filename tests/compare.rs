@@ -185,11 +185,13 @@ fn presets_are_listed_one_per_line() {
         "msal-dotnet",
         "aws-sdk-java",
         "guide-python",
+        "requests-oauthlib",
+        "authlib",
     ] {
         assert!(
             stdout.lines().any(|l| l.starts_with(name)),
             "{name}: {stdout}"
         );
     }
-    assert_eq!(stdout.lines().take_while(|l| !l.is_empty()).count(), 15);
+    assert_eq!(stdout.lines().take_while(|l| !l.is_empty()).count(), 17);
 }

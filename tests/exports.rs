@@ -112,10 +112,11 @@ fn html_is_self_contained_with_a_chart_per_series() {
             "lock_holders",
             "issuer_queue",
             "forced_logins",
+            "logged_out",
             "latency"
         ]
     );
-    assert_eq!(html.matches("<svg").count(), 8);
+    assert_eq!(html.matches("<svg").count(), 9);
     // Axis titles with units and legends.
     assert!(html.contains("time (min)"));
     assert!(html.contains("latency (ms)"));
@@ -157,7 +158,7 @@ fn csv_has_a_row_per_tick() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "tick,start_seconds,requests,unauthorized,refreshes,concurrent_refreshes,lock_waiters,issuer_queue,failed,logins,forced_logins,lock_holders"
+        "tick,start_seconds,requests,unauthorized,refreshes,concurrent_refreshes,lock_waiters,issuer_queue,failed,logins,forced_logins,lock_holders,logged_out"
     );
     assert_eq!(lines.len(), 1 + 30, "a header and 30 one-minute ticks");
     assert!(lines[1].starts_with("0,0,"));
@@ -196,6 +197,7 @@ fn a_comparison_renders_in_every_format_that_has_one() {
         "concurrent_refreshes",
         "lock_waiters",
         "forced_logins",
+        "logged_out",
         "latency",
     ] {
         assert!(names.iter().any(|n| n == id), "{id}");

@@ -5,166 +5,18 @@
 //! minimum intervals and 401 handling; and whole sim runs for the knobs whose effect is
 //! a figure of the report (triggers, jitter, soft windows, coordination, queueing).
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use bytes::Bytes;
-use http::StatusCode;
-use tokenstorm::client::{Client, Group, Instance};
-use tokenstorm::client::{basic_auth, worker};
-use tokenstorm::clock::{Clock, SIM_EPOCH_MS};
-use tokenstorm::duration::Dur;
-use tokenstorm::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
-use tokenstorm::metrics::Metrics;
+use tokenstorm::client::{Instance, worker};
 use tokenstorm::report::Report;
 use tokenstorm::run::{self, Control};
-use tokenstorm::scenario::Policy;
-use tokenstorm::scenario::{self, PolicySpec};
+use tokenstorm::scenario;
 
 // ---------------------------------------------------------------------------------------
 // A client against a scripted server
 
-/// One scripted answer.
-#[derive(Clone)]
-enum Answer {
-    /// A token response (token endpoint) or 200 (API).
-    Ok,
-    Status(u16, Vec<(&'static str, &'static str)>),
-    /// 400 with `{"error":"invalid_grant"}`.
-    InvalidGrant,
-}
-
-struct Scripted {
-    start: tokio::time::Instant,
-    ttl_secs: i64,
-    token: Mutex<VecDeque<Answer>>,
-    api: Mutex<VecDeque<Answer>>,
-    /// (ms since start, endpoint, grant type or path)
-    log: Mutex<Vec<(u64, Endpoint, String)>>,
-    issued: Mutex<u64>,
-}
-
-impl Scripted {
-    fn new(ttl_secs: i64, token: &[Answer], api: &[Answer]) -> Scripted {
-        Scripted {
-            start: tokio::time::Instant::now(),
-            ttl_secs,
-            token: Mutex::new(token.iter().cloned().collect()),
-            api: Mutex::new(api.iter().cloned().collect()),
-            log: Mutex::new(Vec::new()),
-            issued: Mutex::new(0),
-        }
-    }
-
-    /// Times (ms) of the token requests with this grant type.
-    fn grants(&self, grant: &str) -> Vec<u64> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, e, what)| *e == Endpoint::Token && what == grant)
-            .map(|(t, _, _)| *t)
-            .collect()
-    }
-
-    fn api_calls(&self) -> usize {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, e, _)| *e == Endpoint::Api)
-            .count()
-    }
-}
-
-fn status(code: u16, headers: &[(&'static str, &'static str)], body: &'static str) -> Response {
-    let mut r = Response::new(Bytes::from_static(body.as_bytes()));
-    *r.status_mut() = StatusCode::from_u16(code).unwrap();
-    for (k, v) in headers {
-        r.headers_mut().insert(*k, v.parse().unwrap());
-    }
-    r
-}
-
-impl Exchange for Scripted {
-    async fn send(
-        &self,
-        endpoint: Endpoint,
-        request: Request,
-        _timeout: Duration,
-    ) -> Result<Response, ExchangeError> {
-        let now = self.start.elapsed().as_millis() as u64;
-        let what = match endpoint {
-            Endpoint::Token => form_urlencoded::parse(request.body())
-                .find(|(k, _)| k == "grant_type")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default(),
-            _ => request.uri().path().to_string(),
-        };
-        self.log.lock().unwrap().push((now, endpoint, what));
-        let queue = match endpoint {
-            Endpoint::Token => &self.token,
-            _ => &self.api,
-        };
-        let answer = queue.lock().unwrap().pop_front().unwrap_or(Answer::Ok);
-        Ok(match (answer, endpoint) {
-            (Answer::Ok, Endpoint::Token) => {
-                let n = {
-                    let mut i = self.issued.lock().unwrap();
-                    *i += 1;
-                    *i
-                };
-                let body = format!(
-                    r#"{{"access_token":"at{n}","token_type":"Bearer","expires_in":{},"refresh_token":"rt{n}"}}"#,
-                    self.ttl_secs
-                );
-                let mut r = Response::new(Bytes::from(body));
-                r.headers_mut()
-                    .insert("content-type", "application/json".parse().unwrap());
-                r
-            }
-            (Answer::Ok, _) => status(200, &[], "{}"),
-            (Answer::Status(code, headers), _) => status(code, &headers, r#"{"error":"x"}"#),
-            (Answer::InvalidGrant, _) => status(400, &[], r#"{"error":"invalid_grant"}"#),
-        })
-    }
-}
-
-/// One client with one instance, its policy written as YAML.
-fn client(policy: &str, server: Scripted) -> (Arc<Instance<Scripted>>, Arc<Scripted>) {
-    let spec: PolicySpec = serde_saphyr::from_str(policy).unwrap();
-    let server = Arc::new(server);
-    let clock = Clock::start(SIM_EPOCH_MS);
-    let metrics = Arc::new(Metrics::new(clock, 1000, 100, 1, Default::default()));
-    let group = Arc::new(Group {
-        index: 0,
-        exchange: server.clone(),
-        metrics,
-        policy: Policy::resolve(&spec),
-        login_latency: Dur::ZERO,
-        client_auth: basic_auth("demo", "demo-secret"),
-        password: "demo-password".into(),
-        api: http::Uri::from_static("/api/me"),
-        dialect: tokenstorm::scenario::Dialect::Rfc6750,
-        lock: None,
-    });
-    let c = Arc::new(Client::new(
-        group,
-        "u".into(),
-        "g:0".into(),
-        clock.skewed(0),
-    ));
-    (Arc::new(Instance::new(c, rng(1))), server)
-}
-
-fn rng(n: u64) -> tokenstorm::rng::Rng {
-    tokenstorm::rng::rng(n, &[99])
-}
-
-async fn at(ms: u64) {
-    tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_millis(ms)).await;
-}
+mod scripted;
+use scripted::{Answer, Scripted, at, client, rng};
 
 const UNAVAILABLE: Answer = Answer::Status(503, Vec::new());
 
@@ -336,6 +188,133 @@ async fn on_invalid_grant_fail_logs_the_client_out_for_good() {
     assert_eq!(s.grants("password").len(), 2);
 }
 
+#[tokio::test(start_paused = true)]
+async fn retry_after_give_up_stops_the_retries() {
+    let limited = || Answer::Status(503, vec![("retry-after", "2")]);
+    let (i, s) = client(
+        "retry: { attempts: 3, backoff: 1s, jitter: none, retry_after: give_up }",
+        Scripted::new(600, &[limited()], &[]),
+    );
+    assert!(i.client().login(&mut rng(1)).await.is_err());
+    assert_eq!(s.grants("password"), [0]);
+    let (i, s) = client(
+        "retry: { attempts: 3, backoff: 1s, jitter: none, retry_after: give_up }",
+        Scripted::new(600, &[UNAVAILABLE], &[]),
+    );
+    assert!(
+        i.client().login(&mut rng(1)).await.is_ok(),
+        "no Retry-After: retried"
+    );
+    assert_eq!(s.grants("password"), [0, 1000]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttle_replays_kept_error_answers_without_sending() {
+    let limited = Answer::Status(429, vec![("retry-after", "30")]);
+    let (i, s) = client(
+        "{ throttle: { errors: 5s, bad_request: 60s }, retry: { attempts: 1 } }",
+        Scripted::new(600, std::slice::from_ref(&limited), &[]),
+    );
+    let mut r = rng(1);
+    assert!(i.client().login(&mut r).await.is_err());
+    at(20_000).await;
+    assert!(
+        i.client().login(&mut r).await.is_err(),
+        "replayed for its Retry-After"
+    );
+    assert_eq!(s.grants("password").len(), 1);
+    at(11_000).await;
+    assert!(
+        i.client().login(&mut r).await.is_ok(),
+        "sent once the 30 s are over"
+    );
+    assert_eq!(s.grants("password").len(), 2);
+    // Without a throttle every try is sent.
+    let (i, s) = client(
+        "{ retry: { attempts: 1 } }",
+        Scripted::new(600, &[limited], &[]),
+    );
+    assert!(i.client().login(&mut r).await.is_err());
+    assert!(i.client().login(&mut r).await.is_ok());
+    assert_eq!(s.grants("password").len(), 2);
+}
+
+/// Refreshes sent in 30 s of the soft window while every refresh fails.
+async fn soft_tries(retry: &str) -> usize {
+    let failing = [Answer::Ok, UNAVAILABLE, UNAVAILABLE, UNAVAILABLE];
+    let policy = format!(
+        "{{ refresh: proactive, buffer: 2m, soft_window: all_inline, coordination: none, retry: {retry} }}"
+    );
+    let (i, s) = client(&policy, Scripted::new(600, &failing, &[]));
+    let mut r = rng(1);
+    i.client().login(&mut r).await.unwrap();
+    at(500_000).await;
+    for _ in 0..30 {
+        assert!(
+            worker::request(&i, &mut r).await.0,
+            "the current token serves"
+        );
+        at(1000).await;
+    }
+    s.grants("refresh_token").len()
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_a_soft_failure_hold_waits_for_the_hard_point() {
+    assert_eq!(
+        soft_tries("{ attempts: 1, after_soft_failure: hold }").await,
+        1
+    );
+    assert_eq!(
+        soft_tries("{ attempts: 1 }").await,
+        4,
+        "retried at every check until one works"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_refresh_past_the_hard_point_fails_the_request() {
+    let failing = [Answer::Ok, UNAVAILABLE];
+    let (i, s) = client(
+        "{ refresh: proactive, buffer: 2m, hard_buffer: 1m, retry: { attempts: 1 } }",
+        Scripted::new(600, &failing, &[]),
+    );
+    let mut r = rng(1);
+    i.client().login(&mut r).await.unwrap();
+    at(550_000).await;
+    assert!(
+        !worker::request(&i, &mut r).await.0,
+        "no request with a token past its hard point"
+    );
+    assert_eq!(s.api_calls(), 0);
+    assert!(worker::request(&i, &mut r).await.0, "the next try works");
+}
+
+#[tokio::test(start_paused = true)]
+async fn lock_on_timeout_fail_gives_the_waiter_up() {
+    let run = |policy: &'static str| async move {
+        let mut server = Scripted::new(600, &[], &[]);
+        server.token_delay = std::time::Duration::from_secs(3);
+        let (i, s) = client(policy, server);
+        i.client().login(&mut rng(1)).await.unwrap();
+        at(601_000).await;
+        let (a, b) = (i.clone(), i.clone());
+        let first = async move { worker::request(&a, &mut rng(3)).await.0 };
+        let second = async move { worker::request(&b, &mut rng(4)).await.0 };
+        let got = tokio::join!(first, second);
+        (got, s.grants("refresh_token").len())
+    };
+    let fail =
+        "{ refresh: proactive, coordination: try_lock, lock: { wait: 1s, on_timeout: fail } }";
+    assert_eq!(run(fail).await, ((true, false), 1));
+    let refresh = "{ refresh: proactive, coordination: try_lock, lock: { wait: 1s } }";
+    assert_eq!(
+        run(refresh).await,
+        ((true, true), 2),
+        "refreshes without the lock"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Whole runs
 
@@ -452,6 +431,92 @@ fn the_servers_refresh_in_sets_the_point_when_used() {
         used.refresh.attempts
     );
     assert_eq!(ignored.refresh.attempts / N, 4);
+}
+
+#[test]
+fn jitter_is_drawn_once_per_token_unless_asked_per_check() {
+    let default = run(&world(
+        "2h",
+        "10m",
+        "2s",
+        1,
+        "{ refresh: proactive, buffer: 1m, jitter: 4m }",
+    ));
+    let token = run(&world(
+        "2h",
+        "10m",
+        "2s",
+        1,
+        "{ refresh: proactive, buffer: 1m, jitter: 4m, jitter_per: token }",
+    ));
+    assert_eq!(default.refresh.attempts, token.refresh.attempts);
+}
+
+#[test]
+fn later_and_both_jitter_move_the_refresh_towards_expiry_or_either_way() {
+    let per = |r: &Report| r.refresh.attempts as f64 / N as f64;
+    let with = |direction: &str| {
+        run(&world(
+            "2h",
+            "10m",
+            "2s",
+            1,
+            &format!(
+                "{{ refresh: proactive, buffer: 5m, jitter: 4m, jitter_direction: {direction} }}"
+            ),
+        ))
+    };
+    let none = run(&world(
+        "2h",
+        "10m",
+        "2s",
+        1,
+        "{ refresh: proactive, buffer: 5m }",
+    ));
+    let (earlier, later, both) = (with("earlier"), with("later"), with("both"));
+    // Tokens live 5 min without jitter; about 3 min earlier, 7 min later, 5 min both.
+    assert!(
+        per(&earlier) > per(&none) + 5.0,
+        "{} vs {}",
+        per(&earlier),
+        per(&none)
+    );
+    assert!(
+        per(&later) < per(&none) - 3.0,
+        "{} vs {}",
+        per(&later),
+        per(&none)
+    );
+    assert!(
+        (per(&both) - per(&none)).abs() < 3.0,
+        "{} vs {}",
+        per(&both),
+        per(&none)
+    );
+    assert_eq!(later.requests.unauthorized, 0, "still before expiry");
+}
+
+/// A token shorter than the buffer runs: every use refreshes it first, and the report
+/// says why.
+#[test]
+fn a_token_shorter_than_the_buffer_is_refreshed_at_every_use_with_a_warning() {
+    let r = run(&world(
+        "10m",
+        "8s",
+        "20s",
+        1,
+        "{ preset: google-auth-python }",
+    ));
+    assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
+    assert!(r.warnings[0].starts_with("clients[0].policy.preset: a buffer of 3m45s"));
+    // About one refresh per request (30 a client in 10 minutes), no 401.
+    assert!(
+        r.refresh.attempts >= r.requests.ok - N,
+        "{:?} {:?}",
+        r.refresh,
+        r.requests
+    );
+    assert_eq!(r.requests.unauthorized, 0);
 }
 
 #[test]

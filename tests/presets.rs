@@ -1,14 +1,20 @@
-//! Each preset against its row of the SDK table: the trigger, the mode, how concurrent
-//! callers are coordinated, what they do while a refresh runs, failures, 401s and the
-//! expiry source, as the resolved policy has them.
+//! Each preset against what its SDK's source does (the citations are the presets' doc
+//! comments): one client against a scripted server, on the paused clock, for each
+//! column of behaviour. The refresh point and the jitter's window and direction; the
+//! tries a failing refresh gets; what a rejected API request leads to; how four
+//! callers at once are coordinated; and what the client can do once its refresh token
+//! is refused. A row per preset says what its SDK does; every preset must have one.
 
+use std::sync::Arc;
+
+use tokenstorm::client::{Instance, worker};
 use tokenstorm::duration::Dur;
 use tokenstorm::scenario::policy::Trigger;
-use tokenstorm::scenario::{
-    Coordination as C, DuringRefresh, ExpirySource as X, JitterPer, On401, On401When, PolicySpec,
-    RefreshMode as M, RetryJitter, SoftWindow as W,
-};
+use tokenstorm::scenario::{Coordination as C, OnInvalidGrant, PolicySpec};
 use tokenstorm::scenario::{Policy, presets};
+
+mod scripted;
+use scripted::{Answer, Scripted, at, client_with, rng};
 
 fn preset(name: &str) -> Policy {
     assert!(presets::find(name).is_some(), "no preset {name}");
@@ -22,328 +28,480 @@ fn secs(s: i64) -> Dur {
     Dur::secs(s)
 }
 
-/// The columns every row has.
-#[allow(clippy::too_many_arguments)]
-#[track_caller]
-fn row(
-    p: &Policy,
-    mode: M,
-    trigger: Trigger,
-    hard: i64,
-    window: W,
-    coordination: C,
-    attempts: u32,
-    on_401: On401,
-    expiry: X,
-) {
-    assert_eq!(p.refresh, mode, "mode");
-    assert_eq!(p.trigger, trigger, "trigger");
-    assert_eq!(p.hard_buffer, secs(hard), "hard buffer");
-    assert_eq!(p.soft_window, window, "soft window");
-    assert_eq!(p.coordination, coordination, "coordination");
-    assert_eq!(p.retry.attempts, attempts, "tries");
-    assert_eq!(p.on_401, on_401, "on 401");
-    assert_eq!(p.expiry_source, expiry, "expiry source");
+/// What one SDK does, as its source says.
+struct Row {
+    name: &'static str,
+    /// Where the first refresh falls, in seconds before the token's expiry (requests
+    /// every second: the refresh comes at the first request past the point).
+    window: (f64, f64),
+    /// Tries of a refresh answered 503, 502 and 429 (without Retry-After) each time.
+    tries: [usize; 3],
+    /// API requests sent for one logical request answered 401 every time.
+    sends_on_401: usize,
+    /// Refreshes sent when four callers need one at once (a slow token endpoint).
+    refreshes_of_four: usize,
+    /// What a refused refresh token leads to.
+    after_invalid_grant: OnInvalidGrant,
 }
 
-#[test]
-fn golang_oauth2() {
-    let p = preset("golang-oauth2");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(10)),
-        0,
-        W::Block,
-        C::SingleFlight,
-        1,
-        On401::Fail,
-        X::ExpiresIn,
-    );
-    assert_eq!(p.during_refresh, DuringRefresh::Queue, "everyone waits");
+use OnInvalidGrant::{Fail as LoggedOut, Login as LogsIn};
+
+const ROWS: &[Row] = &[
+    Row {
+        name: "golang-oauth2",
+        window: (9.0, 10.0),
+        tries: [1, 1, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 1,
+        after_invalid_grant: LoggedOut,
+    },
+    Row {
+        name: "google-auth-python",
+        window: (224.0, 225.0),
+        tries: [3, 1, 3],
+        sends_on_401: 3,
+        refreshes_of_four: 4,
+        after_invalid_grant: LoggedOut,
+    },
+    Row {
+        name: "google-cloud-go",
+        window: (224.0, 225.0),
+        tries: [1, 1, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 1,
+        after_invalid_grant: LoggedOut,
+    },
+    Row {
+        name: "google-auth-java",
+        window: (224.0, 225.0),
+        tries: [1, 1, 1],
+        sends_on_401: 11,
+        refreshes_of_four: 1,
+        after_invalid_grant: LoggedOut,
+    },
+    Row {
+        name: "msal-python",
+        window: (299.0, 300.0),
+        tries: [1, 1, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 4,
+        after_invalid_grant: LoggedOut,
+    },
+    Row {
+        name: "msal-dotnet",
+        window: (299.0, 300.0),
+        tries: [2, 2, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 4,
+        after_invalid_grant: LoggedOut,
+    },
+    Row {
+        name: "azure-identity",
+        window: (239.0, 300.0),
+        tries: [4, 4, 4],
+        sends_on_401: 1,
+        refreshes_of_four: 4,
+        after_invalid_grant: LogsIn,
+    },
+    Row {
+        name: "azure-core-dotnet",
+        window: (299.0, 300.0),
+        tries: [1, 1, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 1,
+        after_invalid_grant: LogsIn,
+    },
+    Row {
+        name: "aws-sdk-rust",
+        window: (4.0, 10.0),
+        tries: [1, 1, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 1,
+        after_invalid_grant: LogsIn,
+    },
+    Row {
+        name: "aws-sdk-java",
+        window: (119.0, 300.0),
+        tries: [1, 1, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 1,
+        after_invalid_grant: LogsIn,
+    },
+    Row {
+        name: "botocore",
+        window: (899.0, 900.0),
+        tries: [1, 1, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 1,
+        after_invalid_grant: LogsIn,
+    },
+    Row {
+        name: "spring-security",
+        window: (59.0, 60.0),
+        tries: [1, 1, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 4,
+        after_invalid_grant: LogsIn,
+    },
+    Row {
+        name: "auth0-spa-js",
+        window: (59.0, 60.0),
+        tries: [1, 1, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 1,
+        after_invalid_grant: LoggedOut,
+    },
+    Row {
+        name: "requests-oauthlib",
+        window: (-1.0, 0.0),
+        tries: [1, 1, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 4,
+        after_invalid_grant: LoggedOut,
+    },
+    Row {
+        name: "authlib",
+        window: (59.0, 60.0),
+        tries: [1, 1, 1],
+        sends_on_401: 1,
+        refreshes_of_four: 4,
+        after_invalid_grant: LoggedOut,
+    },
+    Row {
+        name: "guide-js",
+        window: (299.0, 300.0),
+        tries: [3, 3, 3],
+        sends_on_401: 2,
+        refreshes_of_four: 1,
+        after_invalid_grant: LogsIn,
+    },
+    Row {
+        name: "guide-python",
+        window: (299.0, 300.0),
+        tries: [3, 3, 3],
+        sends_on_401: 2,
+        refreshes_of_four: 1,
+        after_invalid_grant: LogsIn,
+    },
+];
+
+const TTL: i64 = 3600;
+
+/// A logged-in client of preset `name` (draws from `seed`) against `server`.
+async fn logged_in(
+    name: &str,
+    server: Scripted,
+    seed: u64,
+) -> (Arc<Instance<Scripted>>, Arc<Scripted>) {
+    let (i, s) = client_with(preset(name), server, seed);
+    i.client().login(&mut rng(seed)).await.unwrap();
+    (i, s)
 }
 
-#[test]
-fn google_auth_python() {
-    let p = preset("google-auth-python");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(225)),
-        0,
-        W::AllInline,
-        C::None,
-        3,
-        On401::RefreshAndRetry,
-        X::ExpiresIn,
-    );
-    assert_eq!((p.retry.backoff, p.retry.multiplier), (secs(1), 2.0));
-    assert_eq!(
-        (p.retry.jitter, p.retry.jitter_ratio),
-        (RetryJitter::Proportional, 0.1)
-    );
-    assert!(p.retry.retryable(503) && p.retry.retryable(408) && p.retry.retryable(429));
-    assert_eq!(p.replays, 2);
+/// Seconds before expiry at which a client of `row`'s preset first refreshed.
+async fn refresh_point(row: &Row, seed: u64) -> f64 {
+    let (i, s) = logged_in(row.name, Scripted::new(TTL, &[], &[]), seed).await;
+    let mut r = rng(seed + 1000);
+    let from = ((TTL as f64 - row.window.1 - 30.0) * 1000.0) as u64;
+    at(from).await;
+    let mut now = from;
+    while s.grants("refresh_token").is_empty() && now < (TTL as u64 + 10) * 1000 {
+        worker::request(&i, &mut r).await;
+        at(1000).await;
+        now += 1000;
+    }
+    let first = *s.grants("refresh_token").first().expect("a refresh");
+    (TTL * 1000 - first as i64) as f64 / 1000.0
 }
 
-#[test]
-fn google_cloud_go() {
-    let p = preset("google-cloud-go");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(225)),
-        0,
-        W::ServeStale,
-        C::SingleFlight,
-        1,
-        On401::Fail,
-        X::ExpiresIn,
-    );
-}
-
-#[test]
-fn google_auth_java() {
-    let p = preset("google-auth-java");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(225)),
-        180,
-        W::ServeStale,
-        C::SingleFlight,
-        3,
-        On401::RefreshAndRetry,
-        X::ExpiresIn,
-    );
-    assert_eq!(p.replays, 1);
-    assert_eq!(p.on_401_when, On401When::Any);
-}
-
-#[test]
-fn msal_python() {
-    let p = preset("msal-python");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(300)),
-        300,
-        W::AllInline,
-        C::None,
-        2,
-        On401::Fail,
-        X::ExpiresIn,
-    );
-    assert!(p.use_refresh_in);
-    assert!(p.retry.keep_token && p.retry.retry_after);
-    assert!(p.retry.retryable(429) && p.retry.retryable(500) && !p.retry.retryable(408));
-}
-
-#[test]
-fn msal_dotnet() {
-    let p = preset("msal-dotnet");
-    let trigger = Trigger::Fraction {
-        fraction: 0.5,
-        min_lifetime: secs(7200),
-        buffer: secs(300),
-    };
-    row(
-        &p,
-        M::Proactive,
-        trigger,
-        300,
-        W::ServeStale,
-        C::None,
-        2,
-        On401::Fail,
-        X::ExpiresIn,
-    );
-    assert!(p.use_refresh_in);
-    assert_eq!((p.jitter, p.jitter_per), (secs(300), JitterPer::Check));
-    assert!(p.retry.retryable(500) && !p.retry.retryable(429));
-}
-
-#[test]
-fn azure_identity() {
-    let p = preset("azure-identity");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(300)),
-        0,
-        W::AllInline,
-        C::None,
-        1,
-        On401::DropToken,
-        X::JwtExp,
-    );
-    assert_eq!(p.retry.min_interval, secs(30));
-    assert!(p.retry.keep_token);
-}
-
-#[test]
-fn azure_core_dotnet() {
-    let p = preset("azure-core-dotnet");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(300)),
-        0,
-        W::ServeStale,
-        C::SingleFlight,
-        1,
-        On401::Fail,
-        X::JwtExp,
-    );
-    assert_eq!(p.retry.min_interval, secs(30));
-}
-
-#[test]
-fn aws_sdk_rust() {
-    let p = preset("aws-sdk-rust");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(10)),
-        0,
-        W::Block,
-        C::SingleFlight,
-        1,
-        On401::Fail,
-        X::JwtExp,
-    );
-    assert_eq!(
-        (p.jitter, p.jitter_per),
-        (secs(5), JitterPer::Token),
-        "buffer x U[0, 0.5] once per token"
-    );
-    assert_eq!(p.during_refresh, DuringRefresh::Queue);
-}
-
-#[test]
-fn aws_sdk_java() {
-    let p = preset("aws-sdk-java");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(300)),
-        60,
-        W::OneInline,
-        C::TryLock,
-        1,
-        On401::Fail,
-        X::JwtExp,
-    );
-    assert_eq!(p.wait, Some(secs(5)));
-    assert_eq!(p.jitter_per, JitterPer::Token);
-}
-
-#[test]
-fn botocore() {
-    let p = preset("botocore");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(900)),
-        600,
-        W::OneInline,
-        C::TryLock,
-        1,
-        On401::Fail,
-        X::JwtExp,
-    );
-    assert!(p.retry.keep_token, "advisory failure ignored");
-}
-
-#[test]
-fn spring_security() {
-    let p = preset("spring-security");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(60)),
-        0,
-        W::AllInline,
-        C::None,
-        1,
-        On401::DropToken,
-        X::ExpiresIn,
-    );
-    assert_eq!(p.on_401_when, On401When::InvalidToken);
-}
-
-#[test]
-fn auth0_spa_js() {
-    let p = preset("auth0-spa-js");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(60)),
-        0,
-        W::Block,
-        C::TryLock,
-        1,
-        On401::Fail,
-        X::ExpiresIn,
-    );
-    assert_eq!(p.wait, Some(secs(50)), "10 tries of 5000 ms");
-}
-
-#[test]
-fn guide_js() {
-    let p = preset("guide-js");
-    row(
-        &p,
-        M::Background,
-        Trigger::Buffer(secs(300)),
-        0,
-        W::Block,
-        C::SingleFlight,
-        3,
-        On401::RefreshAndRetry,
-        X::ExpiresIn,
-    );
-    assert_eq!(p.during_refresh, DuringRefresh::Queue);
-    assert_eq!(
-        (p.retry.backoff, p.retry.multiplier, p.retry.jitter),
-        (secs(2), 2.0, RetryJitter::None)
-    );
-    assert_eq!(p.retry.delay(2, 0.5), secs(4), "waits 2 s then 4 s");
-    assert!(
-        !p.retry.retryable(400),
-        "no retry on invalid_grant / invalid_client"
-    );
-    assert_eq!((p.replays, p.on_401_when), (1, On401When::InvalidToken));
-}
-
-#[test]
-fn guide_python() {
-    let p = preset("guide-python");
-    row(
-        &p,
-        M::Proactive,
-        Trigger::Buffer(secs(300)),
-        0,
-        W::Block,
-        C::TryLock,
-        3,
-        On401::RefreshAndRetry,
-        X::ExpiresIn,
-    );
-    assert_eq!(p.wait, None, "an asyncio lock waits as long as it takes");
-    assert_eq!((p.replays, p.on_401_when), (1, On401When::InvalidToken));
-}
-
-#[test]
-fn every_preset_is_covered_here() {
-    let names: Vec<&str> = presets::ALL.iter().map(|p| p.name).collect();
-    let here = include_str!("presets.rs");
-    for n in names {
+#[tokio::test(start_paused = true)]
+async fn each_preset_refreshes_where_its_sdk_does() {
+    for row in ROWS {
+        let points: Vec<f64> = {
+            let mut v = Vec::new();
+            for seed in 0..24 {
+                v.push(refresh_point(row, seed).await);
+            }
+            v
+        };
+        let (lo, hi) = points
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), &p| (a.min(p), b.max(p)));
         assert!(
-            here.contains(&format!("preset(\"{n}\")")),
-            "{n} has no test"
+            lo >= row.window.0 && hi <= row.window.1,
+            "{}: refreshed {lo}..{hi} s before expiry, its SDK in {:?}",
+            row.name,
+            row.window
+        );
+        // A jittered window is filled, not hit at one end.
+        let width = row.window.1 - row.window.0;
+        if width > 2.0 {
+            assert!(
+                hi - lo > width / 2.0,
+                "{}: {lo}..{hi} fills too little of {:?}",
+                row.name,
+                row.window
+            );
+        }
+    }
+}
+
+/// Refresh tries sent when every refresh is answered `answer`.
+async fn tries(name: &str, answer: Answer) -> usize {
+    let answers = [
+        Answer::Ok,
+        answer.clone(),
+        answer.clone(),
+        answer.clone(),
+        answer.clone(),
+        answer,
+    ];
+    let (i, s) = logged_in(name, Scripted::new(TTL, &answers, &[]), 1).await;
+    at((TTL as u64 + 1) * 1000).await;
+    worker::request(&i, &mut rng(2)).await;
+    s.grants("refresh_token").len()
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_preset_retries_a_failed_refresh_as_its_sdk_does() {
+    for row in ROWS {
+        let got = [
+            tries(row.name, Answer::Status(503, vec![])).await,
+            tries(row.name, Answer::Status(502, vec![])).await,
+            tries(row.name, Answer::Status(429, vec![])).await,
+        ];
+        assert_eq!(got, row.tries, "{}: tries on 503, 502, 429", row.name);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_preset_answers_a_401_as_its_sdk_does() {
+    let challenge = Answer::Status(
+        401,
+        vec![("www-authenticate", "Bearer error=\"invalid_token\"")],
+    );
+    for row in ROWS {
+        let api = vec![challenge.clone(); 20];
+        let (i, s) = logged_in(row.name, Scripted::new(TTL, &[], &api), 1).await;
+        let ok = worker::request(&i, &mut rng(2)).await.0;
+        assert!(!ok, "{}", row.name);
+        assert_eq!(
+            s.api_calls(),
+            row.sends_on_401,
+            "{}: API requests for one 401",
+            row.name
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_preset_coordinates_four_callers_as_its_sdk_does() {
+    for row in ROWS {
+        let mut server = Scripted::new(TTL, &[], &[]);
+        server.token_delay = std::time::Duration::from_millis(500);
+        let (i, s) = logged_in(row.name, server, 1).await;
+        at((TTL as u64 + 1) * 1000).await;
+        let call = |n| {
+            let i = i.clone();
+            async move { worker::request(&i, &mut rng(n)).await.0 }
+        };
+        let done = tokio::join!(call(11), call(12), call(13), call(14));
+        assert_eq!(done, (true, true, true, true), "{}", row.name);
+        assert_eq!(
+            s.grants("refresh_token").len(),
+            row.refreshes_of_four,
+            "{}: refreshes for four callers",
+            row.name
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_preset_logs_in_again_or_stays_logged_out_as_its_sdk_can() {
+    for row in ROWS {
+        let (i, s) = logged_in(
+            row.name,
+            Scripted::new(TTL, &[Answer::Ok, Answer::InvalidGrant], &[]),
+            1,
+        )
+        .await;
+        at((TTL as u64 + 1) * 1000).await;
+        let mut r = rng(2);
+        let first = worker::request(&i, &mut r).await.0;
+        let later = worker::request(&i, &mut r).await.0;
+        match row.after_invalid_grant {
+            LoggedOut => {
+                assert!(!first && !later, "{}", row.name);
+                assert!(i.client().is_logged_out(), "{}", row.name);
+                assert_eq!(
+                    s.grants("password").len(),
+                    1,
+                    "{}: no second login",
+                    row.name
+                );
+            }
+            LogsIn => {
+                assert!(first && later, "{}", row.name);
+                assert_eq!(
+                    s.grants("password").len(),
+                    2,
+                    "{}: a forced login",
+                    row.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_preset_has_a_row() {
+    for p in presets::ALL {
+        assert!(
+            ROWS.iter().any(|r| r.name == p.name),
+            "{} has no row",
+            p.name
+        );
+    }
+    assert_eq!(ROWS.len(), presets::ALL.len());
+}
+
+/// azure-core's per-token `randint(0, 60)` comes off the 300 s window: never earlier
+/// than 300 s; aws-sdk-rust's jitter shortens the 10 s buffer: never earlier than 10 s.
+/// Both are drawn once per token: the same client keeps its point at every check.
+#[tokio::test(start_paused = true)]
+async fn later_jitter_moves_the_refresh_towards_expiry_once_per_token() {
+    for (name, buffer) in [
+        ("azure-identity", 300.0),
+        ("aws-sdk-rust", 10.0),
+        ("aws-sdk-java", 300.0),
+    ] {
+        let row = ROWS.iter().find(|r| r.name == name).unwrap();
+        for seed in 0..12 {
+            let p = refresh_point(row, seed).await;
+            assert!(
+                p <= buffer,
+                "{name}: {p} s before expiry is earlier than {buffer}"
+            );
+        }
+    }
+}
+
+/// MSAL.NET draws ±300 s around `refresh_on` at every check: a single check 100 s after
+/// `refresh_on` refreshes for most draws but not all (the jitter can move it later),
+/// and one 100 s before for some.
+#[tokio::test(start_paused = true)]
+async fn msal_dotnet_jitters_refresh_on_both_ways_at_each_check() {
+    let refreshed = |check_s: u64| async move {
+        let mut n = 0;
+        for seed in 0..60 {
+            let mut server = Scripted::new(TTL, &[], &[]);
+            server.refresh_in = Some(1800);
+            let (i, s) = logged_in("msal-dotnet", server, seed).await;
+            at(check_s * 1000).await;
+            worker::request(&i, &mut rng(seed + 500)).await;
+            tokio::task::yield_now().await;
+            n += usize::from(!s.grants("refresh_token").is_empty());
+        }
+        n
+    };
+    let after = refreshed(1900).await;
+    let before = refreshed(1700).await;
+    assert!(
+        after > 30 && after < 60,
+        "{after} of 60 refreshed 100 s after refresh_on"
+    );
+    assert!(
+        before > 0 && before < 30,
+        "{before} of 60 refreshed 100 s before it"
+    );
+}
+
+/// MSAL Python replays a kept error answer without sending: a 503 for 5 s, a 400 for
+/// 60 s (`throttled_http_client.py`).
+#[tokio::test(start_paused = true)]
+async fn msal_python_replays_error_answers_from_its_throttle() {
+    let answers = [Answer::Ok, Answer::Status(503, vec![])];
+    let (i, s) = logged_in("msal-python", Scripted::new(TTL, &answers, &[]), 1).await;
+    at((TTL as u64 - 200) * 1000).await;
+    let mut r = rng(2);
+    assert!(!worker::request(&i, &mut r).await.0, "the 503");
+    at(2000).await;
+    assert!(
+        !worker::request(&i, &mut r).await.0,
+        "the 503 again, replayed"
+    );
+    assert_eq!(s.grants("refresh_token").len(), 1);
+    at(4000).await;
+    assert!(worker::request(&i, &mut r).await.0, "sent again after 5 s");
+    assert_eq!(s.grants("refresh_token").len(), 2);
+}
+
+/// google-cloud-go: after one failed background refresh, none until the token is
+/// invalid (`isRefreshErr`); then one blocking refresh.
+#[tokio::test(start_paused = true)]
+async fn google_cloud_go_tries_once_per_stale_window() {
+    let answers = [Answer::Ok, Answer::Status(503, vec![])];
+    let (i, s) = logged_in("google-cloud-go", Scripted::new(TTL, &answers, &[]), 1).await;
+    at((TTL as u64 - 220) * 1000).await;
+    let mut r = rng(2);
+    for _ in 0..200 {
+        assert!(
+            worker::request(&i, &mut r).await.0,
+            "the stale token serves"
+        );
+        at(1000).await;
+    }
+    assert_eq!(s.grants("refresh_token").len(), 1, "one background try");
+    at(21_000).await;
+    assert!(worker::request(&i, &mut r).await.0);
+    assert_eq!(
+        s.grants("refresh_token").len(),
+        2,
+        "a blocking refresh at expiry"
+    );
+}
+
+/// auth0-spa-js with Web Locks: a caller that waits 5 s for the lock fails with
+/// TimeoutError; it does not refresh without the lock.
+#[tokio::test(start_paused = true)]
+async fn auth0_fails_a_caller_whose_lock_wait_runs_out() {
+    let mut server = Scripted::new(TTL, &[], &[]);
+    server.token_delay = std::time::Duration::from_secs(8);
+    let (i, s) = logged_in("auth0-spa-js", server, 1).await;
+    at((TTL as u64 + 1) * 1000).await;
+    let (a, b) = (i.clone(), i.clone());
+    let first = async move { worker::request(&a, &mut rng(3)).await.0 };
+    let second = async move {
+        at(100).await;
+        worker::request(&b, &mut rng(4)).await.0
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert!(first && !second, "{first} {second}");
+    assert_eq!(s.grants("refresh_token").len(), 1);
+}
+
+/// MSAL.NET retries a 5xx once, but not when the answer carries Retry-After.
+#[tokio::test(start_paused = true)]
+async fn msal_dotnet_gives_up_on_retry_after() {
+    let limited = Answer::Status(503, vec![("retry-after", "2")]);
+    assert_eq!(tries("msal-dotnet", limited).await, 1);
+}
+
+/// The presets whose tries depend on a timeout: auth0-spa-js tries a token request 3
+/// times on network errors only.
+#[tokio::test(start_paused = true)]
+async fn auth0_retries_network_errors_only() {
+    assert_eq!(tries("auth0-spa-js", Answer::Silent).await, 3);
+    assert_eq!(tries("auth0-spa-js", Answer::Status(500, vec![])).await, 1);
+}
+
+#[test]
+fn the_resolved_triggers_are_the_sdks_constants() {
+    assert_eq!(preset("golang-oauth2").trigger, Trigger::Buffer(secs(10)));
+    assert_eq!(preset("google-auth-java").hard_buffer, secs(180));
+    assert_eq!(preset("botocore").hard_buffer, secs(600));
+    assert_eq!(preset("aws-sdk-java").coordination, C::TryLock);
+    assert_eq!(preset("aws-sdk-java").wait, Some(secs(5)));
 }
 
 #[test]

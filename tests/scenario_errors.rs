@@ -108,19 +108,28 @@ clients:
     assert!(p[1].message.contains("at most the ttl"), "{}", p[1].message);
 }
 
+/// A buffer as long as the token's life runs (every use refreshes first, as an SDK
+/// does with such tokens) and is warned about, at the key that set it.
 #[test]
-fn a_buffer_not_shorter_than_the_lifetime_is_refused() {
-    let p = problem(&format!(
-        "{BASE}    policy: {{ refresh: proactive, buffer: 15m }}\n"
-    ));
-    assert_eq!(p.path, "clients[0].policy.buffer");
-    assert_eq!(p.line, Some(8));
-    assert!(p.message.contains("less than 15m"), "{}", p.message);
-    parse(
+fn a_buffer_not_shorter_than_the_lifetime_is_a_warning() {
+    let s = parse(
+        &format!("{BASE}    policy: {{ refresh: proactive, buffer: 15m }}\n"),
+        FILE,
+    )
+    .unwrap();
+    let w = tokenstorm::scenario::warnings(&s);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("clients[0].policy.buffer: a buffer of 15m"),
+        "{w:?}"
+    );
+    assert!(w[0].contains("every use refreshes"), "{w:?}");
+    let fits = parse(
         &format!("{BASE}    policy: {{ refresh: proactive, buffer: 14m59s }}\n"),
         FILE,
     )
     .unwrap();
+    assert!(tokenstorm::scenario::warnings(&fits).is_empty());
 }
 
 #[test]
@@ -324,24 +333,24 @@ fn an_unknown_preset_lists_the_known_ones() {
 }
 
 #[test]
-fn a_preset_whose_buffers_outlast_the_token_is_refused_at_the_preset() {
+fn a_preset_whose_buffers_outlast_the_token_is_warned_about_at_the_preset() {
     // botocore treats credentials with less than 10 minutes left as expired.
     let text = BASE.replace("ttl: 15m", "ttl: 5m");
-    let p = problems(&format!("{text}    policy: {{ preset: botocore }}\n"));
+    let s = parse(&format!("{text}    policy: {{ preset: botocore }}\n"), FILE).unwrap();
+    let w = tokenstorm::scenario::warnings(&s);
     assert!(
-        p.iter().all(|p| p.path == "clients[0].policy.preset"),
-        "{p:#?}"
+        w.iter()
+            .all(|w| w.starts_with("clients[0].policy.preset: ")),
+        "{w:#?}"
     );
-    assert!(
-        p.iter().any(|p| p.message.contains("hard buffer")),
-        "{p:#?}"
-    );
+    assert!(w.iter().any(|w| w.contains("hard buffer")), "{w:#?}");
     // Overriding the preset's keys makes it fit.
-    parse(
+    let fits = parse(
         &format!("{text}    policy: {{ preset: botocore, buffer: 2m, hard_buffer: 1m }}\n"),
         FILE,
     )
     .unwrap();
+    assert!(tokenstorm::scenario::warnings(&fits).is_empty());
 }
 
 #[test]

@@ -13,17 +13,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rand::RngExt;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::session::{Client, Failure, Need, lock};
+use super::session::{Client, Failure, Need, draw_jitter, lock};
 use super::store::AccessToken;
 use crate::exchange::Exchange;
 use crate::rng::Rng;
 use crate::scenario::Coordination;
 use crate::scenario::policy::Trigger;
-use crate::scenario::{DuringRefresh, JitterPer, SoftWindow};
+use crate::scenario::{AfterSoftFailure, DuringRefresh, JitterPer, OnLockTimeout, SoftWindow};
 
 /// What a single-flight leader tells its waiters: `None` while the refresh runs.
 type FlightResult = Option<Result<(), Failure>>;
@@ -47,6 +46,8 @@ pub struct Instance<E> {
     mutex: Arc<tokio::sync::Mutex<()>>,
     /// Draws for refreshes that run in the background (serve_stale, the timer).
     rng: Mutex<Rng>,
+    /// The store version whose soft-window refresh failed (`after_soft_failure: hold`).
+    soft_failed: Mutex<Option<u64>>,
 }
 
 enum Role {
@@ -62,6 +63,7 @@ impl<E: Exchange> Instance<E> {
             flight: Mutex::new(None),
             mutex: Arc::new(tokio::sync::Mutex::new(())),
             rng: Mutex::new(rng),
+            soft_failed: Mutex::new(None),
         }
     }
 
@@ -93,29 +95,38 @@ impl<E: Exchange> Instance<E> {
         }
     }
 
-    /// The jitter for one check of `token`, in ms.
+    /// The jitter for one check of `token`: ms earlier than its soft point (negative:
+    /// later).
     fn jitter(&self, token: &AccessToken, rng: &mut Rng) -> i64 {
         let policy = self.client.policy();
         match policy.jitter_per {
             JitterPer::Token => token.jitter_ms,
-            JitterPer::Check => match policy.jitter.as_ms() {
-                j if j > 0 => rng.random_range(0..=j),
-                _ => 0,
-            },
+            JitterPer::Check => draw_jitter(policy, rng),
         }
     }
 
-    /// Where `token` stands now, for a policy that refreshes ahead of expiry.
-    fn stage(&self, token: &AccessToken, rng: &mut Rng) -> Stage {
+    /// Where the token of store `version` stands now, for a policy that refreshes ahead
+    /// of expiry.
+    fn stage(&self, version: u64, token: &AccessToken, rng: &mut Rng) -> Stage {
         let policy = self.client.policy();
         let now = self.client.clock.now_ms();
         if now >= token.expires_at_ms - policy.hard_buffer.as_ms() {
             return Stage::Hard;
         }
-        if now + self.jitter(token, rng) >= self.soft_point(token) && !self.client.too_soon() {
+        let held = policy.retry.after_soft_failure == AfterSoftFailure::Hold
+            && *lock(&self.soft_failed) == Some(version);
+        if now + self.jitter(token, rng) >= self.soft_point(token)
+            && !held
+            && !self.client.too_soon()
+        {
             return Stage::Soft;
         }
         Stage::Fresh
+    }
+
+    /// A refresh of the token of `version` failed in the soft window.
+    fn soft_failure(&self, version: u64) {
+        *lock(&self.soft_failed) = Some(version);
     }
 
     /// Whether a refresh is in flight in this instance.
@@ -176,7 +187,8 @@ impl<E: Exchange> Instance<E> {
                 return Ok((version, token));
             }
             let need = Need::Refresh { seen: version };
-            let window = match self.stage(&token, rng) {
+            let stage = self.stage(version, &token, rng);
+            let window = match stage {
                 Stage::Fresh => return Ok((version, token)),
                 Stage::Hard => SoftWindow::Block,
                 Stage::Soft => policy.soft_window,
@@ -192,16 +204,23 @@ impl<E: Exchange> Instance<E> {
                     return Ok((version, token));
                 }
             };
-            if let Err(hard @ (Failure::InvalidGrant | Failure::LoggedOut)) = result {
-                return Err(hard);
-            }
-            if result.is_err() {
-                // A soft failure: the current token may still serve, if the policy keeps it.
-                let (v, current) = self.client.current();
-                return match current {
-                    Some(t) if policy.retry.keep_token => Ok((v, t)),
-                    _ => Err(Failure::Refresh),
-                };
+            match result {
+                Ok(()) => {}
+                Err(hard @ (Failure::InvalidGrant | Failure::LoggedOut | Failure::LockTimeout)) => {
+                    return Err(hard);
+                }
+                // Past the hard point the SDKs give the error to the caller.
+                Err(_) if stage == Stage::Hard => return Err(Failure::Refresh),
+                Err(_) => {
+                    // A soft failure: the current token may still serve, if the policy
+                    // keeps it.
+                    self.soft_failure(version);
+                    let (v, current) = self.client.current();
+                    return match current {
+                        Some(t) if policy.retry.keep_token => Ok((v, t)),
+                        _ => Err(Failure::Refresh),
+                    };
+                }
             }
         }
     }
@@ -221,7 +240,9 @@ impl<E: Exchange> Instance<E> {
                     return;
                 };
                 tokio::spawn(async move {
-                    let _ = this.lead(tx, need, &mut rng).await;
+                    if this.lead(tx, need, &mut rng).await.is_err() {
+                        this.soft_failure(need.seen());
+                    }
                 });
             }
             Coordination::TryLock => {
@@ -233,15 +254,19 @@ impl<E: Exchange> Instance<E> {
                     .metrics
                     .lock_acquired(self.client.group.index);
                 tokio::spawn(async move {
-                    if lock(&this.client.store).version == need.seen() {
-                        let _ = this.client.renew(need, &mut rng).await;
+                    if lock(&this.client.store).version == need.seen()
+                        && this.client.renew(need, &mut rng).await.is_err()
+                    {
+                        this.soft_failure(need.seen());
                     }
                     drop(guard);
                 });
             }
             Coordination::None => {
                 tokio::spawn(async move {
-                    let _ = this.client.renew(need, &mut rng).await;
+                    if this.client.renew(need, &mut rng).await.is_err() {
+                        this.soft_failure(need.seen());
+                    }
                 });
             }
         }
@@ -268,7 +293,15 @@ impl<E: Exchange> Instance<E> {
                 continue;
             };
             let due = self.soft_point(&token) - self.jitter(&token, &mut rng);
-            let wait_ms = due - self.client.clock.now_ms();
+            let now = self.client.clock.now_ms();
+            if due <= token.received_at_ms {
+                // Due as it arrived (a lifetime within the buffer): the requests renew
+                // it on use; a timer would renew it in a loop.
+                let left = (token.expires_at_ms - now).max(1000) as u64;
+                tokio::time::sleep(Duration::from_millis(left).min(until(end))).await;
+                continue;
+            }
+            let wait_ms = due - now;
             if wait_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(wait_ms as u64).min(until(end))).await;
                 continue;
@@ -326,6 +359,9 @@ impl<E: Exchange> Instance<E> {
         if lock(&self.client.store).version != need.seen() {
             return Ok(());
         }
+        if guard.is_none() && self.client.policy().on_lock_timeout == OnLockTimeout::Fail {
+            return Err(Failure::LockTimeout);
+        }
         let result = self.client.renew(need, rng).await;
         drop(guard);
         result
@@ -375,10 +411,21 @@ impl<E: Exchange> Instance<E> {
                 Role::AlreadyDone => return Ok(()),
                 Role::Lead(tx) => return self.lead(tx, need, rng).await,
                 Role::Wait(mut rx) if self.client.policy().coordination == Coordination::Lock => {
-                    // Behind this instance's leader, who waits for the lock itself.
-                    match rx.wait_for(Option::is_some).await {
-                        Ok(v) => return v.unwrap_or(Err(Failure::Refresh)),
-                        Err(_) => continue,
+                    // Behind this instance's leader, who waits for the lock itself; a
+                    // lock that throws on timeout bounds this wait too (each caller of
+                    // a Web Lock waits for it on its own).
+                    let policy = self.client.policy();
+                    let wait = rx.wait_for(Option::is_some);
+                    let bounded = match (policy.on_lock_timeout, policy.wait) {
+                        (OnLockTimeout::Fail, Some(limit)) => {
+                            tokio::time::timeout(limit.to_std(), wait).await.ok()
+                        }
+                        _ => Some(wait.await),
+                    };
+                    match bounded {
+                        None => return Err(Failure::LockTimeout),
+                        Some(Ok(v)) => return v.unwrap_or(Err(Failure::Refresh)),
+                        Some(Err(_)) => continue,
                     }
                 }
                 Role::Wait(mut rx) => {
@@ -396,6 +443,9 @@ impl<E: Exchange> Instance<E> {
                         outcome.is_none(),
                     );
                     match outcome {
+                        None if self.client.policy().on_lock_timeout == OnLockTimeout::Fail => {
+                            return Err(Failure::LockTimeout);
+                        }
                         // Gave up waiting: renew without coordination.
                         None => return self.client.renew(need, rng).await,
                         Some(Ok(result)) => return result,

@@ -9,6 +9,7 @@
 mod instance;
 pub(crate) mod session;
 pub(crate) mod store;
+mod throttle;
 pub mod worker;
 
 use std::sync::Arc;

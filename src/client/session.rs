@@ -26,7 +26,9 @@ use crate::lock::{Acquire, LockService};
 use crate::metrics::{LoginKind, Metrics, RefreshEnd};
 use crate::rng::Rng;
 use crate::scenario::policy::Policy;
-use crate::scenario::{Dialect, JitterPer, OnInvalidGrant};
+use crate::scenario::{
+    Dialect, JitterDirection, JitterPer, OnInvalidGrant, OnLockTimeout, RetryAfter,
+};
 
 /// What every client of a group shares.
 pub struct Group<E> {
@@ -53,6 +55,8 @@ pub struct Group<E> {
 pub enum Failure {
     Refresh,
     Login,
+    /// The wait for another caller's refresh ran out (`lock.on_timeout: fail`).
+    LockTimeout,
     /// The refresh token was refused while another caller renewed it: this call fails
     /// even where a soft failure would keep the token (`on_invalid_grant: fail`).
     InvalidGrant,
@@ -97,6 +101,20 @@ pub(crate) fn retry_after(resp: &Response) -> Option<Duration> {
     Some(Duration::from_secs(secs))
 }
 
+/// One draw of the policy's jitter: how many ms earlier than its soft point a token is
+/// renewed (negative: later).
+pub(super) fn draw_jitter(policy: &Policy, rng: &mut Rng) -> i64 {
+    let j = policy.jitter.as_ms();
+    if j <= 0 {
+        return 0;
+    }
+    match policy.jitter_direction {
+        JitterDirection::Earlier => rng.random_range(0..=j),
+        JitterDirection::Later => -rng.random_range(0..=j),
+        JitterDirection::Both => rng.random_range(-j..=j),
+    }
+}
+
 /// The `error` code of an RFC 6749 §5.2 error body.
 fn oauth_error(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
@@ -116,6 +134,8 @@ pub struct Client<E> {
     logged_in: AtomicBool,
     /// Logged out for good: its refresh token died and it cannot log in again.
     logged_out: AtomicBool,
+    /// Error answers of the token endpoint kept for replay (`policy.throttle`).
+    throttled: super::throttle::Cache,
     /// When this client last sent a refresh (for `retry.min_interval`).
     last_refresh: Mutex<Option<Instant>>,
 }
@@ -135,6 +155,7 @@ impl<E: Exchange> Client<E> {
             store: Mutex::new(TokenState::default()),
             logged_in: AtomicBool::new(false),
             logged_out: AtomicBool::new(false),
+            throttled: Default::default(),
             last_refresh: Mutex::new(None),
         }
     }
@@ -222,24 +243,26 @@ impl<E: Exchange> Client<E> {
     /// Keeps a token response, with its per-token jitter drawn.
     fn keep(&self, mut access: AccessToken, refresh_token: Option<String>, rng: &mut Rng) {
         let policy = self.policy();
-        if policy.jitter_per == JitterPer::Token && policy.jitter.as_ms() > 0 {
-            access.jitter_ms = rng.random_range(0..=policy.jitter.as_ms());
+        if policy.jitter_per == JitterPer::Token {
+            access.jitter_ms = draw_jitter(policy, rng);
         }
         lock(&self.store).store(access, refresh_token);
     }
 
-    /// Waits before retry `n`, per the policy and the answer's Retry-After.
-    async fn back_off(&self, n: u32, answer: Option<&Response>, rng: &mut Rng) {
+    /// Waits before retry `n`, per the policy and the answer's Retry-After; false when
+    /// the Retry-After says to give up (`retry_after: give_up`).
+    async fn back_off(&self, n: u32, answer: Option<&Response>, rng: &mut Rng) -> bool {
         let retry = &self.policy().retry;
         let mut delay = retry.delay(n, rng.random::<f64>()).to_std();
-        if retry.retry_after
-            && let Some(after) = answer.and_then(retry_after)
-        {
-            delay = delay.max(after);
+        match (retry.retry_after, answer.and_then(retry_after)) {
+            (RetryAfter::GiveUp, Some(_)) => return false,
+            (RetryAfter::Wait, Some(after)) => delay = delay.max(after),
+            _ => {}
         }
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        true
     }
 
     /// Does what `need` asks, without any coordination.
@@ -366,7 +389,10 @@ impl<E: Exchange> Client<E> {
                 if self.pull().await != need.seen() {
                     return Ok(());
                 }
-                self.renew(need, rng).await
+                match self.policy().on_lock_timeout {
+                    OnLockTimeout::Fail => Err(Failure::LockTimeout),
+                    OnLockTimeout::Refresh => self.renew(need, rng).await,
+                }
             }
             Acquire::Failed { waited, error } => {
                 if let Some(w) = waited {
@@ -384,6 +410,7 @@ impl<E: Exchange> Client<E> {
     /// (`on_invalid_grant: fail`) is logged out instead of a forced login.
     pub async fn login(&self, rng: &mut Rng) -> Result<(), Failure> {
         let metrics = &self.group.metrics;
+        let g = self.group.index;
         let kind = if self.logged_in.load(Ordering::Relaxed) {
             LoginKind::Forced
         } else {
@@ -393,26 +420,25 @@ impl<E: Exchange> Client<E> {
             self.log_out();
             return Err(Failure::LoggedOut);
         }
-        metrics.login_started(self.group.index, kind);
+        metrics.login_started(g, kind);
         if self.group.login_latency > Dur::ZERO {
             tokio::time::sleep(self.group.login_latency.to_std()).await;
         }
+        let key = format!("password:{}", self.username);
+        let pairs = [
+            ("grant_type", "password"),
+            ("username", self.username.as_str()),
+            ("password", self.group.password.as_str()),
+        ];
         let attempts = self.policy().retry.attempts;
         for attempt in 1..=attempts {
-            let req = self.token_request(&[
-                ("grant_type", "password"),
-                ("username", &self.username),
-                ("password", &self.group.password),
-            ]);
-            let t0 = Instant::now();
-            let answer = self.send(Endpoint::Token, req).await;
-            let latency = t0.elapsed();
+            let (answer, latency, replayed) = self.token_call(&key, &pairs, || {}).await;
             let retry = match &answer {
                 Some(resp) if resp.status() == StatusCode::OK => {
                     if let Some((access, refresh_token)) = self.tokens_of(resp) {
                         self.keep(access, refresh_token, rng);
                         self.logged_in.store(true, Ordering::Relaxed);
-                        metrics.login_attempt_done(self.group.index, true, latency);
+                        metrics.login_attempt_done(g, true, latency);
                         return Ok(());
                     }
                     false
@@ -420,49 +446,88 @@ impl<E: Exchange> Client<E> {
                 Some(resp) => self.policy().retry.retryable(resp.status().as_u16()),
                 None => true,
             };
-            metrics.login_attempt_done(self.group.index, false, latency);
-            if !retry || attempt == attempts {
+            if replayed {
+                metrics.login_replayed(g);
+            } else {
+                metrics.login_attempt_done(g, false, latency);
+            }
+            if !retry || attempt == attempts || !self.back_off(attempt, answer.as_ref(), rng).await
+            {
                 break;
             }
-            self.back_off(attempt, answer.as_ref(), rng).await;
         }
         Err(Failure::Login)
     }
 
+    /// Sends one token request, or replays the answer the throttle kept for `key`
+    /// (`before_send` runs only when it is sent): the answer, how long it took, and
+    /// whether it was replayed.
+    async fn token_call(
+        &self,
+        key: &str,
+        pairs: &[(&str, &str)],
+        before_send: impl FnOnce(),
+    ) -> (Option<Response>, Duration, bool) {
+        if self.policy().throttle.is_some()
+            && let Some(kept) = self.throttled.replay(key)
+        {
+            return (Some(kept), Duration::ZERO, true);
+        }
+        before_send();
+        let req = self.token_request(pairs);
+        let t0 = Instant::now();
+        let answer = self.send(Endpoint::Token, req).await;
+        let latency = t0.elapsed();
+        if let (Some(throttle), Some(resp)) = (&self.policy().throttle, &answer)
+            && !resp.status().is_success()
+        {
+            self.throttled.keep(throttle, key, resp);
+        }
+        (answer, latency, false)
+    }
+
+    /// The refresh token to present, its store version, and whether another operation
+    /// presented it already; None when there is none alive.
+    fn usable(&self) -> Option<(u64, Arc<str>, bool)> {
+        let mut s = lock(&self.store);
+        match s.refresh_token.clone() {
+            Some(rt) if !s.dead => {
+                let v = s.version;
+                Some((v, rt, s.present(v)))
+            }
+            _ => None,
+        }
+    }
+
     /// A refresh-token grant with the stored refresh token; a dead refresh token leads
-    /// to a forced login.
+    /// to a forced login (or, with `on_invalid_grant: fail`, to being logged out).
     async fn refresh(&self, rng: &mut Rng, sent: &mut u64) -> Result<(), Failure> {
         let metrics = &self.group.metrics;
-        let usable = {
-            let mut s = lock(&self.store);
-            match s.refresh_token.clone() {
-                Some(rt) if !s.dead => {
-                    let v = s.version;
-                    Some((v, rt, s.present(v)))
-                }
-                _ => None,
-            }
-        };
-        let Some((version, refresh_token, mut duplicate)) = usable else {
+        let g = self.group.index;
+        let Some((version, refresh_token, mut duplicate)) = self.usable() else {
             return self.login(rng).await;
         };
         duplicate |= self.presented_elsewhere(version).await;
+        let pairs = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &*refresh_token),
+        ];
         let attempts = self.policy().retry.attempts;
         for attempt in 1..=attempts {
-            let req = self.token_request(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &refresh_token),
-            ]);
-            metrics.refresh_sent(self.group.index, duplicate && attempt == 1);
-            *sent += 1;
-            *lock(&self.last_refresh) = Some(Instant::now());
-            let t0 = Instant::now();
-            let answer = self.send(Endpoint::Token, req).await;
-            let latency = t0.elapsed();
+            let send = || {
+                metrics.refresh_sent(g, duplicate && attempt == 1);
+                *sent += 1;
+                *lock(&self.last_refresh) = Some(Instant::now());
+            };
+            let (answer, latency, replayed) = self.token_call(&refresh_token, &pairs, send).await;
+            let end = |how| match replayed {
+                true => metrics.refresh_replayed(g),
+                false => metrics.refresh_done(g, how, latency),
+            };
             let retry = match &answer {
                 Some(resp) if resp.status() == StatusCode::OK => {
                     if let Some((access, refresh_token)) = self.tokens_of(resp) {
-                        metrics.refresh_done(self.group.index, RefreshEnd::Ok, latency);
+                        end(RefreshEnd::Ok);
                         self.keep(access, refresh_token, rng);
                         return Ok(());
                     }
@@ -472,32 +537,38 @@ impl<E: Exchange> Client<E> {
                     if resp.status() == StatusCode::BAD_REQUEST
                         && oauth_error(resp.body()).as_deref() == Some("invalid_grant") =>
                 {
-                    metrics.refresh_done(self.group.index, RefreshEnd::InvalidGrant, latency);
-                    let moved_on = {
-                        let mut s = lock(&self.store);
-                        s.mark_dead(version);
-                        s.version != version
-                    };
-                    // Another caller already replaced the tokens: nothing to log in for.
-                    // A library that raises the error to its caller fails this call
-                    // all the same (`on_invalid_grant: fail`).
-                    if moved_on {
-                        return match self.policy().on_invalid_grant {
-                            OnInvalidGrant::Login => Ok(()),
-                            OnInvalidGrant::Fail => Err(Failure::InvalidGrant),
-                        };
-                    }
-                    return self.login(rng).await;
+                    end(RefreshEnd::InvalidGrant);
+                    return self.refused(version, rng).await;
                 }
                 Some(resp) => self.policy().retry.retryable(resp.status().as_u16()),
                 None => true,
             };
-            metrics.refresh_done(self.group.index, RefreshEnd::Failed, latency);
-            if !retry || attempt == attempts {
+            end(RefreshEnd::Failed);
+            if !retry || attempt == attempts || !self.back_off(attempt, answer.as_ref(), rng).await
+            {
                 break;
             }
-            self.back_off(attempt, answer.as_ref(), rng).await;
         }
         Err(Failure::Refresh)
+    }
+
+    /// The refresh token of `version` was refused (invalid_grant): it is dead, and the
+    /// client logs in again, unless another caller replaced the tokens meanwhile.
+    async fn refused(&self, version: u64, rng: &mut Rng) -> Result<(), Failure> {
+        let moved_on = {
+            let mut s = lock(&self.store);
+            s.mark_dead(version);
+            s.version != version
+        };
+        // Another caller already replaced the tokens: nothing to log in for. A library
+        // that raises the error to its caller fails this call all the same
+        // (`on_invalid_grant: fail`).
+        if moved_on {
+            return match self.policy().on_invalid_grant {
+                OnInvalidGrant::Login => Ok(()),
+                OnInvalidGrant::Fail => Err(Failure::InvalidGrant),
+            };
+        }
+        self.login(rng).await
     }
 }

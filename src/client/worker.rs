@@ -22,7 +22,7 @@ use crate::exchange::Response;
 use crate::exchange::{Endpoint, Exchange, Request};
 use crate::metrics::Attempt;
 use crate::rng::Rng;
-use crate::scenario::{On401, On401When, Requests, Spacing};
+use crate::scenario::{On401, On401When, Requests, RetryAfter, Spacing};
 
 /// Gaps between a worker's requests.
 pub(crate) struct Pacer {
@@ -141,10 +141,13 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
                     break false;
                 }
                 let mut delay = policy.retry.delay(failures, rng.random::<f64>()).to_std();
-                if policy.retry.retry_after
-                    && let Some(after) = answer.as_ref().and_then(retry_after)
-                {
-                    delay = delay.max(after);
+                match (
+                    policy.retry.retry_after,
+                    answer.as_ref().and_then(retry_after),
+                ) {
+                    (RetryAfter::GiveUp, Some(_)) => break false,
+                    (RetryAfter::Wait, Some(after)) => delay = delay.max(after),
+                    _ => {}
                 }
                 tokio::time::sleep(delay).await;
             }

@@ -12,7 +12,12 @@ pub fn validate(files: &[PathBuf]) -> Result<(), Failure> {
     let mut bad = 0;
     for file in files {
         match scenario::load(file) {
-            Ok(s) => out(&format!("{}: ok ({})\n", file.display(), s.name)),
+            Ok(s) => {
+                out(&format!("{}: ok ({})\n", file.display(), s.name));
+                for w in scenario::warnings(&s) {
+                    eprintln!("{}: warning: {w}", file.display());
+                }
+            }
             // Printed as found, not returned: the files after it are still checked.
             Err(e) => {
                 bad += 1;

@@ -126,9 +126,13 @@ pub(crate) struct Counts {
     pub refresh_failed: u64,
     pub refresh_invalid_grant: u64,
     pub refresh_duplicates: u64,
+    /// Refresh answers replayed from the client's throttle without being sent.
+    pub refresh_replayed: u64,
     pub login_initial: u64,
     pub login_forced: u64,
     pub login_failed: u64,
+    /// Login answers replayed from the client's throttle without being sent.
+    pub login_replayed: u64,
     /// Clients logged out for good (`on_invalid_grant: fail`).
     pub logged_out: u64,
     pub lock_acquisitions: u64,
@@ -166,6 +170,8 @@ impl Counts {
             t.refresh_failed += c.refresh_failed;
             t.refresh_invalid_grant += c.refresh_invalid_grant;
             t.refresh_duplicates += c.refresh_duplicates;
+            t.refresh_replayed += c.refresh_replayed;
+            t.login_replayed += c.login_replayed;
             t.login_initial += c.login_initial;
             t.login_forced += c.login_forced;
             t.login_failed += c.login_failed;
@@ -446,6 +452,18 @@ impl Metrics {
                 m.series_forced_logins.add(tick, 1);
             }
         }
+    }
+
+    /// A refresh got the answer its client's throttle kept, without sending.
+    pub(crate) fn refresh_replayed(&self, g: usize) {
+        let (mut guard, _, _) = self.at();
+        group(&mut guard.groups, g).refresh_replayed += 1;
+    }
+
+    /// A login got the answer its client's throttle kept, without sending.
+    pub(crate) fn login_replayed(&self, g: usize) {
+        let (mut guard, _, _) = self.at();
+        group(&mut guard.groups, g).login_replayed += 1;
     }
 
     /// A client is logged out for good.

@@ -78,6 +78,12 @@ pub(crate) fn verdict_lines(verdicts: &Verdicts, style: Style) -> String {
 /// (when there are several) and the latencies.
 pub fn render(report: &Report, style: Style) -> String {
     let mut out = headline(report);
+    for w in &report.warnings {
+        out.push_str(&format!("  {} {w}\n", paint("warning:", "33", style)));
+    }
+    if !report.warnings.is_empty() {
+        out.push('\n');
+    }
     let verdicts = Verdicts::of(report);
     if verdicts.is_empty() {
         out.push_str("  no thresholds\n\n");

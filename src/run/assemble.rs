@@ -74,6 +74,7 @@ fn login(c: &Counts) -> m::Login {
         initial: c.login_initial,
         forced: c.login_forced,
         failed: c.login_failed,
+        replayed: c.login_replayed,
     }
 }
 
@@ -91,6 +92,7 @@ fn group(c: &Counts) -> m::Group {
             invalid_grant: c.refresh_invalid_grant,
             duplicates: c.refresh_duplicates,
             peak_per_second: c.refresh_peak_per_second,
+            replayed: c.refresh_replayed,
         },
         login: login(c),
         clients: m::Clients {
@@ -147,6 +149,7 @@ pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             .map(|(g, counts)| (g.name.clone(), group(counts)))
             .collect(),
         thresholds: Vec::new(),
+        warnings: crate::scenario::warnings(scenario),
         timeline: timeline(scenario, &o),
         // run_on adds a worker's section.
         worker: None,
@@ -172,6 +175,7 @@ fn refresh(c: &Counts, r: &Recorded, duration_seconds: f64) -> m::Refresh {
         peak_per_second: r.peaks.refresh_per_second,
         mean_per_second: mean_per_second(c.refresh_attempts, duration_seconds),
         max_concurrent: r.peaks.refresh_concurrent,
+        replayed: c.refresh_replayed,
     }
 }
 

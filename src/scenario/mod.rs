@@ -20,6 +20,7 @@ use std::path::Path;
 
 pub use model::*;
 pub use policy::Policy;
+pub use validate::warnings;
 
 /// One thing wrong with a scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]

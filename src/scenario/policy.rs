@@ -8,8 +8,9 @@
 
 use crate::duration::Dur;
 use crate::scenario::{
-    Coordination, DuringRefresh, ExpirySource, JitterPer, LockBackend, LockSpec, On401, On401When,
-    OnInvalidGrant, PolicySpec, RefreshMode, RetryJitter, RetrySpec, SoftWindow, StatusPattern,
+    AfterSoftFailure, Coordination, DuringRefresh, ExpirySource, JitterDirection, JitterPer,
+    LockBackend, LockSpec, On401, On401When, OnInvalidGrant, OnLockTimeout, PolicySpec,
+    RefreshMode, RetryAfter, RetryJitter, RetrySpec, SoftWindow, StatusPattern, ThrottleSpec,
 };
 
 /// What the defaults are, in one place (the README's reference quotes them).
@@ -19,7 +20,17 @@ pub(crate) mod defaults {
     pub(crate) const BUFFER: Dur = Dur::secs(60);
     pub(crate) const HARD_BUFFER: Dur = Dur::ZERO;
     pub(crate) const SOFT_WINDOW: SoftWindow = SoftWindow::Block;
-    pub(crate) const JITTER_PER: JitterPer = JitterPer::Check;
+    /// One draw per token: "refresh up to this much earlier, uniformly" holds for each
+    /// token (a draw per check bunches refreshes at the first checks of the window).
+    pub(crate) const JITTER_PER: JitterPer = JitterPer::Token;
+    pub(crate) const JITTER_DIRECTION: JitterDirection = JitterDirection::Earlier;
+    pub(crate) const ON_LOCK_TIMEOUT: OnLockTimeout = OnLockTimeout::Refresh;
+    /// MSAL Python's `default_throttle_time` for confidential clients
+    /// (`application.py:721-727`), its 400 cache (`throttled_http_client.py:135-170`)
+    /// and its cap (`throttled_http_client.py:30-40`).
+    pub(crate) const THROTTLE_ERRORS: Dur = Dur::secs(5);
+    pub(crate) const THROTTLE_BAD_REQUEST: Dur = Dur::secs(60);
+    pub(crate) const THROTTLE_MAX: Dur = Dur::secs(3600);
     pub(crate) const ON_401: On401 = On401::RefreshAndRetry;
     pub(crate) const REPLAYS: u32 = 1;
     pub(crate) const ON_401_WHEN: On401When = On401When::Any;
@@ -69,7 +80,37 @@ pub struct Retry {
     /// Between two refresh attempts of one client.
     pub min_interval: Dur,
     pub keep_token: bool,
-    pub retry_after: bool,
+    pub retry_after: RetryAfter,
+    pub after_soft_failure: AfterSoftFailure,
+}
+
+/// How long the token endpoint's error answers are replayed (`policy.throttle`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Throttle {
+    pub errors: Dur,
+    pub bad_request: Dur,
+    pub max: Dur,
+}
+
+impl Throttle {
+    fn of(spec: &ThrottleSpec) -> Throttle {
+        Throttle {
+            errors: spec.errors.unwrap_or(defaults::THROTTLE_ERRORS),
+            bad_request: spec.bad_request.unwrap_or(defaults::THROTTLE_BAD_REQUEST),
+            max: spec.max.unwrap_or(defaults::THROTTLE_MAX),
+        }
+    }
+
+    /// How long an answer with `status` and this Retry-After is replayed; None: not.
+    pub fn keep(&self, status: u16, retry_after: Option<Dur>) -> Option<Dur> {
+        let kept = match (status, retry_after) {
+            (_, Some(after)) => after,
+            (429 | 500..=599, None) => self.errors,
+            (400, None) => self.bad_request,
+            _ => return None,
+        };
+        Some(kept.min(self.max)).filter(|d| *d > Dur::ZERO)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -79,9 +120,10 @@ pub struct Policy {
     pub use_refresh_in: bool,
     pub hard_buffer: Dur,
     pub soft_window: SoftWindow,
-    /// Refresh up to this much earlier, drawn uniformly.
+    /// Moves the soft point by up to this much, drawn uniformly.
     pub jitter: Dur,
     pub jitter_per: JitterPer,
+    pub jitter_direction: JitterDirection,
     pub on_401: On401,
     pub replays: u32,
     pub on_401_when: On401When,
@@ -93,11 +135,14 @@ pub struct Policy {
     /// How long a caller waits for another's refresh (or for the lock) before going on
     /// without it; None: as long as it takes.
     pub wait: Option<Dur>,
+    /// What a caller does when `wait` runs out.
+    pub on_lock_timeout: OnLockTimeout,
     /// The lock of `coordination: lock`.
     pub lock: LockSettings,
     pub during_refresh: DuringRefresh,
     pub expiry_source: ExpirySource,
     pub retry: Retry,
+    pub throttle: Option<Throttle>,
     /// Per exchange (API request, refresh, login).
     pub timeout: Dur,
 }
@@ -120,6 +165,7 @@ pub(crate) fn overlay(base: &PolicySpec, over: &PolicySpec) -> PolicySpec {
             min_interval: pick(&o.min_interval, &b.min_interval),
             keep_token: pick(&o.keep_token, &b.keep_token),
             retry_after: pick(&o.retry_after, &b.retry_after),
+            after_soft_failure: pick(&o.after_soft_failure, &b.after_soft_failure),
         }),
         (b, o) => pick(o, b),
     };
@@ -132,6 +178,7 @@ pub(crate) fn overlay(base: &PolicySpec, over: &PolicySpec) -> PolicySpec {
             poll: pick(&o.poll, &b.poll),
             notify: pick(&o.notify, &b.notify),
             url: pick(&o.url, &b.url),
+            on_timeout: pick(&o.on_timeout, &b.on_timeout),
         }),
         (b, o) => pick(o, b),
     };
@@ -152,6 +199,7 @@ pub(crate) fn overlay(base: &PolicySpec, over: &PolicySpec) -> PolicySpec {
         soft_window: pick(&over.soft_window, &base.soft_window),
         jitter: pick(&over.jitter, &base.jitter),
         jitter_per: pick(&over.jitter_per, &base.jitter_per),
+        jitter_direction: pick(&over.jitter_direction, &base.jitter_direction),
         on_401: pick(&over.on_401, &base.on_401),
         replays: pick(&over.replays, &base.replays),
         on_401_when: pick(&over.on_401_when, &base.on_401_when),
@@ -162,6 +210,14 @@ pub(crate) fn overlay(base: &PolicySpec, over: &PolicySpec) -> PolicySpec {
         during_refresh: pick(&over.during_refresh, &base.during_refresh),
         expiry_source: pick(&over.expiry_source, &base.expiry_source),
         retry,
+        throttle: match (&base.throttle, &over.throttle) {
+            (Some(b), Some(o)) => Some(ThrottleSpec {
+                errors: pick(&o.errors, &b.errors),
+                bad_request: pick(&o.bad_request, &b.bad_request),
+                max: pick(&o.max, &b.max),
+            }),
+            (b, o) => pick(o, b),
+        },
         timeout: pick(&over.timeout, &base.timeout),
     }
 }
@@ -209,6 +265,7 @@ impl Policy {
             soft_window: spec.soft_window.unwrap_or(defaults::SOFT_WINDOW),
             jitter: spec.jitter.unwrap_or(Dur::ZERO),
             jitter_per: spec.jitter_per.unwrap_or(defaults::JITTER_PER),
+            jitter_direction: spec.jitter_direction.unwrap_or(defaults::JITTER_DIRECTION),
             on_401: spec.on_401.unwrap_or(defaults::ON_401),
             replays: spec.replays.unwrap_or(defaults::REPLAYS),
             on_401_when: spec.on_401_when.unwrap_or(defaults::ON_401_WHEN),
@@ -216,6 +273,11 @@ impl Policy {
             on_invalid_grant: spec.on_invalid_grant.unwrap_or(defaults::ON_INVALID_GRANT),
             coordination: spec.coordination.unwrap_or(defaults::COORDINATION),
             wait: spec.lock.as_ref().and_then(|l| l.wait),
+            on_lock_timeout: spec
+                .lock
+                .as_ref()
+                .and_then(|l| l.on_timeout)
+                .unwrap_or(defaults::ON_LOCK_TIMEOUT),
             lock: LockSettings::of(spec.lock.as_ref()),
             during_refresh: spec.during_refresh.unwrap_or(defaults::DURING_REFRESH),
             expiry_source: spec.expiry_source.unwrap_or(defaults::EXPIRY_SOURCE),
@@ -231,8 +293,10 @@ impl Policy {
                     .unwrap_or_else(|| defaults::STATUSES.to_vec()),
                 min_interval: retry.min_interval.unwrap_or(Dur::ZERO),
                 keep_token: retry.keep_token.unwrap_or(true),
-                retry_after: retry.retry_after.unwrap_or(true),
+                retry_after: retry.retry_after.unwrap_or(RetryAfter::Wait),
+                after_soft_failure: retry.after_soft_failure.unwrap_or(AfterSoftFailure::Retry),
             },
+            throttle: spec.throttle.as_ref().map(Throttle::of),
             timeout: spec.timeout.unwrap_or(defaults::TIMEOUT),
         }
     }
@@ -378,7 +442,8 @@ mod tests {
             statuses: defaults::STATUSES.to_vec(),
             min_interval: Dur::ZERO,
             keep_token: true,
-            retry_after: true,
+            retry_after: RetryAfter::Wait,
+            after_soft_failure: AfterSoftFailure::Retry,
         };
         assert_eq!(r.delay(1, 0.5), Dur::secs(1));
         assert_eq!(r.delay(2, 0.5), Dur::secs(2));

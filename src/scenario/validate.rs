@@ -13,9 +13,51 @@ use super::windows::windows;
 use crate::contract::Report;
 use crate::contract::numeric_paths;
 use crate::duration::Dur;
-use crate::scenario::Policy;
 use crate::scenario::policy::Trigger;
 use crate::scenario::presets;
+
+/// What a scenario runs as written but a user may not expect, one line each, key path
+/// first: a policy whose buffer, hard buffer or jitter is not shorter than the access
+/// token's lifetime refreshes before every use, as the SDK it copies would. A value the
+/// preset set, not the scenario, is reported at `preset`. None for `targets`, whose
+/// lifetime only the real issuer knows.
+pub fn warnings(s: &Scenario) -> Vec<String> {
+    let ttl = s.issuer.access_token.ttl;
+    if s.targets.is_some() || ttl.as_ms() <= 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (i, g) in s.clients.iter().enumerate() {
+        let (written, policy) = (&g.policy, &g.resolved);
+        let at = |key: &str, set: bool| match set || written.preset.is_none() {
+            true => format!("clients[{i}].policy.{key}"),
+            false => format!("clients[{i}].policy.preset"),
+        };
+        let every_use = format!(
+            "is not shorter than the access-token lifetime ({ttl}): every use refreshes the token first, as the SDK would"
+        );
+        if let Trigger::Buffer(buffer) = policy.trigger
+            && policy.ahead_of_expiry()
+            && buffer >= ttl
+        {
+            let path = at("buffer", written.buffer.is_some());
+            out.push(format!("{path}: a buffer of {buffer} {every_use}"));
+        }
+        if policy.hard_buffer >= ttl {
+            let path = at("hard_buffer", written.hard_buffer.is_some());
+            let hard = policy.hard_buffer;
+            out.push(format!("{path}: a hard buffer of {hard} {every_use}"));
+        }
+        if policy.jitter >= ttl {
+            let path = at("jitter", written.jitter.is_some());
+            let jitter = policy.jitter;
+            out.push(format!(
+                "{path}: a jitter of {jitter} is not shorter than the access-token lifetime ({ttl})"
+            ));
+        }
+    }
+    out
+}
 
 /// One problem: a key path and a message.
 pub(crate) type Finding = (String, String);
@@ -71,7 +113,7 @@ impl Checks {
             for (key, _) in written.iter().filter(|(_, set)| *set) {
                 self.bad(
                     format!("{p}.{key}"),
-                    "only `coordination: lock` takes a lock service; single_flight and try_lock accept only `lock.wait`",
+                    "only `coordination: lock` takes a lock service; single_flight and try_lock accept only `lock.wait` and `lock.on_timeout`",
                 );
             }
             return;
@@ -573,24 +615,11 @@ impl Checks {
                     format!("[{lo}, {hi}]: the first bound must not exceed the second"),
                 );
             }
-            self.policy(
-                &format!("{p}.policy"),
-                &group.policy,
-                &group.resolved,
-                s.issuer.access_token.ttl,
-                s.mode,
-            );
+            self.policy(&format!("{p}.policy"), &group.policy, s.mode);
         }
     }
 
-    fn policy(
-        &mut self,
-        p: &str,
-        written: &PolicySpec,
-        policy: &Policy,
-        access_ttl: Dur,
-        mode: Mode,
-    ) {
+    fn policy(&mut self, p: &str, written: &PolicySpec, mode: Mode) {
         if let Some(name) = &written.preset
             && presets::find(name).is_none()
         {
@@ -613,7 +642,17 @@ impl Checks {
         if let Some(t) = written.timeout {
             self.positive(&format!("{p}.timeout"), t, "the timeout");
         }
-        self.against_lifetime(p, written, policy, access_ttl);
+        if let Some(t) = &written.throttle {
+            for (key, d) in [
+                ("errors", t.errors),
+                ("bad_request", t.bad_request),
+                ("max", t.max),
+            ] {
+                if let Some(d) = d {
+                    self.not_negative(&format!("{p}.throttle.{key}"), d);
+                }
+            }
+        }
     }
 
     /// The written durations and the trigger that say when a policy refreshes.
@@ -680,56 +719,6 @@ impl Checks {
             self.bad(
                 format!("{p}.retry.jitter_ratio"),
                 format!("{j}: accepted a number from 0 up to less than 1"),
-            );
-        }
-    }
-
-    /// What the policy comes to once its preset is applied, against the token's life.
-    /// A value the preset set, not the scenario, is reported at `preset`.
-    fn against_lifetime(
-        &mut self,
-        p: &str,
-        written: &PolicySpec,
-        policy: &Policy,
-        access_ttl: Dur,
-    ) {
-        let from = |key: &str, set: bool| {
-            if set || written.preset.is_none() {
-                format!("{p}.{key}")
-            } else {
-                format!("{p}.preset")
-            }
-        };
-        if access_ttl.as_ms() <= 0 {
-            return;
-        }
-        if let Trigger::Buffer(buffer) = policy.trigger
-            && policy.ahead_of_expiry()
-            && buffer >= access_ttl
-        {
-            self.bad(
-                from("buffer", written.buffer.is_some()),
-                format!(
-                    "a buffer of {buffer} is not shorter than the access-token lifetime ({access_ttl}): every token would need refreshing at once; accepted: 0s up to less than {access_ttl}"
-                ),
-            );
-        }
-        if policy.hard_buffer >= access_ttl {
-            self.bad(
-                from("hard_buffer", written.hard_buffer.is_some()),
-                format!(
-                    "a hard buffer of {} is not shorter than the access-token lifetime ({access_ttl}): every request would wait for a refresh; accepted: less than {access_ttl}",
-                    policy.hard_buffer
-                ),
-            );
-        }
-        if policy.jitter >= access_ttl {
-            self.bad(
-                from("jitter", written.jitter.is_some()),
-                format!(
-                    "a jitter of {} is not shorter than the access-token lifetime ({access_ttl})",
-                    policy.jitter
-                ),
             );
         }
     }

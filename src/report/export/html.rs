@@ -440,6 +440,9 @@ fn heading(r: &Report, name: &str, judged: &Verdicts) -> String {
         judged.passed,
         judged.total()
     );
+    for w in &r.warnings {
+        let _ = writeln!(b, "<p class=\"fail\">warning: {}</p>", escape(w));
+    }
     b
 }
 

@@ -90,6 +90,9 @@ impl Exporter for Markdown {
                 ""
             }
         ));
+        for w in &report.warnings {
+            out.push_str(&format!("> ⚠️ {w}\n\n"));
+        }
         out.push_str(&verdicts(&judged));
         out.push_str(&table(
             vec!["metric".into(), "value".into()],

@@ -31,11 +31,17 @@ pub struct PolicySpec {
     /// What callers do between the soft point and the hard buffer.
     #[serde(default)]
     pub soft_window: Option<SoftWindow>,
+    /// Moves the soft point by up to this much, uniformly (`jitter_direction` says which
+    /// way).
     #[serde(default)]
     pub jitter: Option<Dur>,
-    /// Draw the jitter at each check, or once per token.
+    /// Draw the jitter once per token (the default) or again at each check.
     #[serde(default)]
     pub jitter_per: Option<JitterPer>,
+    /// Which way the jitter moves the soft point: `earlier` (the default), `later`, or
+    /// `both` (± the jitter).
+    #[serde(default)]
+    pub jitter_direction: Option<JitterDirection>,
     #[serde(default)]
     pub on_401: Option<On401>,
     /// With refresh_and_retry: replays of one request at most. Default 1.
@@ -63,8 +69,30 @@ pub struct PolicySpec {
     pub expiry_source: Option<ExpirySource>,
     #[serde(default)]
     pub retry: Option<RetrySpec>,
+    /// Error answers of the token endpoint replayed without sending (MSAL's throttling
+    /// cache); absent: none are.
+    #[serde(default)]
+    pub throttle: Option<ThrottleSpec>,
     #[serde(default)]
     pub timeout: Option<Dur>,
+}
+
+/// A client-side cache of the token endpoint's error answers: while an answer is kept,
+/// the same token request (same grant, same refresh token) gets it again without being
+/// sent.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSpec {
+    /// How long a 429 or 5xx answer without Retry-After is kept. An answer with
+    /// Retry-After is kept that long. Default 5s.
+    #[serde(default)]
+    pub errors: Option<Dur>,
+    /// How long a 400 answer (invalid_grant, invalid_client, ...) is kept. Default 60s.
+    #[serde(default)]
+    pub bad_request: Option<Dur>,
+    /// The longest any answer is kept, whatever its Retry-After. Default 1h.
+    #[serde(default)]
+    pub max: Option<Dur>,
 }
 
 /// Between the soft point and the hard buffer.
@@ -86,6 +114,17 @@ pub enum SoftWindow {
 pub enum JitterPer {
     Check,
     Token,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JitterDirection {
+    /// Refresh up to `jitter` before the soft point.
+    Earlier,
+    /// Refresh up to `jitter` after it (an expiry moved later, a window made shorter).
+    Later,
+    /// Either way, up to `jitter`.
+    Both,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -191,6 +230,19 @@ pub struct LockSpec {
     /// `redis://127.0.0.1:6379`.
     #[serde(default)]
     pub url: Option<String>,
+    /// What a caller does when `wait` runs out: `refresh` without the lock (the
+    /// default) or `fail` its request.
+    #[serde(default)]
+    pub on_timeout: Option<OnLockTimeout>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnLockTimeout {
+    /// Renew without the lock, once the store is re-checked.
+    Refresh,
+    /// Give the request up (a lock API that throws on timeout).
+    Fail,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -230,9 +282,73 @@ pub struct RetrySpec {
     /// token while it lasts. Default true.
     #[serde(default)]
     pub keep_token: Option<bool>,
-    /// Wait at least what a 429 or 503 answer's Retry-After says. Default true.
+    /// What a 429 or 503 answer's Retry-After does: `true` waits at least that long
+    /// before the next try (the default), `false` ignores it, `give_up` stops retrying.
     #[serde(default)]
-    pub retry_after: Option<bool>,
+    pub retry_after: Option<RetryAfter>,
+    /// After a refresh that failed in the soft window: `retry` at the next check (the
+    /// default), or `hold`: use the current token without trying again until the hard
+    /// point.
+    #[serde(default)]
+    pub after_soft_failure: Option<AfterSoftFailure>,
+}
+
+/// What an answer's Retry-After does to the retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// Wait at least that long before the next try (`true`).
+    Wait,
+    /// Wait only the backoff (`false`).
+    Ignore,
+    /// No further try (`give_up`).
+    GiveUp,
+}
+
+impl Serialize for RetryAfter {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RetryAfter::Wait => s.serialize_bool(true),
+            RetryAfter::Ignore => s.serialize_bool(false),
+            RetryAfter::GiveUp => s.serialize_str("give_up"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RetryAfter {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RetryAfter;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true, false or give_up")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RetryAfter, E> {
+                Ok(if v {
+                    RetryAfter::Wait
+                } else {
+                    RetryAfter::Ignore
+                })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RetryAfter, E> {
+                match v {
+                    "true" => Ok(RetryAfter::Wait),
+                    "false" => Ok(RetryAfter::Ignore),
+                    "give_up" => Ok(RetryAfter::GiveUp),
+                    _ => Err(E::custom(format!(
+                        "`{v}` is not accepted; expected true, false or give_up"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterSoftFailure {
+    Retry,
+    Hold,
 }
 
 /// One retryable status (`503`) or a class (`5xx`).
