@@ -536,3 +536,13 @@ fn a_loaded_scenario_carries_its_resolved_policies() {
     s.resolve();
     assert_eq!(s.clients[1].resolved.coordination, C::None);
 }
+
+/// The README's preset table is what `tokenstorm presets` prints, row for row.
+#[test]
+fn the_readme_lists_every_preset_as_it_is() {
+    let readme = include_str!("../README.md");
+    for p in presets::ALL {
+        let row = format!("| `{}` | {}: {} |", p.name, p.sdk, p.summary);
+        assert!(readme.contains(&row), "README lacks or differs on:\n{row}");
+    }
+}

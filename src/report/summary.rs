@@ -282,6 +282,7 @@ fn groups(report: &Report) -> String {
         "refreshes",
         "duplicates",
         "forced logins",
+        "logged out",
     ]);
     for (name, g) in &report.groups {
         groups.add_row(vec![
@@ -292,9 +293,10 @@ fn groups(report: &Report) -> String {
             Cell::new(thousands(g.refresh.attempts)),
             Cell::new(thousands(g.refresh.duplicates)),
             Cell::new(thousands(g.login.forced)),
+            Cell::new(thousands(g.clients.logged_out)),
         ]);
     }
-    for i in 1..7 {
+    for i in 1..8 {
         if let Some(col) = groups.column_mut(i) {
             col.set_cell_alignment(CellAlignment::Right);
         }
