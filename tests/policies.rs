@@ -682,6 +682,9 @@ fn a_rotation_race_logs_refresh_token_only_clients_out() {
         "a level that only grows"
     );
     assert_eq!(out.groups["c"].clients.logged_out, out.clients.logged_out);
+    // The revoked family's access tokens die too: the API, checking revocation,
+    // rejects the ones still held.
+    assert!(out.resource.rejected_revoked > 0, "{:?}", out.resource);
 
     let back = shared_session("login");
     assert!(back.rotation.reuse_detected > 0);
