@@ -546,3 +546,35 @@ fn the_readme_lists_every_preset_as_it_is() {
         assert!(readme.contains(&row), "README lacks or differs on:\n{row}");
     }
 }
+
+/// Four threads sharing one google-auth session, against an issuer that rotates refresh
+/// tokens with strict reuse detection: at the refresh point all four refresh with the
+/// same refresh token; one gets new tokens, three get invalid_grant (the family is
+/// revoked), and the session, holding only a refresh token, fails every call after.
+#[test]
+fn four_threads_on_one_google_auth_session_lose_it_to_reuse_detection() {
+    let yaml = r#"
+name: t
+seed: 2
+duration: 30m
+issuer:
+  access_token: { ttl: 10m }
+  refresh_token: { rotation: true, reuse_detection: true, reuse_grace: 0s }
+  latency: 100ms
+resource: { check_revocation: true }
+clients:
+  - name: app
+    count: 1
+    workers: 4
+    requests: { every: 1s, distribution: constant }
+    policy: { preset: google-auth-python }
+"#;
+    let s = tokenstorm::scenario::parse(yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let r = tokenstorm::run::run(&s, &tokenstorm::run::Control::default()).unwrap();
+    assert_eq!(r.refresh.succeeded, 1, "{:?}", r.refresh);
+    assert!(r.refresh.invalid_grant >= 3, "{:?}", r.refresh);
+    assert_eq!(r.rotation.reuse_detected, 1);
+    assert_eq!((r.login.forced, r.clients.logged_out), (0, 1));
+    // From then on, every call fails: about four a second for the last 20 minutes.
+    assert!(r.requests.failed > 4 * 60 * 19, "{:?}", r.requests);
+}

@@ -204,22 +204,29 @@ impl<E: Exchange> Instance<E> {
                     return Ok((version, token));
                 }
             };
-            match result {
-                Ok(()) => {}
-                Err(hard @ (Failure::InvalidGrant | Failure::LoggedOut | Failure::LockTimeout)) => {
-                    return Err(hard);
-                }
-                // Past the hard point the SDKs give the error to the caller.
-                Err(_) if stage == Stage::Hard => return Err(Failure::Refresh),
-                Err(_) => {
-                    // A soft failure: the current token may still serve, if the policy
-                    // keeps it.
-                    self.soft_failure(version);
-                    let (v, current) = self.client.current();
-                    return match current {
-                        Some(t) if policy.retry.keep_token => Ok((v, t)),
-                        _ => Err(Failure::Refresh),
-                    };
+            if let Err(failure) = result {
+                return self.after_failure(failure, stage, version);
+            }
+        }
+    }
+
+    /// What a caller whose renewal failed gets: a hard failure, or any past the hard
+    /// point (where the SDKs give the error to the caller), reaches it; after a soft one
+    /// the current token may still serve, if the policy keeps it.
+    fn after_failure(
+        &self,
+        failure: Failure,
+        stage: Stage,
+        version: u64,
+    ) -> Result<(u64, Arc<AccessToken>), Failure> {
+        match failure {
+            Failure::InvalidGrant | Failure::LoggedOut | Failure::LockTimeout => Err(failure),
+            _ if stage == Stage::Hard => Err(Failure::Refresh),
+            _ => {
+                self.soft_failure(version);
+                match self.client.current() {
+                    (v, Some(t)) if self.client.policy().retry.keep_token => Ok((v, t)),
+                    _ => Err(Failure::Refresh),
                 }
             }
         }

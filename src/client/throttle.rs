@@ -5,13 +5,12 @@
 //! 5xx, a default when there is none, a fixed time for a 400. The issuer never sees
 //! those requests; the client sees the same answer again.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use tokio::time::Instant;
 
-use super::session::lock;
 use crate::duration::Dur;
 use crate::exchange::Response;
 use crate::scenario::policy::Throttle;
@@ -31,9 +30,13 @@ struct Kept {
 pub(crate) struct Cache(Mutex<Option<Kept>>);
 
 impl Cache {
+    fn slot(&self) -> MutexGuard<'_, Option<Kept>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The answer kept for `key`, while it lasts.
     pub(crate) fn replay(&self, key: &str) -> Option<Response> {
-        let kept = lock(&self.0);
+        let kept = self.slot();
         let k = kept
             .as_ref()
             .filter(|k| k.key == key && Instant::now() < k.until)?;
@@ -55,7 +58,7 @@ impl Cache {
         let Some(kept) = throttle.keep(answer.status().as_u16(), after) else {
             return;
         };
-        *lock(&self.0) = Some(Kept {
+        *self.slot() = Some(Kept {
             key: key.to_string(),
             until: Instant::now() + kept.to_std(),
             status: answer.status(),

@@ -576,18 +576,7 @@ fn auth0_spa_js() -> PolicySpec {
 /// invalid_grant raises `InvalidGrantError` on every later request: the app must sign
 /// the user in.
 fn requests_oauthlib() -> PolicySpec {
-    PolicySpec {
-        refresh: Some(RefreshMode::Proactive),
-        buffer: Some(Dur::ZERO),
-        hard_buffer: Some(Dur::ZERO),
-        soft_window: Some(SoftWindow::AllInline),
-        coordination: Some(Coordination::None),
-        retry: Some(no_retry()),
-        on_401: Some(On401::Fail),
-        on_invalid_grant: Some(OnInvalidGrant::Fail),
-        expiry_source: Some(ExpirySource::ExpiresIn),
-        ..Default::default()
-    }
+    checked_per_request(Dur::ZERO)
 }
 
 /// Authlib 1.9.10: `OAuth2Client(leeway=60)` (`oauth2/client.py:89`,
@@ -599,10 +588,18 @@ fn requests_oauthlib() -> PolicySpec {
 /// (`client.py:462-477`), a 401 given back as it is. invalid_grant raises `OAuthError`
 /// (`client.py:432-439`) on every later request.
 fn authlib() -> PolicySpec {
+    checked_per_request(Dur::secs(60))
+}
+
+/// A Python session that checks its token's `expires_at` minus `leeway` before every
+/// request and refreshes in the calling thread: no lock between threads, no retry, a
+/// 401 given back as it is, and a refused refresh token raised to the caller for good
+/// (requests-oauthlib, Authlib).
+fn checked_per_request(leeway: Dur) -> PolicySpec {
     PolicySpec {
         refresh: Some(RefreshMode::Proactive),
-        buffer: Some(Dur::secs(60)),
-        hard_buffer: Some(Dur::secs(60)),
+        buffer: Some(leeway),
+        hard_buffer: Some(leeway),
         soft_window: Some(SoftWindow::AllInline),
         coordination: Some(Coordination::None),
         retry: Some(no_retry()),
