@@ -32,6 +32,14 @@ struct Claims<'a> {
     sid: Option<String>,
 }
 
+/// An access token as minted under the issuer's lock: an opaque one, done, or a JWT's
+/// claims, signed once the lock is released (signing is the costly part, and needs no
+/// shared state).
+enum Minted<'a> {
+    Opaque(String),
+    Unsigned(Claims<'a>),
+}
+
 #[derive(Serialize)]
 struct TokenBody<'a> {
     access_token: String,
@@ -137,13 +145,13 @@ impl Issuer {
         }
     }
 
-    fn access_token(
-        &self,
+    fn access_token<'a>(
+        &'a self,
         state: &mut State,
-        sub: &str,
-        scope: &str,
+        sub: &'a str,
+        scope: &'a str,
         sid: Option<u64>,
-    ) -> Result<String, OAuthError> {
+    ) -> Minted<'a> {
         let iat = self.clock.now_secs();
         let ttl = self.config.access_token.ttl.as_ms() / 1000;
         if self.config.access_token.format == TokenFormat::Opaque {
@@ -167,10 +175,10 @@ impl Issuer {
                     exp: iat + ttl,
                 },
             );
-            return Ok(format!("at_{id:032x}"));
+            return Minted::Opaque(format!("at_{id:032x}"));
         }
         state.next_jti += 1;
-        let claims = Claims {
+        Minted::Unsigned(Claims {
             iss: &self.config.issuer,
             sub,
             aud: &self.config.audience,
@@ -181,14 +189,21 @@ impl Issuer {
             scope,
             client_id: &self.config.client_id,
             sid: sid.map(|f| format!("fam-{f:x}")),
-        };
-        self.keys.sign(&claims).map_err(|e| {
-            OAuthError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                e.to_string(),
-            )
         })
+    }
+
+    /// The access token itself: a JWT's claims signed (outside the issuer's lock).
+    fn finish(&self, minted: Minted) -> Result<String, OAuthError> {
+        match minted {
+            Minted::Opaque(token) => Ok(token),
+            Minted::Unsigned(claims) => self.keys.sign(&claims).map_err(|e| {
+                OAuthError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    e.to_string(),
+                )
+            }),
+        }
     }
 
     fn tokens(&self, access_token: String, refresh_token: Option<String>, scope: &str) -> Response {
@@ -223,8 +238,10 @@ impl Issuer {
                 .families
                 .start_limited(username, scope, now, self.rules());
         state.stats.refresh_tokens_evicted += evicted;
-        let access = self.access_token(&mut state, username, scope, Some(family))?;
+        let minted = self.access_token(&mut state, username, scope, Some(family));
         state.stats.logins += 1;
+        drop(state);
+        let access = self.finish(minted)?;
         Ok(self.tokens(access, Some(refresh_token), scope))
     }
 
@@ -244,8 +261,10 @@ impl Issuer {
     fn client_credentials(&self, form: &Form) -> Result<Response, OAuthError> {
         let scope = self.scope(form)?;
         let mut state = self.state();
-        let access = self.access_token(&mut state, &self.config.client_id, scope, None)?;
+        let minted = self.access_token(&mut state, &self.config.client_id, scope, None);
         state.stats.client_credentials += 1;
+        drop(state);
+        let access = self.finish(minted)?;
         Ok(self.tokens(access, None, scope))
     }
 
@@ -278,9 +297,10 @@ impl Issuer {
             }
             Presented::Dead(why) => return Err(OAuthError::invalid_grant(why)),
         };
-        let access =
-            self.access_token(state, &granted.sub, &granted.scope, Some(granted.family))?;
+        let minted = self.access_token(state, &granted.sub, &granted.scope, Some(granted.family));
         state.stats.refreshes += 1;
+        drop(guard);
+        let access = self.finish(minted)?;
         Ok(self.tokens(access, Some(granted.refresh_token), &granted.scope))
     }
 }
