@@ -96,6 +96,9 @@ pub struct CompareArgs {
     /// Variants run at once; default: the number of cores.
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Run even when a variant's estimated memory exceeds what is available.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub reports: ReportArgs,
     /// No table; only errors.
@@ -134,4 +137,7 @@ pub struct RunArgs {
     /// N > 1 in live mode.
     #[arg(long, value_name = "ID", requires = "worker")]
     pub run_id: Option<String>,
+    /// Run even when the scenario's estimated memory exceeds what is available.
+    #[arg(long)]
+    pub force: bool,
 }

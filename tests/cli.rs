@@ -319,3 +319,38 @@ fn serve_prints_where_and_how_to_log_in_logs_no_secret_and_stops_on_ctrl_c() {
         assert!(!log.contains(secret), "the log holds a secret: {log}");
     }
 }
+
+/// A population that cannot fit in memory is refused before it runs, with the estimate
+/// and what is available, instead of validating "ok" and then eating the machine.
+#[test]
+fn a_run_that_cannot_fit_in_memory_is_refused_before_it_starts() {
+    let dir = temp_dir("too-big");
+    let file = write(
+        &dir,
+        "huge.yaml",
+        "name: huge\nduration: 1h\nclients:\n  - { name: a, count: 4000000000, workers: 8 }\n",
+    );
+    let out_dir = dir.join("out");
+    let out = tokenstorm(&["run", &file, "--out", out_dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", common::show(&out));
+    assert!(stderr.contains("GiB available"), "{stderr}");
+    assert!(stderr.contains("4000000000 clients"), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert!(!out_dir.exists(), "nothing ran");
+    let out = tokenstorm(&["compare", &file, "--vary", "clients.0.workers=1,2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::show(&out));
+}
+
+#[test]
+fn the_footprint_grows_with_clients_and_request_loops() {
+    use tokenstorm::scenario::footprint::{PER_CLIENT, PER_WORKER, estimate};
+    let s = tokenstorm::scenario::parse(
+        "name: t\nduration: 1h\nclients:\n  - { name: a, count: 1000, instances: 2, workers: 3 }\n  - { name: b, count: 10 }\n",
+        "t.yaml",
+    )
+    .unwrap();
+    let f = estimate(&s);
+    assert_eq!((f.clients, f.workers), (1010, 6010));
+    assert!(f.bytes > 1010 * PER_CLIENT + 6010 * PER_WORKER);
+}

@@ -25,6 +25,9 @@ pub fn compare(args: CompareArgs) -> Result<(), Failure> {
     base.seed = args.seed.unwrap_or(base.seed);
     for s in &mut scenarios {
         s.seed = base.seed;
+        if !args.force {
+            super::fits(&args.scenario, s, None)?;
+        }
     }
     let reports = run_variants(&args, &scenarios, &variants)?;
     let comparison = comparison::compare(&base, swept.as_deref(), &variants, &reports);

@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokenstorm::report::Report;
 use tokenstorm::report::export::Format;
 use tokenstorm::scenario::ScenarioError;
+use tokenstorm::scenario::footprint;
+use tokenstorm::shard::Shard;
 
 /// Why a command did not end with every threshold passed. `main` turns it into the
 /// exit code and prints it once.
@@ -145,4 +147,47 @@ pub fn stop_on_ctrl_c(stop: Arc<AtomicBool>) {
             }
         });
     });
+}
+
+/// Refuses a scenario whose estimated memory exceeds what the machine has available
+/// (`MemAvailable`), before anything runs; a worker needs only its share. Where the
+/// available memory cannot be read, nothing is refused.
+pub fn fits(
+    file: &std::path::Path,
+    scenario: &tokenstorm::scenario::Scenario,
+    shard: Option<Shard>,
+) -> Result<(), Failure> {
+    let Some(available) = available_memory() else {
+        return Ok(());
+    };
+    let f = footprint::estimate(scenario);
+    let share = shard.map_or(1, |s| u64::from(s.of.max(1)));
+    let needed = f.bytes / share;
+    if needed <= available {
+        return Ok(());
+    }
+    let gib = |b: u64| b as f64 / f64::from(1u32 << 30);
+    Err(Failure::input(format!(
+        "{}: this run needs about {:.1} GiB ({} clients and {} request loops{}, at about {} bytes a client and {} a loop), more than the {:.1} GiB available; lower `count`, `instances` or `workers`, split it with --worker I/N, or run it anyway with --force",
+        file.display(),
+        gib(needed),
+        f.clients,
+        f.workers,
+        if share > 1 {
+            format!(", a 1/{share} share")
+        } else {
+            String::new()
+        },
+        footprint::PER_CLIENT,
+        footprint::PER_WORKER,
+        gib(available),
+    )))
+}
+
+/// `MemAvailable` of /proc/meminfo, in bytes.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

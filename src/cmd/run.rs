@@ -23,6 +23,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(shard) = args.worker {
         check_worker(&args, &scenario, shard)?;
     }
+    if !args.force {
+        super::fits(&args.scenario, &scenario, args.worker)?;
+    }
     let options = RunOptions {
         shard: args.worker,
         run_id: args.run_id.clone(),

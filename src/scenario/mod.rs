@@ -6,6 +6,7 @@
 //! metric. Every problem becomes a [`Problem`] that names the file, the line and column
 //! where known, the key path (`clients[0].policy.buffer`) and what is accepted.
 
+pub mod footprint;
 pub(crate) mod locate;
 pub(crate) mod model;
 pub mod policy;
