@@ -354,3 +354,24 @@ fn the_footprint_grows_with_clients_and_request_loops() {
     assert_eq!((f.clients, f.workers), (1010, 6010));
     assert!(f.bytes > 1010 * PER_CLIENT + 6010 * PER_WORKER);
 }
+
+/// The README's sample of a refused scenario is what `run` prints for such a file.
+#[test]
+fn the_readme_sample_of_a_refused_scenario_is_true() {
+    let dir = temp_dir("readme-bad");
+    let bad = "name: bad\nduration: 1h\nissuer:\n  access_token: { ttl: 15m }\n  refresh_token: { ttl: 1h, idle_ttl: 2h }\nclients:\n  - name: web\n    count: 0\n    policy:\n      refresh: proactive\n      fraction: 1.2\nthresholds:\n  unauthorised_rate: \"< 0.01\"\n";
+    write(&dir, "bad.yaml", bad);
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
+        .args(["run", "bad.yaml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let readme = include_str!("../README.md");
+    let sample = readme
+        .split("$ tokenstorm run bad.yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("$ echo").next())
+        .expect("the README shows the sample");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), sample);
+}

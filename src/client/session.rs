@@ -90,15 +90,7 @@ pub(crate) fn retry_after(resp: &Response) -> Option<Duration> {
     {
         return None;
     }
-    let secs: u64 = resp
-        .headers()
-        .get(http::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs))
+    crate::exchange::retry_after_secs(resp).map(Duration::from_secs)
 }
 
 /// One draw of the policy's jitter: how many ms earlier than its soft point a token is

@@ -12,7 +12,7 @@ use http::{HeaderValue, StatusCode};
 use tokio::time::Instant;
 
 use crate::duration::Dur;
-use crate::exchange::Response;
+use crate::exchange::{Response, retry_after_secs};
 use crate::scenario::policy::Throttle;
 
 /// One kept answer: which request it answers, until when, and what it said.
@@ -51,10 +51,7 @@ impl Cache {
     /// Keeps `answer` to `key` if the throttle keeps answers of its kind.
     pub(crate) fn keep(&self, throttle: &Throttle, key: &str, answer: &Response) {
         let retry_after = answer.headers().get(http::header::RETRY_AFTER).cloned();
-        let after = retry_after
-            .as_ref()
-            .and_then(|v| v.to_str().ok()?.trim().parse::<i64>().ok())
-            .map(Dur::secs);
+        let after = retry_after_secs(answer).map(|s| Dur::secs(s.min(i64::MAX as u64) as i64));
         let Some(kept) = throttle.keep(answer.status().as_u16(), after) else {
             return;
         };

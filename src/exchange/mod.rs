@@ -88,3 +88,15 @@ pub fn basic_auth(client_id: &str, client_secret: &str) -> HeaderValue {
     let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
     HeaderValue::try_from(format!("Basic {b64}")).expect("base64 is a valid header value")
 }
+
+/// The seconds of an answer's `Retry-After: <seconds>` header, whatever its status (the
+/// HTTP-date form is not read).
+pub(crate) fn retry_after_secs(resp: &Response) -> Option<u64> {
+    resp.headers()
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}

@@ -13,8 +13,9 @@
 //! - latency percentiles, `lock.wait_ms` and `issuer.queue_wait_ms` come from the
 //!   workers' histograms added up: exact;
 //! - timeline series are lined up by the workers' start times (in whole ticks) and
-//!   added tick by tick: exact for counts; for gauges (`concurrent_refreshes`,
-//!   `lock_waiters`, `lock_holders`, `issuer_queue`, `logged_out`) the sum of the workers' per-tick maxima, an upper
+//!   added tick by tick: exact for counts, and for `logged_out` (a level that only
+//!   grows); for the other gauges (`concurrent_refreshes`, `lock_waiters`,
+//!   `lock_holders`, `issuer_queue`) the sum of the workers' per-tick maxima, an upper
 //!   bound of the true maximum since the workers' maxima need not coincide;
 //! - `refresh.peak_per_second` and each group's come from the workers' refresh arrival
 //!   times, lined up by start time and merged, with the run's sliding window: exact;

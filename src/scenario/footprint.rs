@@ -8,6 +8,7 @@
 //! estimate is a floor.
 
 use super::Scenario;
+use crate::contract::Series;
 
 /// One client's share, workers aside (bytes).
 pub const PER_CLIENT: u64 = 6_000;
@@ -38,7 +39,8 @@ pub fn estimate(s: &Scenario) -> Footprint {
         })
         .fold(0, u64::saturating_add);
     let ticks = (s.duration.as_ms().max(0) as u64).div_ceil(s.tick.as_ms().max(1) as u64);
-    let series = ticks.saturating_mul(11 * 8);
+    let columns = Series::default().columns().len() as u64;
+    let series = ticks.saturating_mul(columns * 8);
     let bytes = BASE
         .saturating_add(clients.saturating_mul(PER_CLIENT))
         .saturating_add(workers.saturating_mul(PER_WORKER))

@@ -29,30 +29,35 @@ pub fn warnings(s: &Scenario) -> Vec<String> {
     let mut out = Vec::new();
     for (i, g) in s.clients.iter().enumerate() {
         let (written, policy) = (&g.policy, &g.resolved);
-        let at = |key: &str, set: bool| match set || written.preset.is_none() {
-            true => format!("clients[{i}].policy.{key}"),
-            false => format!("clients[{i}].policy.preset"),
+        let buffer = match policy.trigger {
+            Trigger::Buffer(b) if policy.ahead_of_expiry() => Some(b),
+            _ => None,
         };
-        let every_use = format!(
-            "is not shorter than the access-token lifetime ({ttl}): every use refreshes the token first, as the SDK would"
-        );
-        if let Trigger::Buffer(buffer) = policy.trigger
-            && policy.ahead_of_expiry()
-            && buffer >= ttl
-        {
-            let path = at("buffer", written.buffer.is_some());
-            out.push(format!("{path}: a buffer of {buffer} {every_use}"));
-        }
-        if policy.hard_buffer >= ttl {
-            let path = at("hard_buffer", written.hard_buffer.is_some());
-            let hard = policy.hard_buffer;
-            out.push(format!("{path}: a hard buffer of {hard} {every_use}"));
-        }
-        if policy.jitter >= ttl {
-            let path = at("jitter", written.jitter.is_some());
-            let jitter = policy.jitter;
+        let long = [
+            ("buffer", "a buffer", buffer, written.buffer.is_some()),
+            (
+                "hard_buffer",
+                "a hard buffer",
+                Some(policy.hard_buffer),
+                written.hard_buffer.is_some(),
+            ),
+            (
+                "jitter",
+                "a jitter",
+                Some(policy.jitter),
+                written.jitter.is_some(),
+            ),
+        ];
+        for (key, what, value, set) in long {
+            let Some(d) = value.filter(|d| *d >= ttl) else {
+                continue;
+            };
+            let path = match set || written.preset.is_none() {
+                true => format!("clients[{i}].policy.{key}"),
+                false => format!("clients[{i}].policy.preset"),
+            };
             out.push(format!(
-                "{path}: a jitter of {jitter} is not shorter than the access-token lifetime ({ttl})"
+                "{path}: {what} of {d} is not shorter than the access-token lifetime ({ttl}): every use refreshes the token first, as the SDK would"
             ));
         }
     }
