@@ -19,7 +19,7 @@
 //! 4. `server`, `client`: a server's hostile side (gate, faults, latency) and its hyper
 //!    adapter; the simulated clients (session, instance, store, request loops)
 //! 5. `world`: the world built once for both clocks, and its two ways to run (`sim` on
-//!    the paused clock, `live` over HTTP)
+//!    virtual time, `live` over HTTP)
 //! 6. `run`, `report`: running a scenario or its variants and assembling the report;
 //!    what is derived from reports (rates, verdicts, recovery, merge, comparison) and
 //!    how they are shown (summary, one exporter per format)

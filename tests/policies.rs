@@ -1,7 +1,7 @@
 //! Every refresh-policy knob, each in a test that fails if the knob is ignored.
 //!
 //! Two kinds of test: a client alone against a scripted server (answers decided by the
-//! test, every request's time logged on the paused clock) for retries, Retry-After,
+//! test, every request's time logged on the virtual clock) for retries, Retry-After,
 //! minimum intervals and 401 handling; and whole sim runs for the knobs whose effect is
 //! a figure of the report (triggers, jitter, soft windows, coordination, queueing).
 

@@ -1,5 +1,5 @@
 //! Each preset against what its SDK's source does (the citations are the presets' doc
-//! comments): one client against a scripted server, on the paused clock, for each
+//! comments): one client against a scripted server, on the virtual clock, for each
 //! column of behaviour. The refresh point and the jitter's window and direction; the
 //! tries a failing refresh gets; what a rejected API request leads to; how four
 //! callers at once are coordinated; and what the client can do once its refresh token

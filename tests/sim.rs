@@ -406,8 +406,12 @@ fn a_stopped_run_reports_what_ran() {
         .store(true, std::sync::atomic::Ordering::Relaxed);
     let r = run::run(&s, &control).unwrap();
     assert!(r.run_info.interrupted);
-    assert_eq!(r.duration_seconds, 1.0);
-    assert_eq!(r.timeline.series.requests.len(), 1);
+    // Noticed soon (the executor looks in every 1,024 jumps of time), not at the end.
+    assert!(r.duration_seconds < 3600.0, "{}", r.duration_seconds);
+    assert!(r.duration_seconds > 0.0);
+    // The timeline covers the time that ran, and the logins at the start ran.
+    let ticks = (r.duration_seconds / 10.0).ceil() as usize;
+    assert_eq!(r.timeline.series.requests.len(), ticks);
     assert_eq!(r.login.initial, 5);
 }
 

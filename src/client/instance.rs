@@ -13,8 +13,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::clock::Instant;
 use tokio::sync::watch;
-use tokio::time::Instant;
 
 use super::session::{Client, Failure, Need, draw_jitter, lock};
 use super::store::AccessToken;
@@ -142,16 +142,24 @@ impl<E: Exchange> Instance<E> {
         let g = self.client.group.index;
         if let Some(mut rx) = rx {
             metrics.lock_wait_started();
-            let t0 = Instant::now();
+            let t0 = crate::clock::time::now();
             let _ = rx.wait_for(Option::is_some).await;
-            metrics.lock_wait_ended(g, t0.elapsed(), false);
+            metrics.lock_wait_ended(
+                g,
+                crate::clock::time::now().saturating_duration_since(t0),
+                false,
+            );
             return true;
         }
         if self.mutex.try_lock().is_err() {
             metrics.lock_wait_started();
-            let t0 = Instant::now();
+            let t0 = crate::clock::time::now();
             drop(self.mutex.lock().await);
-            metrics.lock_wait_ended(g, t0.elapsed(), false);
+            metrics.lock_wait_ended(
+                g,
+                crate::clock::time::now().saturating_duration_since(t0),
+                false,
+            );
             return true;
         }
         false
@@ -246,7 +254,7 @@ impl<E: Exchange> Instance<E> {
                 let Role::Lead(tx) = self.claim(need) else {
                     return;
                 };
-                tokio::spawn(async move {
+                crate::clock::time::spawn(async move {
                     if this.lead(tx, need, &mut rng).await.is_err() {
                         this.soft_failure(need.seen());
                     }
@@ -260,7 +268,7 @@ impl<E: Exchange> Instance<E> {
                     .group
                     .metrics
                     .lock_acquired(self.client.group.index);
-                tokio::spawn(async move {
+                crate::clock::time::spawn(async move {
                     if lock(&this.client.store).version == need.seen()
                         && this.client.renew(need, &mut rng).await.is_err()
                     {
@@ -270,7 +278,7 @@ impl<E: Exchange> Instance<E> {
                 });
             }
             Coordination::None => {
-                tokio::spawn(async move {
+                crate::clock::time::spawn(async move {
                     if this.client.renew(need, &mut rng).await.is_err() {
                         this.soft_failure(need.seen());
                     }
@@ -293,10 +301,10 @@ impl<E: Exchange> Instance<E> {
             .backoff
             .to_std()
             .max(Duration::from_secs(1));
-        while Instant::now() < end && !self.client.is_logged_out() {
+        while crate::clock::time::now() < end && !self.client.is_logged_out() {
             let (version, access) = self.client.current();
             let Some(token) = access else {
-                tokio::time::sleep(pause.min(until(end))).await;
+                crate::clock::time::sleep(pause.min(until(end))).await;
                 continue;
             };
             let due = self.soft_point(&token) - self.jitter(&token, &mut rng);
@@ -305,12 +313,13 @@ impl<E: Exchange> Instance<E> {
                 // Due as it arrived (a lifetime within the buffer): the requests renew
                 // it on use; a timer would renew it in a loop.
                 let left = (token.expires_at_ms - now).max(1000) as u64;
-                tokio::time::sleep(Duration::from_millis(left).min(until(end))).await;
+                crate::clock::time::sleep(Duration::from_millis(left).min(until(end))).await;
                 continue;
             }
             let wait_ms = due - now;
             if wait_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(wait_ms as u64).min(until(end))).await;
+                crate::clock::time::sleep(Duration::from_millis(wait_ms as u64).min(until(end)))
+                    .await;
                 continue;
             }
             if self.client.current().0 == version
@@ -319,11 +328,11 @@ impl<E: Exchange> Instance<E> {
                     .await
                     .is_err()
             {
-                tokio::time::sleep(pause.min(until(end))).await;
+                crate::clock::time::sleep(pause.min(until(end))).await;
             }
             if self.client.current().0 == version {
                 // Nothing changed (a failure, or a refresh too soon): do not spin.
-                tokio::time::sleep(pause.min(until(end))).await;
+                crate::clock::time::sleep(pause.min(until(end))).await;
             }
         }
     }
@@ -349,14 +358,18 @@ impl<E: Exchange> Instance<E> {
             Ok(guard) => Some(guard),
             Err(_) => {
                 metrics.lock_wait_started();
-                let t0 = Instant::now();
+                let t0 = crate::clock::time::now();
                 let guard = match self.client.policy().wait {
-                    Some(limit) => tokio::time::timeout(limit.to_std(), self.mutex.lock())
+                    Some(limit) => crate::clock::time::timeout(limit.to_std(), self.mutex.lock())
                         .await
                         .ok(),
                     None => Some(self.mutex.lock().await),
                 };
-                metrics.lock_wait_ended(g, t0.elapsed(), guard.is_none());
+                metrics.lock_wait_ended(
+                    g,
+                    crate::clock::time::now().saturating_duration_since(t0),
+                    guard.is_none(),
+                );
                 guard
             }
         };
@@ -425,7 +438,7 @@ impl<E: Exchange> Instance<E> {
                     let wait = rx.wait_for(Option::is_some);
                     let bounded = match (policy.on_lock_timeout, policy.wait) {
                         (OnLockTimeout::Fail, Some(limit)) => {
-                            tokio::time::timeout(limit.to_std(), wait).await.ok()
+                            crate::clock::time::timeout(limit.to_std(), wait).await.ok()
                         }
                         _ => Some(wait.await),
                     };
@@ -437,16 +450,16 @@ impl<E: Exchange> Instance<E> {
                 }
                 Role::Wait(mut rx) => {
                     metrics.lock_wait_started();
-                    let t0 = Instant::now();
+                    let t0 = crate::clock::time::now();
                     let wait = rx.wait_for(Option::is_some);
                     let outcome = match self.client.policy().wait {
-                        Some(limit) => tokio::time::timeout(limit.to_std(), wait).await.ok(),
+                        Some(limit) => crate::clock::time::timeout(limit.to_std(), wait).await.ok(),
                         None => Some(wait.await),
                     }
                     .map(|r| r.map(|v| v.unwrap_or(Err(Failure::Refresh))));
                     metrics.lock_wait_ended(
                         self.client.group.index,
-                        t0.elapsed(),
+                        crate::clock::time::now().saturating_duration_since(t0),
                         outcome.is_none(),
                     );
                     match outcome {
@@ -467,5 +480,5 @@ impl<E: Exchange> Instance<E> {
 
 /// Time left before `deadline`, for callers that must not outlive the run.
 fn until(deadline: Instant) -> Duration {
-    deadline.saturating_duration_since(Instant::now())
+    deadline.saturating_duration_since(crate::clock::time::now())
 }

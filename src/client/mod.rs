@@ -4,7 +4,7 @@
 //! share one token store, each running `workers` request loops. `spawn_group` starts
 //! them all on the current runtime: each client logs in at its start time, then its
 //! workers send API requests until the run ends. The same code runs on the sim's
-//! paused clock and, over an HTTP exchange, in real time.
+//! virtual clock and, over an HTTP exchange, in real time.
 
 mod instance;
 pub(crate) mod session;
@@ -14,9 +14,9 @@ pub mod worker;
 
 use std::sync::Arc;
 
+use crate::clock::Instant;
 use http::Uri;
 use rand::RngExt;
-use tokio::time::Instant;
 
 use crate::clock::Clock;
 use crate::exchange::Exchange;
@@ -123,7 +123,7 @@ pub(crate) fn spawn_group<E: Exchange>(
             end,
             pacer: pacer.clone(),
         };
-        tokio::spawn(run_client(client, at, crng, plan));
+        crate::clock::time::spawn(run_client(client, at, crng, plan));
     }
 }
 
@@ -162,7 +162,7 @@ async fn run_client<E: Exchange>(
     if at >= plan.end {
         return;
     }
-    tokio::time::sleep_until(at).await;
+    crate::clock::time::sleep_until(at).await;
     let locked = client.policy().coordination == Coordination::Lock;
     // A failed first login is retried by the first request that needs a token.
     // Under a lock the login is the lock's too: instances elsewhere (in this
@@ -185,7 +185,7 @@ async fn run_client<E: Exchange>(
         // One timer per token store: its first instance's (with a shard, the
         // first this process runs: the store is the process's).
         if std::mem::take(&mut timer) {
-            tokio::spawn(instance.clone().timer(plan.end));
+            crate::clock::time::spawn(instance.clone().timer(plan.end));
         }
         start_workers(&instance, i, &plan);
     }
@@ -199,7 +199,7 @@ fn start_workers<E: Exchange>(instance: &Arc<Instance<E>>, i: u32, plan: &Plan) 
             seed,
             &[stream::WORKER, g as u64, c as u64, i as u64, w as u64],
         );
-        tokio::spawn(worker::run(
+        crate::clock::time::spawn(worker::run(
             instance.clone(),
             plan.pacer.clone(),
             plan.end,

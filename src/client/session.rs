@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::clock::Instant;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, StatusCode, Uri};
 use rand::RngExt;
-use tokio::time::Instant;
 
 use super::store::{AccessToken, TokenResponse, TokenState};
 use crate::clock::ActorClock;
@@ -221,7 +221,10 @@ impl<E: Exchange> Client<E> {
     /// Whether a refresh was sent less than `retry.min_interval` ago.
     pub(super) fn too_soon(&self) -> bool {
         let min = self.policy().retry.min_interval;
-        min > Dur::ZERO && lock(&self.last_refresh).is_some_and(|t| t.elapsed() < min.to_std())
+        min > Dur::ZERO
+            && lock(&self.last_refresh).is_some_and(|t| {
+                crate::clock::time::now().saturating_duration_since(t) < min.to_std()
+            })
     }
 
     /// The tokens of a 200 answer, the access token's expiry judged per the policy on
@@ -252,7 +255,7 @@ impl<E: Exchange> Client<E> {
             _ => {}
         }
         if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+            crate::clock::time::sleep(delay).await;
         }
         true
     }
@@ -414,7 +417,7 @@ impl<E: Exchange> Client<E> {
         }
         metrics.login_started(g, kind);
         if self.group.login_latency > Dur::ZERO {
-            tokio::time::sleep(self.group.login_latency.to_std()).await;
+            crate::clock::time::sleep(self.group.login_latency.to_std()).await;
         }
         let key = format!("password:{}", self.username);
         let pairs = [
@@ -467,9 +470,9 @@ impl<E: Exchange> Client<E> {
         }
         before_send();
         let req = self.token_request(pairs);
-        let t0 = Instant::now();
+        let t0 = crate::clock::time::now();
         let answer = self.send(Endpoint::Token, req).await;
-        let latency = t0.elapsed();
+        let latency = crate::clock::time::now().saturating_duration_since(t0);
         if let (Some(throttle), Some(resp)) = (&self.policy().throttle, &answer)
             && !resp.status().is_success()
         {
@@ -509,7 +512,7 @@ impl<E: Exchange> Client<E> {
             let send = || {
                 metrics.refresh_sent(g, duplicate && attempt == 1);
                 *sent += 1;
-                *lock(&self.last_refresh) = Some(Instant::now());
+                *lock(&self.last_refresh) = Some(crate::clock::time::now());
             };
             let (answer, latency, replayed) = self.token_call(&refresh_token, &pairs, send).await;
             let end = |how| match replayed {

@@ -7,9 +7,9 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use crate::clock::Instant;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
-use tokio::time::Instant;
 
 use crate::duration::Dur;
 use crate::exchange::{Response, retry_after_secs};
@@ -39,7 +39,7 @@ impl Cache {
         let kept = self.slot();
         let k = kept
             .as_ref()
-            .filter(|k| k.key == key && Instant::now() < k.until)?;
+            .filter(|k| k.key == key && crate::clock::time::now() < k.until)?;
         let mut r = Response::new(k.body.clone());
         *r.status_mut() = k.status;
         if let Some(v) = &k.retry_after {
@@ -57,7 +57,7 @@ impl Cache {
         };
         *self.slot() = Some(Kept {
             key: key.to_string(),
-            until: Instant::now() + kept.to_std(),
+            until: crate::clock::time::now() + kept.to_std(),
             status: answer.status(),
             retry_after,
             body: answer.body().clone(),

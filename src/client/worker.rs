@@ -9,12 +9,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Instant;
 use bytes::Bytes;
 use http::StatusCode;
 use http::header::AUTHORIZATION;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
-use tokio::time::Instant;
 
 use super::instance::Instance;
 use super::session::{Need, retry_after};
@@ -65,9 +65,9 @@ pub(crate) async fn run<E: Exchange>(
     end: Instant,
     mut rng: Rng,
 ) {
-    let mut next = Instant::now() + pacer.first(&mut rng);
+    let mut next = crate::clock::time::now() + pacer.first(&mut rng);
     while next < end {
-        tokio::time::sleep_until(next).await;
+        crate::clock::time::sleep_until(next).await;
         let (_, done) = request(&instance, &mut rng).await;
         next = (next + pacer.next(&mut rng)).max(done);
     }
@@ -90,9 +90,9 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
         *req.uri_mut() = client.group().api.clone();
         req.headers_mut()
             .insert(AUTHORIZATION, token.header.clone());
-        let t0 = Instant::now();
+        let t0 = crate::clock::time::now();
         let answer = client.send(Endpoint::Api, req).await;
-        let done = Instant::now();
+        let done = crate::clock::time::now();
         let status = answer.as_ref().map(|r| r.status());
         let rejected = client.group().dialect.rejection_status();
         let outcome = match status {
@@ -149,11 +149,11 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
                     (RetryAfter::Wait, Some(after)) => delay = delay.max(after),
                     _ => {}
                 }
-                tokio::time::sleep(delay).await;
+                crate::clock::time::sleep(delay).await;
             }
         }
     };
-    let end = Instant::now();
+    let end = crate::clock::time::now();
     metrics.logical_request(client.group().index, ok, end);
     (ok, end)
 }

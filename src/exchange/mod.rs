@@ -2,7 +2,7 @@
 //!
 //! A client sends an `http::Request` to an [`Endpoint`] and gets an `http::Response`
 //! back. In `sim` the `world::sim::SimExchange` calls the issuer's or the resource's handler
-//! in-process, after the scenario's latency on the paused clock; in `live` an HTTP
+//! in-process, after the scenario's latency on virtual time; in `live` an HTTP
 //! exchange sends the same request over the wire. Clients are written once against
 //! this trait.
 

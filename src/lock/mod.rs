@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::clock::Instant;
 use tokio::sync::{Notify, OwnedMutexGuard};
-use tokio::time::Instant;
 
 use crate::duration::Dur;
 use crate::scenario::LockBackend;
@@ -100,7 +100,7 @@ impl Simulated {
 
     /// SET key value NX PX ttl: Ok(None) when taken, else when the holder's lock expires.
     fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> Option<Instant> {
-        let now = Instant::now();
+        let now = crate::clock::time::now();
         let mut keys = guard(&self.keys);
         match keys.get(key) {
             Some(e) if e.expires > now => Some(e.expires),
@@ -119,7 +119,7 @@ impl Simulated {
 
     /// Deletes `key` if it still holds `value` and has not expired; true when it did.
     fn compare_and_delete(&self, key: &str, value: &str) -> bool {
-        let now = Instant::now();
+        let now = crate::clock::time::now();
         let mut keys = guard(&self.keys);
         let ours = keys.get(key).is_some_and(|e| e.value == value);
         let live = keys.get(key).is_some_and(|e| e.expires > now);
@@ -151,7 +151,7 @@ impl Local {
         wait: Option<Duration>,
         contended: impl FnOnce(),
     ) -> Acquire {
-        let t0 = Instant::now();
+        let t0 = crate::clock::time::now();
         let mutex = guard(&self.mutexes)
             .entry(key.to_string())
             .or_default()
@@ -164,10 +164,12 @@ impl Local {
         }
         contended();
         let got = match wait {
-            Some(w) => tokio::time::timeout(w, mutex.lock_owned()).await.ok(),
+            Some(w) => crate::clock::time::timeout(w, mutex.lock_owned())
+                .await
+                .ok(),
             None => Some(mutex.lock_owned().await),
         };
-        let waited = t0.elapsed();
+        let waited = crate::clock::time::now().saturating_duration_since(t0);
         match got {
             Some(g) => Acquire::Taken {
                 held: Held::new(key, value, Some(g)),
@@ -236,7 +238,7 @@ impl LockService {
     /// One round trip to the simulated service.
     async fn round_trip(&self) {
         if self.settings.latency > Dur::ZERO {
-            tokio::time::sleep(self.settings.latency.to_std()).await;
+            crate::clock::time::sleep(self.settings.latency.to_std()).await;
         }
     }
 
@@ -278,14 +280,14 @@ impl LockService {
         contended: impl FnOnce(),
         ops: &mut u64,
     ) -> Acquire {
-        let t0 = Instant::now();
+        let t0 = crate::clock::time::now();
         let deadline = wait.map(|w| t0 + w);
         let mut contended = Some(contended);
         let mut waiting = false;
         loop {
             *ops += 1;
             let taken = self.try_take(key, &value).await;
-            let waited = waiting.then(|| t0.elapsed());
+            let waited = waiting.then(|| crate::clock::time::now().saturating_duration_since(t0));
             let holder_expires = match taken {
                 Ok(None) => {
                     return Acquire::Taken {
@@ -302,10 +304,10 @@ impl LockService {
                     f();
                 }
             }
-            let now = Instant::now();
+            let now = crate::clock::time::now();
             if deadline.is_some_and(|d| now >= d) {
                 return Acquire::TimedOut {
-                    waited: t0.elapsed(),
+                    waited: crate::clock::time::now().saturating_duration_since(t0),
                 };
             }
             self.wait_to_retry(key, now, holder_expires, deadline).await;
@@ -325,7 +327,7 @@ impl LockService {
             #[cfg(feature = "redis")]
             Backend::Redis(r) => r.set_nx(key, value, ttl).await.map(|ok| {
                 // Redis does not say when the holder's lock expires: poll.
-                (!ok).then(|| Instant::now() + ttl)
+                (!ok).then(|| crate::clock::time::now() + ttl)
             }),
         }
     }
@@ -355,9 +357,9 @@ impl LockService {
                 // Registered before any await, so a release at this very moment
                 // is not missed.
                 notified.as_mut().enable();
-                let _ = tokio::time::timeout_at(until, notified).await;
+                let _ = crate::clock::time::timeout_at(until, notified).await;
             }
-            _ => tokio::time::sleep_until(until).await,
+            _ => crate::clock::time::sleep_until(until).await,
         }
     }
 
@@ -407,12 +409,16 @@ mod tests {
         let s = LockService::start(settings(LockBackend::Simulated, false), "t", "p")
             .await
             .unwrap();
-        let t0 = Instant::now();
+        let t0 = crate::clock::time::now();
         let Acquire::Taken { held, waited } = take(&s, None).await else {
             panic!("free lock not taken")
         };
         assert!(waited.is_none());
-        assert_eq!(t0.elapsed(), Duration::from_millis(1), "one round trip");
+        assert_eq!(
+            crate::clock::time::now().saturating_duration_since(t0),
+            Duration::from_millis(1),
+            "one round trip"
+        );
         // A second caller waits until the first lock expires by itself (10 s), polling.
         let Acquire::Taken {
             held: second,
@@ -451,15 +457,17 @@ mod tests {
             let Acquire::Taken { held, .. } = take(&s, None).await else {
                 panic!()
             };
-            let t0 = Instant::now();
+            let t0 = crate::clock::time::now();
             let s2 = s.clone();
             let waiter = tokio::spawn(async move { take(&s2, None).await });
-            tokio::time::sleep(Duration::from_millis(2_000)).await;
+            crate::clock::time::sleep(Duration::from_millis(2_000)).await;
             assert!(s.release(held, &mut 0).await.unwrap());
             let Acquire::Taken { .. } = waiter.await.unwrap() else {
                 panic!()
             };
-            let ms = t0.elapsed().as_millis() as u64;
+            let ms = crate::clock::time::now()
+                .saturating_duration_since(t0)
+                .as_millis() as u64;
             assert!(
                 ms.abs_diff(expect_ms) <= 2,
                 "notify {notify}: took {ms} ms, expected about {expect_ms}"
@@ -478,7 +486,7 @@ mod tests {
             panic!()
         };
         // Held far past any ttl, it is still held.
-        tokio::time::sleep(Duration::from_secs(60)).await;
+        crate::clock::time::sleep(Duration::from_secs(60)).await;
         assert!(matches!(
             take(&s, Some(Duration::from_secs(1))).await,
             Acquire::TimedOut { .. }

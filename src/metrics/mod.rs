@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use crate::clock::Instant;
 
 use hdrhistogram::Histogram;
 
@@ -611,15 +611,15 @@ mod tests {
         let m = recorder(10);
         // 3 refreshes at 0.6 s and 3 at 1.4 s: no fixed one-second bucket holds more than
         // 3, but the window [0.6 s, 1.6 s) holds 6.
-        tokio::time::sleep(Duration::from_millis(600)).await;
+        crate::clock::time::sleep(Duration::from_millis(600)).await;
         for _ in 0..3 {
             m.refresh_sent(0, false);
         }
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        crate::clock::time::sleep(Duration::from_millis(800)).await;
         for _ in 0..3 {
             m.refresh_sent(0, false);
         }
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+        crate::clock::time::sleep(Duration::from_millis(1000)).await;
         m.refresh_sent(0, false);
         let r = m.finish();
         assert_eq!(r.peaks.refresh_per_second, 6);
@@ -641,7 +641,7 @@ mod tests {
             (0, 0),
             (1000, 0),
         ] {
-            tokio::time::sleep(Duration::from_millis(wait)).await;
+            crate::clock::time::sleep(Duration::from_millis(wait)).await;
             m.refresh_sent(g, false);
         }
         let r = m.finish();
@@ -670,7 +670,7 @@ mod tests {
         let m = recorder(5);
         m.lock_wait_started();
         m.lock_wait_started();
-        tokio::time::sleep(Duration::from_millis(2500)).await;
+        crate::clock::time::sleep(Duration::from_millis(2500)).await;
         m.lock_wait_ended(0, Duration::from_millis(2500), false);
         let r = m.finish();
         assert_eq!(r.lock_waiters.values(), &[2, 2, 2, 1, 1]);

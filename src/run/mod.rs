@@ -1,7 +1,7 @@
 //! Runs a scenario and collects its report.
 //!
-//! `sim` runs on a current-thread tokio runtime whose clock is paused: the runtime
-//! jumps to the next timer whenever every task is idle, so a day of simulated traffic
+//! `sim` runs on the sim's own executor, on virtual time: it jumps to the next timer
+//! whenever every task is idle, so a day of simulated traffic
 //! takes seconds and every run of the same scenario and seed does the same thing in the
 //! same order. The only wall-clock readings are the ones that end up in `run_info`.
 
@@ -26,34 +26,31 @@ pub fn run_with(
     options: &RunOptions,
 ) -> Result<Report, RunError> {
     match scenario.mode {
-        Mode::Sim => run_on(
-            world::sim::runtime()?,
-            scenario,
-            options,
-            world::sim::run(scenario, control, options),
-        ),
-        Mode::Live => run_on(
-            world::live::runtime()?,
-            scenario,
-            options,
-            world::live::run(scenario, control, options),
-        ),
+        Mode::Sim => run_on(scenario, options, || {
+            world::sim::block_on(world::sim::run(scenario, control, options))
+        }),
+        Mode::Live => {
+            let runtime = world::live::runtime()?;
+            run_on(scenario, options, || {
+                let outcome = runtime.block_on(world::live::run(scenario, control, options));
+                // Dropping the runtime cancels whatever was still in flight at the end.
+                drop(runtime);
+                outcome
+            })
+        }
     }
 }
 
-/// Runs `world` on `runtime` and assembles its report, with the wall-clock facts (and
-/// a worker's section when it ran as one).
+/// Runs the world (`world` runs it on its clock) and assembles its report, with the
+/// wall-clock facts (and a worker's section when it ran as one).
 fn run_on(
-    runtime: tokio::runtime::Runtime,
     scenario: &Scenario,
     options: &RunOptions,
-    world: impl std::future::Future<Output = Result<Outcome, RunError>>,
+    world: impl FnOnce() -> Result<Outcome, RunError>,
 ) -> Result<Report, RunError> {
     let wall = std::time::Instant::now();
     let started_at = rfc3339_now();
-    let mut outcome = runtime.block_on(world)?;
-    // Dropping the runtime cancels whatever was still in flight at the end.
-    drop(runtime);
+    let mut outcome = world()?;
     let worker = match options.shard {
         Some(shard) => Some(assemble::worker(scenario, shard, options, &mut outcome)?),
         None => None,

@@ -76,7 +76,7 @@ pub(crate) async fn answer(
     // the handler's await, one more answer's worth in every request loop's future.
     let response = match admission.verdict {
         Verdict::NoAnswer => {
-            tokio::time::sleep(timeout).await;
+            crate::clock::time::sleep(timeout).await;
             return Err(ExchangeError::Timeout);
         }
         Verdict::Answer(r) => r,
@@ -87,11 +87,11 @@ pub(crate) async fn answer(
     };
     let remaining = timeout.saturating_sub(admission.queued);
     if admission.delay >= remaining {
-        tokio::time::sleep(remaining).await;
+        crate::clock::time::sleep(remaining).await;
         return Err(ExchangeError::Timeout);
     }
     if !admission.delay.is_zero() {
-        tokio::time::sleep(admission.delay).await;
+        crate::clock::time::sleep(admission.delay).await;
     }
     Ok(response)
 }

@@ -10,11 +10,11 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::clock::Instant;
 use bytes::Bytes;
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use tokio::sync::{Semaphore, SemaphorePermit};
-use tokio::time::Instant;
 
 use super::latency::Sampler;
 use crate::clock::Clock;
@@ -38,13 +38,13 @@ impl Bucket {
             per_second: limit.per_second,
             burst: f64::from(limit.burst.max(1)),
             tokens: f64::from(limit.burst.max(1)),
-            at: Instant::now(),
+            at: crate::clock::time::now(),
         }
     }
 
     /// Takes a token, or says in how many whole seconds one will be there.
     fn take(&mut self) -> Result<(), u64> {
-        let now = Instant::now();
+        let now = crate::clock::time::now();
         let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
         self.tokens = (self.tokens + refill).min(self.burst);
         self.at = now;
@@ -204,9 +204,10 @@ impl Gate {
                     if let Some(m) = &self.metrics {
                         m.issuer_queue_entered();
                     }
-                    let waited_from = Instant::now();
+                    let waited_from = crate::clock::time::now();
                     let permit = slots.acquire().await.ok();
-                    admission.queued = waited_from.elapsed();
+                    admission.queued =
+                        crate::clock::time::now().saturating_duration_since(waited_from);
                     if let Some(m) = &self.metrics {
                         m.issuer_queue_left(admission.queued);
                     }

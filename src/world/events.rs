@@ -32,8 +32,8 @@ fn schedule_clock_jumps(faults: &[Fault], actor: &ActorClock, clock: Clock) {
         };
         let actor = actor.clone();
         let when = clock.at(at.as_ms().max(0) as u64);
-        tokio::spawn(async move {
-            tokio::time::sleep_until(when).await;
+        crate::clock::time::spawn(async move {
+            crate::clock::time::sleep_until(when).await;
             actor.jump(by.as_ms());
         });
     }
@@ -54,10 +54,10 @@ fn schedule_key_rotations(config: &IssuerConfig, issuer: &Arc<Issuer>, clock: Cl
         let overlap = f.overlap.unwrap_or(config.access_token.ttl).as_ms();
         let delay = f.publish_delay.map_or(0, |d| d.as_ms());
         let issuer = issuer.clone();
-        tokio::spawn(async move {
+        crate::clock::time::spawn(async move {
             let mut at = first;
             while at < end_ms {
-                tokio::time::sleep_until(clock.at(at)).await;
+                crate::clock::time::sleep_until(clock.at(at)).await;
                 // A key that cannot be made leaves the old one signing, as a failed
                 // rotation would.
                 let _ = issuer.rotate_keys(overlap, delay);
@@ -80,8 +80,8 @@ fn schedule_revocations(faults: &[Fault], issuer: &Arc<Issuer>, clock: Clock, se
         let when = clock.at(f.at.map_or(0, |d| d.as_ms().max(0) as u64));
         let fraction = f.fraction.unwrap_or(1.0);
         let mut rng = rng::rng(seed, &[stream::FAULTS, 2, n as u64]);
-        tokio::spawn(async move {
-            tokio::time::sleep_until(when).await;
+        crate::clock::time::spawn(async move {
+            crate::clock::time::sleep_until(when).await;
             issuer.revoke_share(fraction, &mut rng);
         });
     }

@@ -1,5 +1,5 @@
-//! The world a scenario describes, and its two ways to run: `sim` in-process on the
-//! paused clock, [`live`] over real HTTP in real time.
+//! The world a scenario describes, and its two ways to run: `sim` in-process on
+//! virtual time, [`live`] over real HTTP in real time.
 //!
 //! The world is built in one place, `World::build`, for both clocks: the issuer, the
 //! resource and their fronts (gates with their faults, latency, capacity and rate
@@ -7,8 +7,9 @@
 //! two ways to run differ only where the clock or the transport forces them to, each
 //! place marked `sim/live:` in a comment:
 //!
-//! - the runtime and its clock: paused and one-threaded, or real and many-threaded
-//!   (`sim::runtime`, `live::runtime`), and so a worker's start on the wall clock;
+//! - the runtime and its clock: the sim's executor on virtual time, or tokio's, real
+//!   and many-threaded
+//!   (`sim::block_on`, `live::runtime`), and so a worker's start on the wall clock;
 //! - the exchange: a call of a server's front, or a request over the wire
 //!   (`sim::SimExchange`, [`wire::LiveExchange`]), and so `targets`, servers that are
 //!   not ours, whose counts a live run cannot know;
@@ -27,7 +28,6 @@ pub mod wire;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use crate::client;
 use crate::clock::Clock;
@@ -63,6 +63,8 @@ pub enum RunError {
     Server(String),
     #[error("{0}")]
     Lock(String),
+    #[error("the simulation stalled: no task could run and no timer was left before the run's end")]
+    Stalled,
     #[error("could not encode the worker's latency histograms: {0}")]
     Histogram(String),
 }
@@ -229,20 +231,7 @@ pub(crate) async fn drive<E: crate::exchange::Exchange>(
             shard,
         );
     }
-    // Wake once a (simulated) second to notice a stop request; in the sim the wake-ups
-    // are part of every run alike, so they do not disturb determinism.
-    let mut interrupted = false;
-    loop {
-        let next = (tokio::time::Instant::now() + Duration::from_secs(1)).min(end);
-        tokio::time::sleep_until(next).await;
-        if tokio::time::Instant::now() >= end {
-            break;
-        }
-        if control.stop.load(Ordering::Relaxed) {
-            interrupted = true;
-            break;
-        }
-    }
+    let interrupted = crate::clock::time::sleep_until_or_stopped(end, &control.stop).await;
     let elapsed_ms = clock.elapsed_ms().min(duration_ms);
     control.progress.store(elapsed_ms, Ordering::Relaxed);
     Ok((elapsed_ms, interrupted))

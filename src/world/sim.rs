@@ -1,8 +1,8 @@
-//! The sim: the world in-process, on tokio's paused clock.
+//! The sim: the world in-process, on the sim's executor and its virtual clock.
 //!
 //! A request is handed to the issuer's or the resource's front at once (it "arrives"
-//! when sent), and its answer is delivered after the server's latency on the paused
-//! clock: the time a server takes is time the client waits, and tokens issued at
+//! when sent), and its answer is delivered after the server's latency on virtual
+//! time: the time a server takes is time the client waits, and tokens issued at
 //! arrival are already that much older when the client receives them, as over a wire.
 
 use std::future::Future;
@@ -39,16 +39,16 @@ impl Exchange for SimExchange {
     }
 }
 
-/// The sim's runtime (sim/live: the clock): one thread, its clock paused, so that the runtime jumps to the next
-/// timer whenever every task is idle and every run of one seed goes the same way.
-pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
+/// Runs `world` on the sim's executor (sim/live: the clock): one thread, on virtual
+/// time that jumps to the next timer whenever every task is idle, so that every run of
+/// one seed goes the same way and idle simulated time costs nothing.
+pub(crate) fn block_on(
+    world: impl Future<Output = Result<Outcome, RunError>>,
+) -> Result<Outcome, RunError> {
+    crate::clock::executor::block_on(world).unwrap_or(Err(RunError::Stalled))
 }
 
-/// Builds the world in-process and runs it on the paused clock.
+/// Builds the world in-process and runs it on virtual time.
 pub(crate) async fn run(
     scenario: &Scenario,
     control: &Control,

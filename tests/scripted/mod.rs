@@ -1,5 +1,5 @@
 //! One client against a scripted server, for the tests of policies and presets: its answers
-//! decided by the test and every request's time logged on the paused clock.
+//! decided by the test and every request's time logged on the virtual clock.
 
 #![allow(dead_code)] // each test file uses a part
 

@@ -1,14 +1,20 @@
 //! The project's clock: the only way anything in tokenstorm reads the time.
 //!
-//! A [`Clock`] is tokio's `Instant` (virtual when the runtime's time is paused, real
+//! A [`Clock`] is an `Instant` (virtual when the sim's executor runs the thread, real
 //! otherwise) measured from the run's start, plus a fixed Unix epoch for that start. An
 //! [`ActorClock`] adds one actor's skew, which a `clock_jump` fault may change while the
 //! run goes on. Nothing inside a run calls `SystemTime::now()` or `std::time::Instant`.
+//!
+//! [`time`] is how actors read the time, sleep and spawn, on whichever clock runs
+//! them: the sim's [`executor`] on virtual time, or tokio in real time.
+
+pub(crate) mod executor;
+pub mod time;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use tokio::time::Instant;
+pub use time::Instant;
 
 /// The Unix time (ms) at which every simulated run starts: 2026-01-01T00:00:00Z. Fixed so
 /// that tokens, and so reports, are identical from run to run.
@@ -25,7 +31,7 @@ impl Clock {
     /// A clock whose "now" is `epoch_ms` (Unix ms) at the moment of the call.
     pub fn start(epoch_ms: i64) -> Clock {
         Clock {
-            origin: Instant::now(),
+            origin: time::now(),
             epoch_ms,
         }
     }
@@ -51,7 +57,7 @@ impl Clock {
 
     /// Milliseconds since the run started.
     pub(crate) fn elapsed_ms(&self) -> u64 {
-        Instant::now()
+        time::now()
             .saturating_duration_since(self.origin)
             .as_millis() as u64
     }

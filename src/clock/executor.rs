@@ -1,0 +1,407 @@
+//! The sim's executor: runs the actors' futures on virtual time, on one thread.
+//!
+//! tokio's paused clock was made for tests: every clock read takes a lock, every timer
+//! goes through a wheel built for real time, and the runtime wakes to check its driver
+//! between tasks. A simulation with millions of timers needs less: a queue of tasks
+//! ready to run and a heap of timers ordered by (deadline, order of arming). When no
+//! task is ready, time jumps to the earliest timer, so idle simulated time costs
+//! nothing. The actors do not know which one runs them: they reach time and tasks only
+//! through [`super::time`], which asks this executor when one runs on the thread and
+//! tokio otherwise.
+//!
+//! Order is deterministic: tasks run in the order they were woken, timers with one
+//! deadline fire in the order they were armed, and nothing depends on the wall clock.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+type Task = Pin<Box<dyn Future<Output = ()>>>;
+/// A timer in the heap: (deadline ns, order armed, timer index, timer generation).
+type Entry = Reverse<(u64, u64, u32, u32)>;
+
+/// A task's place: its future (out while it is being polled), the generation that
+/// tells a stale wake from a live one, and whether it is in the ready queue.
+struct Slot {
+    future: Option<Task>,
+    generation: u32,
+    queued: bool,
+}
+
+/// An armed timer: whom to wake. `generation` moves on when it is dropped or fires, so
+/// that its entry in the heap is recognised as stale.
+struct Timer {
+    generation: u32,
+    waker: Option<Waker>,
+}
+
+/// The root future's task index in a waker.
+const ROOT: u32 = u32::MAX;
+/// Every so many jumps of time the root is polled, so that it can notice a stop
+/// request (an atomic flag set by another thread) without a timer of its own.
+const ROOT_EVERY: u32 = 1024;
+
+pub(crate) struct Executor {
+    base: Instant,
+    now_ns: Cell<u64>,
+    tasks: RefCell<Vec<Slot>>,
+    free_tasks: RefCell<Vec<u32>>,
+    ready: RefCell<VecDeque<(u32, u32)>>,
+    timers: RefCell<Vec<Timer>>,
+    free_timers: RefCell<Vec<u32>>,
+    heap: RefCell<BinaryHeap<Entry>>,
+    armed: Cell<u64>,
+    root_woken: Cell<bool>,
+    jumps: Cell<u32>,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const Executor> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Runs `f` with the executor of this thread, if one is running.
+pub(crate) fn with<R>(f: impl FnOnce(&Executor) -> R) -> Option<R> {
+    let ptr = CURRENT.with(Cell::get);
+    // SAFETY: CURRENT is set only by `block_on`, to an executor on its own stack that
+    // outlives the setting (the guard clears it before the executor is dropped).
+    (!ptr.is_null()).then(|| f(unsafe { &*ptr }))
+}
+
+/// Whether the sim's executor runs on this thread.
+pub(crate) fn active() -> bool {
+    !CURRENT.with(Cell::get).is_null()
+}
+
+/// Clears CURRENT when `block_on` ends, even by a panic.
+struct Installed(*const Executor);
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+impl Executor {
+    fn new() -> Executor {
+        Executor {
+            base: Instant::now(),
+            now_ns: Cell::new(0),
+            tasks: RefCell::new(Vec::new()),
+            free_tasks: RefCell::new(Vec::new()),
+            ready: RefCell::new(VecDeque::new()),
+            timers: RefCell::new(Vec::new()),
+            free_timers: RefCell::new(Vec::new()),
+            heap: RefCell::new(BinaryHeap::new()),
+            armed: Cell::new(0),
+            root_woken: Cell::new(true),
+            jumps: Cell::new(0),
+        }
+    }
+
+    /// Virtual now.
+    pub(crate) fn now(&self) -> Instant {
+        self.base + Duration::from_nanos(self.now_ns.get())
+    }
+
+    fn ns_of(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.base).as_nanos() as u64
+    }
+
+    /// Starts `future` as a task; it runs once the running task yields.
+    pub(crate) fn spawn(&self, future: Task) {
+        let index = self.free_tasks.borrow_mut().pop();
+        let mut tasks = self.tasks.borrow_mut();
+        let index = match index {
+            Some(i) => {
+                tasks[i as usize].future = Some(future);
+                i
+            }
+            None => {
+                tasks.push(Slot {
+                    future: Some(future),
+                    generation: 0,
+                    queued: false,
+                });
+                (tasks.len() - 1) as u32
+            }
+        };
+        let slot = &mut tasks[index as usize];
+        slot.queued = true;
+        self.ready.borrow_mut().push_back((index, slot.generation));
+    }
+
+    fn wake(&self, index: u32, generation: u32) {
+        if index == ROOT {
+            self.root_woken.set(true);
+            return;
+        }
+        let mut tasks = self.tasks.borrow_mut();
+        let Some(slot) = tasks.get_mut(index as usize) else {
+            return;
+        };
+        if slot.generation == generation && !slot.queued {
+            slot.queued = true;
+            self.ready.borrow_mut().push_back((index, generation));
+        }
+    }
+
+    /// Arms a timer for `at` that wakes `waker`; returns its handle.
+    pub(crate) fn arm(&self, at: Instant, waker: Waker) -> (u32, u32) {
+        let mut timers = self.timers.borrow_mut();
+        let index = match self.free_timers.borrow_mut().pop() {
+            Some(i) => {
+                timers[i as usize].waker = Some(waker);
+                i
+            }
+            None => {
+                timers.push(Timer {
+                    generation: 0,
+                    waker: Some(waker),
+                });
+                (timers.len() - 1) as u32
+            }
+        };
+        let generation = timers[index as usize].generation;
+        let order = self.armed.get();
+        self.armed.set(order + 1);
+        self.heap
+            .borrow_mut()
+            .push(Reverse((self.ns_of(at), order, index, generation)));
+        (index, generation)
+    }
+
+    /// Gives a new waker to an armed timer (its future moved to another task).
+    pub(crate) fn rearm(&self, (index, generation): (u32, u32), waker: &Waker) {
+        let mut timers = self.timers.borrow_mut();
+        if let Some(t) = timers.get_mut(index as usize)
+            && t.generation == generation
+            && !t.waker.as_ref().is_some_and(|w| w.will_wake(waker))
+        {
+            t.waker = Some(waker.clone());
+        }
+    }
+
+    /// Forgets a timer that has not fired (its future was dropped).
+    pub(crate) fn disarm(&self, (index, generation): (u32, u32)) {
+        let mut timers = self.timers.borrow_mut();
+        if let Some(t) = timers.get_mut(index as usize)
+            && t.generation == generation
+        {
+            t.generation = t.generation.wrapping_add(1);
+            t.waker = None;
+            self.free_timers.borrow_mut().push(index);
+        }
+    }
+
+    /// Moves time to the earliest live timer and fires every timer due then. False when
+    /// no timer is left.
+    fn advance(&self) -> bool {
+        let mut fired = false;
+        loop {
+            let entry = self.heap.borrow().peek().copied();
+            let Some(Reverse((deadline, _, index, generation))) = entry else {
+                return fired;
+            };
+            if fired && deadline > self.now_ns.get() {
+                return true;
+            }
+            self.heap.borrow_mut().pop();
+            let waker = {
+                let mut timers = self.timers.borrow_mut();
+                let t = &mut timers[index as usize];
+                if t.generation != generation {
+                    continue;
+                }
+                t.generation = t.generation.wrapping_add(1);
+                self.free_timers.borrow_mut().push(index);
+                t.waker.take()
+            };
+            if !fired {
+                self.now_ns.set(self.now_ns.get().max(deadline));
+                fired = true;
+                self.count_jump();
+            }
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+    }
+
+    fn count_jump(&self) {
+        let jumps = self.jumps.get() + 1;
+        if jumps >= ROOT_EVERY {
+            self.jumps.set(0);
+            self.root_woken.set(true);
+        } else {
+            self.jumps.set(jumps);
+        }
+    }
+
+    /// Polls the task at `index` if it is still the one that was woken.
+    fn run(&self, index: u32, generation: u32) {
+        let future = {
+            let mut tasks = self.tasks.borrow_mut();
+            let slot = &mut tasks[index as usize];
+            if slot.generation != generation {
+                return;
+            }
+            slot.queued = false;
+            slot.future.take()
+        };
+        let Some(mut future) = future else { return };
+        let waker = waker(index, generation);
+        let done = future
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_ready();
+        let mut tasks = self.tasks.borrow_mut();
+        let slot = &mut tasks[index as usize];
+        if done {
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.queued = false;
+            self.free_tasks.borrow_mut().push(index);
+            drop(tasks);
+            drop(future);
+        } else {
+            slot.future = Some(future);
+        }
+    }
+
+    /// Drops every task left, with the executor still installed (their timers disarm).
+    fn drop_tasks(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+        drop(tasks);
+        self.ready.borrow_mut().clear();
+    }
+}
+
+/// Runs `future` to its end on a fresh executor, with the tasks it spawns; returns
+/// None if it can never end (no task ready and no timer left). Tasks still running
+/// when it ends are dropped.
+pub(crate) fn block_on<F: Future>(future: F) -> Option<F::Output> {
+    let executor = Executor::new();
+    let previous = CURRENT.with(|c| c.replace(&executor));
+    let _installed = Installed(previous);
+    let mut root = std::pin::pin!(future);
+    let root_waker = waker(ROOT, 0);
+    let mut cx = Context::from_waker(&root_waker);
+    let out = loop {
+        if executor.root_woken.replace(false)
+            && let Poll::Ready(v) = root.as_mut().poll(&mut cx)
+        {
+            break Some(v);
+        }
+        let next = executor.ready.borrow_mut().pop_front();
+        match next {
+            Some((index, generation)) => executor.run(index, generation),
+            None if executor.root_woken.get() => {}
+            None if !executor.advance() => break None,
+            None => {}
+        }
+    };
+    executor.drop_tasks();
+    out
+}
+
+fn waker(index: u32, generation: u32) -> Waker {
+    let data = ((u64::from(index) << 32) | u64::from(generation)) as usize as *const ();
+    // SAFETY: the vtable's functions only read `data` as a number; none dereference it.
+    unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
+}
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(
+    |data| RawWaker::new(data, &VTABLE),
+    wake_data,
+    wake_data,
+    |_| {},
+);
+
+fn wake_data(data: *const ()) {
+    let bits = data as usize as u64;
+    // A wake from a thread without the executor (none happens in the sim) is dropped.
+    with(|e| e.wake((bits >> 32) as u32, bits as u32));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::time;
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn timers_fire_in_deadline_then_arming_order_and_time_jumps() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let out = block_on({
+            let log = log.clone();
+            async move {
+                let t0 = time::now();
+                for (name, ms) in [("c", 30u64), ("a", 10), ("b", 10), ("d", 0)] {
+                    let log = log.clone();
+                    time::spawn(async move {
+                        time::sleep(Duration::from_millis(ms)).await;
+                        log.lock()
+                            .unwrap()
+                            .push((name, (time::now() - t0).as_millis()));
+                    });
+                }
+                // Ten years of nothing cost one jump.
+                time::sleep(Duration::from_secs(10 * 365 * 86_400)).await;
+                (time::now() - t0).as_secs()
+            }
+        });
+        assert_eq!(out, Some(10 * 365 * 86_400));
+        assert_eq!(
+            *log.lock().unwrap(),
+            [("d", 0), ("a", 10), ("b", 10), ("c", 30)]
+        );
+    }
+
+    #[test]
+    fn a_dropped_timer_does_not_fire_and_timeouts_race_their_future() {
+        let out = block_on(async {
+            let t0 = time::now();
+            let fast = time::timeout(Duration::from_millis(50), async {
+                time::sleep(Duration::from_millis(20)).await;
+                7
+            })
+            .await;
+            let slow = time::timeout(
+                Duration::from_millis(50),
+                time::sleep(Duration::from_secs(1)),
+            )
+            .await;
+            (fast.ok(), slow.is_err(), (time::now() - t0).as_millis())
+        });
+        assert_eq!(out, Some((Some(7), true, 70)));
+    }
+
+    #[test]
+    fn a_root_that_cannot_end_returns_none() {
+        let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+        assert_eq!(block_on(async { rx.await.ok() }), None);
+    }
+
+    #[test]
+    fn tokio_sync_primitives_wake_tasks() {
+        let out = block_on(async {
+            let notify = Arc::new(tokio::sync::Notify::new());
+            let n2 = notify.clone();
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            time::spawn(async move {
+                n2.notified().await;
+                let _ = tx.send(time::now());
+            });
+            time::sleep(Duration::from_millis(5)).await;
+            notify.notify_one();
+            let t = rx.await.unwrap();
+            t.duration_since(time::now())
+        });
+        assert_eq!(out, Some(Duration::ZERO));
+    }
+}
