@@ -175,8 +175,10 @@ impl<E: Exchange> Instance<E> {
         if self.client.is_logged_out() {
             return Err(Failure::LoggedOut);
         }
-        if policy.during_refresh == DuringRefresh::Queue {
-            self.queue_behind_flight().await;
+        // The slow paths are boxed: the request loop's future holds only a pointer to
+        // them, not their state, and pays for the box only when a refresh happens.
+        if policy.during_refresh == DuringRefresh::Queue && self.busy() {
+            Box::pin(self.queue_behind_flight()).await;
         }
         loop {
             let (version, access) = self.client.current();
@@ -186,7 +188,7 @@ impl<E: Exchange> Instance<E> {
                     renewed = true;
                     // A refresh when a refresh token is at hand (the access token was
                     // dropped), else a login: `renew` decides.
-                    self.obtain(Need::Refresh { seen: version }, rng).await?;
+                    Box::pin(self.obtain(Need::Refresh { seen: version }, rng)).await?;
                     continue;
                 }
                 Some(token) => token,
@@ -203,10 +205,10 @@ impl<E: Exchange> Instance<E> {
             };
             renewed = true;
             let result = match window {
-                SoftWindow::Block => self.obtain(need, rng).await,
-                SoftWindow::AllInline => self.client.renew(need, rng).await,
+                SoftWindow::Block => Box::pin(self.obtain(need, rng)).await,
+                SoftWindow::AllInline => Box::pin(self.client.renew(need, rng)).await,
                 SoftWindow::OneInline if self.busy() => return Ok((version, token)),
-                SoftWindow::OneInline => self.obtain(need, rng).await,
+                SoftWindow::OneInline => Box::pin(self.obtain(need, rng)).await,
                 SoftWindow::ServeStale => {
                     self.refresh_in_background(need);
                     return Ok((version, token));

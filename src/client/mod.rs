@@ -153,16 +153,17 @@ fn new_client<E: Exchange>(
 
 /// One client's task: waits for its start, logs in, and starts its instances (with
 /// their timer and workers).
-async fn run_client<E: Exchange>(
-    client: Arc<Client<E>>,
-    at: Instant,
-    mut crng: rng::Rng,
-    plan: Plan,
-) {
+async fn run_client<E: Exchange>(client: Arc<Client<E>>, at: Instant, crng: rng::Rng, plan: Plan) {
     if at >= plan.end {
         return;
     }
     crate::clock::time::sleep_until(at).await;
+    // Boxed once started: a client waiting for its start holds only its arguments.
+    Box::pin(start_client(client, crng, plan)).await;
+}
+
+/// Logs client in and starts its instances, once its start time has come.
+async fn start_client<E: Exchange>(client: Arc<Client<E>>, mut crng: rng::Rng, plan: Plan) {
     let locked = client.policy().coordination == Coordination::Lock;
     // A failed first login is retried by the first request that needs a token.
     // Under a lock the login is the lock's too: instances elsewhere (in this

@@ -119,8 +119,7 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
                 match action {
                     On401::RefreshAndRetry if applies && replays < policy.replays => {
                         replays += 1;
-                        if instance
-                            .obtain(Need::Refresh { seen: version }, rng)
+                        if Box::pin(instance.obtain(Need::Refresh { seen: version }, rng))
                             .await
                             .is_err()
                         {

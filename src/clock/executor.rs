@@ -3,9 +3,9 @@
 //! tokio's paused clock was made for tests: every clock read takes a lock, every timer
 //! goes through a wheel built for real time, and the runtime wakes to check its driver
 //! between tasks. A simulation with millions of timers needs less: a queue of tasks
-//! ready to run and a heap of timers ordered by (deadline, order of arming). When no
+//! ready to run and timers ordered by (deadline, order of arming). When no
 //! task is ready, time jumps to the earliest timer, so idle simulated time costs
-//! nothing. The actors do not know which one runs them: they reach time and tasks only
+//! nothing. The timers are a hierarchical wheel ([`super::timers`]). The actors do not know which one runs them: they reach time and tasks only
 //! through [`super::time`], which asks this executor when one runs on the thread and
 //! tokio otherwise.
 //!
@@ -13,8 +13,7 @@
 //! deadline fire in the order they were armed, and nothing depends on the wall clock.
 
 use std::cell::{Cell, RefCell};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
@@ -22,9 +21,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::timers::Timers;
+
 type Task = Pin<Box<dyn Future<Output = ()>>>;
-/// A timer in the heap: (deadline ns, order armed, timer index, timer generation).
-type Entry = Reverse<(u64, u64, u32, u32)>;
 
 /// A task's place: its future (out while it is being polled), the generation that
 /// tells a stale wake from a live one, and whether it is in the ready queue.
@@ -55,7 +54,7 @@ pub(crate) struct Executor {
     ready: RefCell<VecDeque<(u32, u32)>>,
     timers: RefCell<Vec<Timer>>,
     free_timers: RefCell<Vec<u32>>,
-    heap: RefCell<BinaryHeap<Entry>>,
+    wheel: RefCell<Timers>,
     armed: Cell<u64>,
     root_woken: Cell<bool>,
     jumps: Cell<u32>,
@@ -97,7 +96,7 @@ impl Executor {
             ready: RefCell::new(VecDeque::new()),
             timers: RefCell::new(Vec::new()),
             free_timers: RefCell::new(Vec::new()),
-            heap: RefCell::new(BinaryHeap::new()),
+            wheel: RefCell::new(Timers::new()),
             armed: Cell::new(0),
             root_woken: Cell::new(true),
             jumps: Cell::new(0),
@@ -110,7 +109,7 @@ impl Executor {
     }
 
     fn ns_of(&self, at: Instant) -> u64 {
-        at.saturating_duration_since(self.base).as_nanos() as u64
+        u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Starts `future` as a task; it runs once the running task yields.
@@ -151,7 +150,7 @@ impl Executor {
         }
     }
 
-    /// Arms a timer for `at` that wakes `waker`; returns its handle.
+    /// Arms a timer for `at` (after now) that wakes `waker`; returns its handle.
     pub(crate) fn arm(&self, at: Instant, waker: Waker) -> (u32, u32) {
         let mut timers = self.timers.borrow_mut();
         let index = match self.free_timers.borrow_mut().pop() {
@@ -170,9 +169,9 @@ impl Executor {
         let generation = timers[index as usize].generation;
         let order = self.armed.get();
         self.armed.set(order + 1);
-        self.heap
+        self.wheel
             .borrow_mut()
-            .push(Reverse((self.ns_of(at), order, index, generation)));
+            .push((self.ns_of(at), order, index, generation));
         (index, generation)
     }
 
@@ -204,14 +203,14 @@ impl Executor {
     fn advance(&self) -> bool {
         let mut fired = false;
         loop {
-            let entry = self.heap.borrow().peek().copied();
-            let Some(Reverse((deadline, _, index, generation))) = entry else {
+            let entry = self.wheel.borrow_mut().peek();
+            let Some((deadline, _, index, generation)) = entry else {
                 return fired;
             };
             if fired && deadline > self.now_ns.get() {
                 return true;
             }
-            self.heap.borrow_mut().pop();
+            self.wheel.borrow_mut().pop();
             let waker = {
                 let mut timers = self.timers.borrow_mut();
                 let t = &mut timers[index as usize];

@@ -10,6 +10,7 @@
 
 pub(crate) mod executor;
 pub mod time;
+mod timers;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

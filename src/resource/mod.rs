@@ -388,9 +388,11 @@ impl Resource {
                 if !is_token68(token) {
                     return Err(Rejection::Malformed);
                 }
+                // Once per token: boxed, so that the requests that hit the cache do not
+                // carry the verification's state in their futures.
                 let c = match &self.introspection {
-                    Some(i) => self.introspect(i, token).await?,
-                    None => self.verify(token).await?,
+                    Some(i) => Box::pin(self.introspect(i, token)).await?,
+                    None => Box::pin(self.verify(token)).await?,
                 };
                 let now = self.clock.now_ms();
                 let leeway = self.leeway_ms;

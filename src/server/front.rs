@@ -81,7 +81,9 @@ pub(crate) async fn answer(
         }
         Verdict::Answer(r) => r,
         Verdict::Serve => match server {
-            Server::Issuer(issuer) => issuer.handle(request).await,
+            // Boxed: a request loop's future holds the API's state inline, the issuer's
+            // (rarer, and far larger) only while a token request is in flight.
+            Server::Issuer(issuer) => Box::pin(issuer.handle(request)).await,
             Server::Resource(resource) => resource.handle(request).await,
         },
     };
