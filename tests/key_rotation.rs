@@ -97,7 +97,7 @@ impl World {
             .header(AUTHORIZATION, format!("Bearer {token}"))
             .body(Bytes::new())
             .unwrap();
-        self.resource.handle(req).await.status()
+        self.resource.handle(&req).await.status()
     }
     fn fetches(&self) -> u64 {
         self.upstream.calls.load(Ordering::SeqCst)

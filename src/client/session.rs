@@ -8,6 +8,7 @@
 //! store and renew only if nobody did meanwhile ([`Client::locked`]). Without it,
 //! rotation races between instances show.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -21,7 +22,7 @@ use rand::RngExt;
 use super::store::{AccessToken, TokenResponse, TokenState};
 use crate::clock::ActorClock;
 use crate::duration::Dur;
-use crate::exchange::{Endpoint, Exchange, Request, Response};
+use crate::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
 use crate::lock::{Acquire, LockService};
 use crate::metrics::{LoginKind, Metrics, RefreshEnd};
 use crate::rng::Rng;
@@ -183,14 +184,16 @@ impl<E: Exchange> Client<E> {
         (s.version, s.access.clone())
     }
 
-    /// Sends `request` with the policy's timeout; `None` when no answer came in time.
-    pub(crate) async fn send(&self, endpoint: Endpoint, request: Request) -> Option<Response> {
+    /// Sends `request` with the policy's timeout; an error when no answer came in time.
+    pub(crate) fn send(
+        &self,
+        endpoint: Endpoint,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, ExchangeError>> + Send + '_ {
+        // The exchange's own future, not an async fn around it: one would keep a copy
+        // of the request (or of the whole exchange) in every request loop's future.
         let timeout = self.policy().timeout.to_std();
-        self.group
-            .exchange
-            .send(endpoint, request, timeout)
-            .await
-            .ok()
+        self.group.exchange.send(endpoint, request, timeout)
     }
 
     fn token_request(&self, pairs: &[(&str, &str)]) -> Request {
@@ -471,7 +474,7 @@ impl<E: Exchange> Client<E> {
         before_send();
         let req = self.token_request(pairs);
         let t0 = crate::clock::time::now();
-        let answer = self.send(Endpoint::Token, req).await;
+        let answer = self.send(Endpoint::Token, req).await.ok();
         let latency = crate::clock::time::now().saturating_duration_since(t0);
         if let (Some(throttle), Some(resp)) = (&self.policy().throttle, &answer)
             && !resp.status().is_success()

@@ -91,7 +91,7 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
         req.headers_mut()
             .insert(AUTHORIZATION, token.header.clone());
         let t0 = crate::clock::time::now();
-        let answer = client.send(Endpoint::Api, req).await;
+        let answer = client.send(Endpoint::Api, req).await.ok();
         let done = crate::clock::time::now();
         let status = answer.as_ref().map(|r| r.status());
         let rejected = client.group().dialect.rejection_status();

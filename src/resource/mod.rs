@@ -283,12 +283,12 @@ impl Resource {
     }
 
     /// Answers one HTTP request.
-    pub async fn handle(&self, req: Request) -> Response {
+    pub async fn handle(&self, req: &Request) -> Response {
         self.state().stats.requests += 1;
-        if let Some(refused) = not_served(&req) {
+        if let Some(refused) = not_served(req) {
             return refused;
         }
-        let dialect = match dialect_asked(&req) {
+        let dialect = match dialect_asked(req) {
             Ok(d) => d.unwrap_or(self.dialect),
             Err(()) => {
                 self.state().stats.malformed += 1;
@@ -301,7 +301,7 @@ impl Resource {
                 );
             }
         };
-        let token = match bearer(&req) {
+        let token = match bearer(req) {
             Credentials::Missing => {
                 self.state().stats.rejected_missing += 1;
                 return reject(dialect, None);

@@ -84,7 +84,7 @@ pub(crate) async fn answer(
             // Boxed: a request loop's future holds the API's state inline, the issuer's
             // (rarer, and far larger) only while a token request is in flight.
             Server::Issuer(issuer) => Box::pin(issuer.handle(request)).await,
-            Server::Resource(resource) => resource.handle(request).await,
+            Server::Resource(resource) => resource.handle(&request).await,
         },
     };
     let remaining = timeout.saturating_sub(admission.queued);
