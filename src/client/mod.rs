@@ -146,7 +146,7 @@ fn new_client<E: Exchange>(
             c % group.users.unwrap_or(u32::MAX).max(1)
         ),
         format!("{}:{c}", group.name),
-        clock.skewed(offset),
+        clock.fixed_skew(offset),
     ));
     (at, client)
 }

@@ -117,16 +117,19 @@ fn oauth_error(body: &[u8]) -> Option<String> {
     serde_json::from_slice::<E>(body).ok().map(|e| e.error)
 }
 
+// In this order (repr C): what every request reads first, in one or two cache lines;
+// with a million clients each request's first touch of its client is a cache miss.
+#[repr(C)]
 pub struct Client<E> {
     pub(super) group: Arc<Group<E>>,
+    pub(super) store: Mutex<TokenState>,
+    /// Logged out for good: its refresh token died and it cannot log in again.
+    logged_out: AtomicBool,
+    logged_in: AtomicBool,
+    pub(super) clock: ActorClock,
     username: String,
     /// Names this client's lock and shared record: `<group>:<client index>`.
     key: String,
-    pub(super) clock: ActorClock,
-    pub(super) store: Mutex<TokenState>,
-    logged_in: AtomicBool,
-    /// Logged out for good: its refresh token died and it cannot log in again.
-    logged_out: AtomicBool,
     /// Error answers of the token endpoint kept for replay (`policy.throttle`).
     throttled: super::throttle::Cache,
     /// When this client last sent a refresh (for `retry.min_interval`).

@@ -27,10 +27,11 @@ struct Kept {
 /// The answer kept last (one per client: a client sends one kind of token request at a
 /// time).
 #[derive(Default)]
-pub(crate) struct Cache(Mutex<Option<Kept>>);
+pub(crate) struct Cache(Mutex<Option<Box<Kept>>>);
 
 impl Cache {
-    fn slot(&self) -> MutexGuard<'_, Option<Kept>> {
+    // Boxed: a client that is never throttled carries a pointer, not an answer.
+    fn slot(&self) -> MutexGuard<'_, Option<Box<Kept>>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -55,12 +56,12 @@ impl Cache {
         let Some(kept) = throttle.keep(answer.status().as_u16(), after) else {
             return;
         };
-        *self.slot() = Some(Kept {
+        *self.slot() = Some(Box::new(Kept {
             key: key.to_string(),
             until: crate::clock::time::now() + kept.to_std(),
             status: answer.status(),
             retry_after,
             body: answer.body().clone(),
-        });
+        }));
     }
 }

@@ -73,11 +73,23 @@ impl Clock {
         self.origin + std::time::Duration::from_millis(ms)
     }
 
-    /// A clock for one actor that runs `offset_ms` ahead (negative: behind).
+    /// A clock for one actor that runs `offset_ms` ahead (negative: behind), which a
+    /// `clock_jump` may move (a server's).
     pub fn skewed(&self, offset_ms: i64) -> ActorClock {
         ActorClock {
             base: *self,
-            offset: Arc::new(AtomicI64::new(offset_ms)),
+            fixed: 0,
+            jumps: Some(Arc::new(AtomicI64::new(offset_ms))),
+        }
+    }
+
+    /// A clock for one actor that runs `offset_ms` ahead for good (a client's: no fault
+    /// moves it, and a million of them should not each cost an allocation to read).
+    pub fn fixed_skew(&self, offset_ms: i64) -> ActorClock {
+        ActorClock {
+            base: *self,
+            fixed: offset_ms,
+            jumps: None,
         }
     }
 }
@@ -86,18 +98,22 @@ impl Clock {
 #[derive(Clone, Debug)]
 pub struct ActorClock {
     base: Clock,
-    offset: Arc<AtomicI64>,
+    fixed: i64,
+    /// The skew, when it can jump; shared with whoever jumps it.
+    jumps: Option<Arc<AtomicI64>>,
 }
 
 impl ActorClock {
     /// The actor's current skew in ms (its clock minus true time).
     pub(crate) fn offset_ms(&self) -> i64 {
-        self.offset.load(Ordering::Relaxed)
+        self.fixed + self.jumps.as_ref().map_or(0, |j| j.load(Ordering::Relaxed))
     }
 
-    /// Moves the actor's clock by `by_ms` (a `clock_jump`).
+    /// Moves the actor's clock by `by_ms` (a `clock_jump`); a fixed skew does not move.
     pub(crate) fn jump(&self, by_ms: i64) {
-        self.offset.fetch_add(by_ms, Ordering::Relaxed);
+        if let Some(j) = &self.jumps {
+            j.fetch_add(by_ms, Ordering::Relaxed);
+        }
     }
 
     /// The actor's Unix time in milliseconds.
