@@ -10,9 +10,8 @@
 //! request asks for with `?dialect=`; RFC 6750 §3 answers by default.
 
 mod key_cache;
+mod verified;
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -126,35 +125,9 @@ enum Rejection {
     Invalid,
 }
 
-/// Hashes a token by its last bytes only: they are the signature, as good as random,
-/// and hashing the whole token per request would cost more than the lookup saves.
-#[derive(Clone, Copy, Default)]
-struct TailHash;
-
-impl BuildHasher for TailHash {
-    type Hasher = TailHasher;
-    fn build_hasher(&self) -> TailHasher {
-        TailHasher(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-/// FNV-1a over at most the last 16 bytes written.
-struct TailHasher(u64);
-
-impl Hasher for TailHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in &bytes[bytes.len().saturating_sub(16)..] {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// A cache of verified tokens; expired entries are swept once it doubles in size.
 struct Verified {
-    tokens: HashMap<Box<[u8]>, TimeClaims, TailHash>,
+    tokens: verified::Tokens<TimeClaims>,
     sweep_at: usize,
 }
 
@@ -173,6 +146,9 @@ pub struct Resource {
     /// Families revoked at the issuer, when this resource checks revocation.
     revocations: Option<crate::issuer::Revocations>,
     state: Mutex<State>,
+    /// Whether cached tokens keep the request's own header value (in-process) rather
+    /// than a copy (off the wire); see `verified`.
+    share_tokens: bool,
 }
 
 const REALM: &str = "tokenstorm";
@@ -200,10 +176,11 @@ impl Resource {
             introspection: None,
             validation,
             revocations: None,
+            share_tokens: false,
             state: Mutex::new(State {
                 stats: ResourceStats::default(),
                 verified: Verified {
-                    tokens: HashMap::default(),
+                    tokens: Default::default(),
                     sweep_at: MIN_SWEEP,
                 },
             }),
@@ -236,6 +213,13 @@ impl Resource {
         revocations: crate::issuer::Revocations,
     ) -> Resource {
         self.revocations = Some(revocations);
+        self
+    }
+
+    /// Keeps the presented header values of the tokens it caches, for a resource whose
+    /// requests come in-process (the sim), where they are the clients' own bytes.
+    pub(crate) fn sharing_presented_tokens(mut self) -> Resource {
+        self.share_tokens = true;
         self
     }
 
@@ -310,9 +294,9 @@ impl Resource {
                 self.state().stats.malformed += 1;
                 return challenge(StatusCode::BAD_REQUEST, Some(("invalid_request", why)));
             }
-            Credentials::Token(t) => t,
+            Credentials::Token(value, t) => (value, t),
         };
-        let checked = self.check(token).await;
+        let checked = self.check(token.0, token.1).await;
         self.answer(checked, dialect)
     }
 
@@ -378,8 +362,13 @@ impl Resource {
         }
     }
 
-    async fn check(&self, token: &[u8]) -> Result<(), Rejection> {
-        let cached = self.state().verified.tokens.get(token).copied();
+    async fn check(&self, value: &HeaderValue, token: &[u8]) -> Result<(), Rejection> {
+        let cached = self
+            .state()
+            .verified
+            .tokens
+            .get(verified::TokenBytes::new(token))
+            .copied();
         // An introspection answer past its cache time is asked again.
         let cached = cached.filter(|c| c.until_ms == i64::MAX || self.clock.now_ms() < c.until_ms);
         let claims = match cached {
@@ -403,7 +392,8 @@ impl Resource {
                     v.sweep_at = (v.tokens.len() * 2).max(MIN_SWEEP);
                 }
                 if c.until_ms > now {
-                    v.tokens.insert(token.into(), c);
+                    v.tokens
+                        .insert(verified::Key::new(value, token, self.share_tokens), c);
                 }
                 c
             }
@@ -539,7 +529,8 @@ fn not_served(req: &Request) -> Option<Response> {
 enum Credentials<'a> {
     Missing,
     Malformed(&'static str),
-    Token(&'a [u8]),
+    /// The header value, and the token within it.
+    Token(&'a HeaderValue, &'a [u8]),
 }
 
 /// Reads the Bearer token of the Authorization header (RFC 6750 §2.1). A request with
@@ -566,7 +557,7 @@ fn bearer(req: &Request) -> Credentials<'_> {
         return Credentials::Malformed("the Bearer credentials are empty");
     }
     // The b64token syntax is checked only for tokens not seen before (see `check`).
-    Credentials::Token(rest)
+    Credentials::Token(value, rest)
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::wire::{Address, LiveExchange};
-use super::{Control, Outcome, RunError, RunOptions, World};
+use super::{Control, Outcome, RunError, RunOptions, Transport, World};
 use crate::clock::Clock;
 use crate::exchange::ExchangeStats;
 use crate::issuer::IssuerStats;
@@ -58,7 +58,7 @@ pub async fn serve(
     resource_addr: SocketAddr,
     limits: Limits,
 ) -> Result<Servers, StartError> {
-    let world = World::build(scenario, Clock::wall(), None)?;
+    let world = World::build(scenario, Clock::wall(), None, Transport::Wire)?;
     serve_world(world, issuer_addr, resource_addr, limits).await
 }
 
@@ -122,7 +122,7 @@ pub(crate) async fn run(
     let (exchange, servers) = match &scenario.targets {
         Some(t) => (to_targets(t, &mut issuer_config), None),
         None => {
-            let world = World::build(scenario, clock, Some(metrics.clone()))?;
+            let world = World::build(scenario, clock, Some(metrics.clone()), Transport::Wire)?;
             let (exchange, servers) = on_loopback(world).await?;
             (exchange, Some(servers))
         }

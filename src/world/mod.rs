@@ -80,6 +80,15 @@ pub struct RunOptions {
     pub run_id: Option<String>,
 }
 
+/// How requests reach the servers (sim/live: the transport).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// A call of the server's front: a request's bytes are its sender's.
+    InProcess,
+    /// HTTP: a request's bytes are the server's copy off the wire.
+    Wire,
+}
+
 /// The servers of a scenario, built once for either clock: each handler behind its
 /// gate, the resource reaching the issuer through the issuer's front.
 pub(crate) struct World {
@@ -95,6 +104,7 @@ impl World {
         scenario: &Scenario,
         clock: Clock,
         metrics: Option<Arc<Metrics>>,
+        transport: Transport,
     ) -> Result<World, KeyError> {
         let issuer = Arc::new(Issuer::new(
             &scenario.issuer,
@@ -108,12 +118,15 @@ impl World {
             handler: issuer.clone(),
             gate: gate(Side::issuer(scenario)),
         };
-        let resource = Resource::of_scenario(
+        let mut resource = Resource::of_scenario(
             scenario,
             &issuer,
             clock.skewed(scenario.resource.clock_offset.as_ms()),
             Arc::new(issuer_front.clone()),
         );
+        if transport == Transport::InProcess {
+            resource = resource.sharing_presented_tokens();
+        }
         let world = World {
             issuer: issuer_front,
             resource: Front {

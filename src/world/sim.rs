@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Control, Outcome, RunError, RunOptions, World};
+use super::{Control, Outcome, RunError, RunOptions, Transport, World};
 use crate::clock::{Clock, SIM_EPOCH_MS};
 use crate::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
 use crate::scenario::Scenario;
@@ -56,7 +56,7 @@ pub(crate) async fn run(
 ) -> Result<Outcome, RunError> {
     let clock = Clock::start(SIM_EPOCH_MS);
     let metrics = super::metrics_for(scenario, clock, control, options.shard.is_some());
-    let world = World::build(scenario, clock, Some(metrics.clone()))?;
+    let world = World::build(scenario, clock, Some(metrics.clone()), Transport::InProcess)?;
     let exchange = Arc::new(SimExchange { world });
     let driven = super::drive(
         scenario,
