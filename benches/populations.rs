@@ -27,6 +27,7 @@ struct Population {
     clients: u64,
     duration: &'static str,
     every: &'static str,
+    tick: &'static str,
 }
 
 const POPULATIONS: [Population; 4] = [
@@ -35,34 +36,39 @@ const POPULATIONS: [Population; 4] = [
         clients: 10_000,
         duration: "24h",
         every: "1m",
+        tick: "1m",
     },
     Population {
         name: "100k-1h",
         clients: 100_000,
         duration: "1h",
         every: "1m",
+        tick: "1m",
     },
     Population {
         name: "1m-10m",
         clients: 1_000_000,
         duration: "10m",
         every: "1m",
+        tick: "1m",
     },
     Population {
         name: "idle-10y",
         clients: 1,
         duration: "3650d",
         every: "1h",
+        tick: "1d",
     },
 ];
 
 fn scenario(p: &Population) -> String {
     format!(
-        "name: {name}\nseed: 1\nduration: {duration}\ntick: 1h\nissuer:\n  access_token: {{ ttl: 1h }}\nclients:\n  - name: web\n    count: {clients}\n    start: {{ uniform: 1m }}\n    requests: {{ every: {every} }}\n    policy: {{ refresh: proactive, buffer: 60s }}\n",
+        "name: {name}\nseed: 1\nduration: {duration}\ntick: {tick}\nissuer:\n  access_token: {{ ttl: 1h }}\nclients:\n  - name: web\n    count: {clients}\n    start: {{ uniform: 1m }}\n    requests: {{ every: {every} }}\n    policy: {{ refresh: proactive, buffer: 60s }}\n",
         name = p.name,
         duration = p.duration,
         clients = p.clients,
         every = p.every,
+        tick = p.tick,
     )
 }
 

@@ -406,7 +406,8 @@ fn a_stopped_run_reports_what_ran() {
         .store(true, std::sync::atomic::Ordering::Relaxed);
     let r = run::run(&s, &control).unwrap();
     assert!(r.run_info.interrupted);
-    // Noticed soon (the executor looks in every 1,024 jumps of time), not at the end.
+    // Noticed soon (the executor looks in every 1,024 polls and jumps of time), not at
+    // the end.
     assert!(r.duration_seconds < 3600.0, "{}", r.duration_seconds);
     assert!(r.duration_seconds > 0.0);
     // The timeline covers the time that ran, and the logins at the start ran.

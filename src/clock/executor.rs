@@ -42,8 +42,9 @@ struct Timer {
 
 /// The root future's task index in a waker.
 const ROOT: u32 = u32::MAX;
-/// Every so many jumps of time the root is polled, so that it can notice a stop
-/// request (an atomic flag set by another thread) without a timer of its own.
+/// Every so many steps (task polls and jumps of time) the root is polled, so that it
+/// can notice a stop request (an atomic flag set by another thread) without a timer of
+/// its own, in a burst of tasks at one instant as in a long idle stretch.
 const ROOT_EVERY: u32 = 1024;
 
 pub(crate) struct Executor {
@@ -57,7 +58,7 @@ pub(crate) struct Executor {
     wheel: RefCell<Timers>,
     armed: Cell<u64>,
     root_woken: Cell<bool>,
-    jumps: Cell<u32>,
+    steps: Cell<u32>,
 }
 
 thread_local! {
@@ -99,7 +100,7 @@ impl Executor {
             wheel: RefCell::new(Timers::new()),
             armed: Cell::new(0),
             root_woken: Cell::new(true),
-            jumps: Cell::new(0),
+            steps: Cell::new(0),
         }
     }
 
@@ -224,7 +225,7 @@ impl Executor {
             if !fired {
                 self.now_ns.set(self.now_ns.get().max(deadline));
                 fired = true;
-                self.count_jump();
+                self.count_step();
             }
             if let Some(w) = waker {
                 w.wake();
@@ -232,13 +233,13 @@ impl Executor {
         }
     }
 
-    fn count_jump(&self) {
-        let jumps = self.jumps.get() + 1;
-        if jumps >= ROOT_EVERY {
-            self.jumps.set(0);
+    fn count_step(&self) {
+        let steps = self.steps.get() + 1;
+        if steps >= ROOT_EVERY {
+            self.steps.set(0);
             self.root_woken.set(true);
         } else {
-            self.jumps.set(jumps);
+            self.steps.set(steps);
         }
     }
 
@@ -254,6 +255,7 @@ impl Executor {
             slot.future.take()
         };
         let Some(mut future) = future else { return };
+        self.count_step();
         let waker = waker(index, generation);
         let done = future
             .as_mut()

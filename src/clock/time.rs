@@ -67,7 +67,7 @@ pub fn spawn<F: Future<Output = ()> + Send + 'static>(future: F) {
 }
 
 /// Waits until `end`, or until `stop` is set; returns whether it was `stop`. The sim's
-/// executor looks in on its root every so many jumps of time; tokio's clock is real,
+/// executor looks in on its root every so many steps (polls and jumps of time); tokio's clock is real,
 /// so there the flag is read every second.
 pub async fn sleep_until_or_stopped(end: Instant, stop: &AtomicBool) -> bool {
     if executor::active() {
