@@ -162,7 +162,7 @@ async fn run_client<E: Exchange>(client: Arc<Client<E>>, at: Instant, crng: rng:
     Box::pin(start_client(client, crng, plan)).await;
 }
 
-/// Logs client in and starts its instances, once its start time has come.
+/// Logs the client in and starts its instances, once its start time has come.
 async fn start_client<E: Exchange>(client: Arc<Client<E>>, mut crng: rng::Rng, plan: Plan) {
     let locked = client.policy().coordination == Coordination::Lock;
     // A failed first login is retried by the first request that needs a token.

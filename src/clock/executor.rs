@@ -78,7 +78,8 @@ pub(crate) fn active() -> bool {
     !CURRENT.with(Cell::get).is_null()
 }
 
-/// Clears CURRENT when `block_on` ends, even by a panic.
+/// Puts back the CURRENT that was there before `block_on`, when it ends, even by a
+/// panic.
 struct Installed(*const Executor);
 
 impl Drop for Installed {
@@ -90,6 +91,8 @@ impl Drop for Installed {
 impl Executor {
     fn new() -> Executor {
         Executor {
+            // Only a reference point: every instant is this plus virtual time, so its
+            // value reaches nothing.
             base: Instant::now(),
             now_ns: Cell::new(0),
             tasks: RefCell::new(Vec::new()),

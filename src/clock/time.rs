@@ -105,7 +105,7 @@ impl Future for SimSleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let at = self.at;
-        let Some(Some(now)) = executor::with(|e| Some(e.now())) else {
+        let Some(now) = executor::with(executor::Executor::now) else {
             return Poll::Ready(());
         };
         if now >= at {
