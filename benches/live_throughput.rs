@@ -40,7 +40,7 @@ async fn token(exchange: &LiveExchange, user: usize) -> String {
     req.headers_mut()
         .insert(AUTHORIZATION, basic_auth("demo", "demo-secret"));
     let resp = exchange
-        .send(Endpoint::Token, req, Duration::from_secs(5))
+        .send(Endpoint::Token, req, Duration::from_secs(5), 0)
         .await
         .expect("token");
     let v: serde_json::Value = serde_json::from_slice(resp.body()).expect("json");
@@ -61,7 +61,7 @@ async fn fire(exchange: Arc<LiveExchange>, tokens: Arc<Vec<HeaderValue>>) {
                 *req.uri_mut() = http::Uri::from_static("/api/me");
                 req.headers_mut().insert(AUTHORIZATION, t.clone());
                 let resp = exchange
-                    .send(Endpoint::Api, req, Duration::from_secs(5))
+                    .send(Endpoint::Api, req, Duration::from_secs(5), 0)
                     .await
                     .expect("answer");
                 assert_eq!(resp.status(), 200);

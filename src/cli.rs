@@ -140,4 +140,8 @@ pub struct RunArgs {
     /// Run even when the scenario's estimated memory exceeds what is available.
     #[arg(long)]
     pub force: bool,
+    /// The most threads a sim run uses (default: one per core). The figures are the
+    /// same on any number; some scenarios keep to one (see README, "Threads").
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
 }

@@ -63,6 +63,10 @@ pub struct RunInfo {
     pub started_at: String,
     /// The run was stopped (Ctrl-C) before its duration; figures cover what ran.
     pub interrupted: bool,
+    /// Threads the run used: a sim run splits its clients over the cores when nothing
+    /// makes them meet, with the same figures as on one (0: not recorded).
+    #[serde(default)]
+    pub threads: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -61,6 +61,7 @@ fn world(signing: Signing, cooldown: u64, max_age: u64) -> World {
         cooldown: Dur::secs(cooldown as i64),
         max_age: Dur::secs(max_age as i64),
         timeout: Dur::secs(5),
+        ..Default::default()
     };
     let resource = Resource::new(
         &ResourceConfig::default(),
@@ -194,6 +195,61 @@ async fn the_old_key_verifies_until_its_overlap_ends_and_a_refetch_drops_it() {
     assert_eq!(w.fetches(), 3);
     assert_eq!(w.status(&seen).await, StatusCode::UNAUTHORIZED);
     assert!(w.resource.stats().rejected_unknown_key >= 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_copy_kept_in_the_background_is_never_fetched_for_a_request() {
+    let w = world(Signing::Hs256, 30, 300);
+    let jwks = JwksConfig {
+        max_age: Dur::secs(300),
+        refresh: tokenstorm::scenario::JwksRefresh::Background,
+        ..Default::default()
+    };
+    let resource = Arc::new(
+        Resource::new(
+            &ResourceConfig::default(),
+            &IssuerConfig::default(),
+            w.issuer.keys(),
+            Clock::start(SIM_EPOCH_MS).skewed(0),
+        )
+        .fetching_keys(w.upstream.clone(), &jwks),
+    );
+    assert!(resource.keeps_keys_in_background());
+    tokio::spawn(resource.clone().keep_keys());
+    // Started before any request, as the world starts it: its first fetch is under way.
+    tokio::task::yield_now().await;
+    let status = |token: String| {
+        let resource = resource.clone();
+        async move {
+            let req = http::Request::builder()
+                .uri("/api/me")
+                .header(AUTHORIZATION, format!("Bearer {token}"))
+                .body(Bytes::new())
+                .unwrap();
+            resource.handle(&req).await.status()
+        }
+    };
+    let old = login(&w.issuer).await;
+    assert_eq!(status(old.clone()).await, StatusCode::OK);
+    assert_eq!(w.fetches(), 1, "fetched at start, not for the token");
+    sleep(60).await;
+    w.issuer.rotate_keys(600_000, 0).unwrap();
+    let new = login(&w.issuer).await;
+    assert_eq!(status(new.clone()).await, StatusCode::UNAUTHORIZED);
+    sleep(100).await;
+    assert_eq!(status(new.clone()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(w.fetches(), 1, "an unknown kid waits for the timer");
+    // The timer fetches again 5 s before the copy's max age: at 295 s.
+    sleep(134).await;
+    assert_eq!(w.fetches(), 1);
+    sleep(2).await;
+    assert_eq!(w.fetches(), 2);
+    assert_eq!(status(new).await, StatusCode::OK);
+    assert_eq!(status(old).await, StatusCode::OK, "still in its overlap");
+    sleep(295).await;
+    assert_eq!(w.fetches(), 3);
+    assert_eq!(resource.stats().key_set_fetches, 3);
+    assert_eq!(resource.stats().rejected_unknown_key, 2);
 }
 
 fn run(yaml: &str) -> tokenstorm::report::Report {

@@ -149,7 +149,10 @@ fn a_connection_the_server_closed_while_idle_is_replaced_not_failed() {
         };
         let timeout = std::time::Duration::from_secs(5);
         for _ in 0..3 {
-            let r = exchange.send(Endpoint::Api, get(), timeout).await.unwrap();
+            let r = exchange
+                .send(Endpoint::Api, get(), timeout, 0)
+                .await
+                .unwrap();
             assert_eq!(r.status(), 401);
             // Idle past the server's read timeout: it closes the pooled connection.
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;

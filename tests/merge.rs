@@ -270,7 +270,7 @@ fn an_ordinary_report_has_no_worker_key_and_one_worker_of_one_is_the_whole_run()
 
     let options = RunOptions {
         shard: Some(Shard { index: 0, of: 1 }),
-        run_id: None,
+        ..RunOptions::default()
     };
     let mut alone = run::run_with(&s, &Control::default(), &options).unwrap();
     let worker = alone.worker.take().expect("a worker section");

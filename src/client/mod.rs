@@ -112,7 +112,8 @@ pub(crate) fn spawn_group<E: Exchange>(
             continue;
         }
         let mut crng = rng::rng(seed, &[stream::CLIENT, g as u64, c as u64]);
-        let (at, client) = new_client(&shared, group, c, clock, &mut crng);
+        let draws = rng::Draws::new(seed, &[stream::SENDER, g as u64, c as u64]);
+        let (at, client) = new_client(&shared, group, c, clock, &mut crng, draws);
         let plan = Plan {
             g,
             c,
@@ -135,6 +136,7 @@ fn new_client<E: Exchange>(
     c: u32,
     clock: Clock,
     crng: &mut rng::Rng,
+    draws: rng::Draws,
 ) -> (Instant, Arc<Client<E>>) {
     let at = clock.at(start_ms(&group.start, c, group.count, crng));
     let offset = clock_offset(&group.clock_offset, crng);
@@ -147,6 +149,7 @@ fn new_client<E: Exchange>(
         ),
         format!("{}:{c}", group.name),
         clock.fixed_skew(offset),
+        draws,
     ));
     (at, client)
 }

@@ -122,6 +122,8 @@ fn oauth_error(body: &[u8]) -> Option<String> {
 #[repr(C)]
 pub struct Client<E> {
     pub(super) group: Arc<Group<E>>,
+    /// What the servers decide about each of its requests is drawn from these.
+    draws: crate::rng::Draws,
     pub(super) store: Mutex<TokenState>,
     /// Logged out for good: its refresh token died and it cannot log in again.
     logged_out: AtomicBool,
@@ -142,9 +144,11 @@ impl<E: Exchange> Client<E> {
         username: String,
         key: String,
         clock: ActorClock,
+        draws: crate::rng::Draws,
     ) -> Client<E> {
         Client {
             group,
+            draws,
             username,
             key,
             clock,
@@ -196,7 +200,9 @@ impl<E: Exchange> Client<E> {
         // The exchange's own future, not an async fn around it: one would keep a copy
         // of the request (or of the whole exchange) in every request loop's future.
         let timeout = self.policy().timeout.to_std();
-        self.group.exchange.send(endpoint, request, timeout)
+        self.group
+            .exchange
+            .send(endpoint, request, timeout, self.draws.next())
     }
 
     fn token_request(&self, pairs: &[(&str, &str)]) -> Request {

@@ -29,6 +29,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let options = RunOptions {
         shard: args.worker,
         run_id: args.run_id.clone(),
+        threads: args.threads,
     };
     let report = run_watched(&scenario, &options, args.quiet)
         .map_err(|e| Failure::run(format!("{}: {e}", args.scenario.display())))?;

@@ -41,6 +41,9 @@ pub struct ExchangeStats {
     /// Token requests answered before the token endpoint (a fault, the rate limit).
     pub token_refused: u64,
     pub issuer_injected: u64,
+    /// Of those, the ones injected into the resource's own calls (key-set fetches,
+    /// introspections), which every thread of a split run makes alike.
+    pub issuer_injected_own: u64,
     pub resource_injected: u64,
 }
 
@@ -73,11 +76,15 @@ pub trait Upstream: Send + Sync + 'static {
 /// The timeout belongs to the exchange rather than the caller so that the sim, which
 /// knows how long an answer will take when it sends, spends no timer on it.
 pub trait Exchange: Send + Sync + 'static {
+    /// Sends `request` and waits at most `timeout` for its answer. `draw` is the
+    /// sender's own randomness for what the server decides about it (its latency and
+    /// faults): the sim's servers use it, a server over the wire draws its own.
     fn send(
         &self,
         endpoint: Endpoint,
         request: Request,
         timeout: Duration,
+        draw: u64,
     ) -> impl Future<Output = Result<Response, ExchangeError>> + Send;
 }
 

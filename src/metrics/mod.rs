@@ -5,6 +5,7 @@
 //! serves the whole run; it sits behind a mutex that is never held across an await, and
 //! on the sim's single thread it is never contended.
 
+mod merge;
 mod timeline;
 mod wire;
 
@@ -325,6 +326,23 @@ impl Metrics {
         self
     }
 
+    /// Keeps what [`Recorded::merge`] needs beside the counts: the refresh arrivals
+    /// and every gauge's changes. A thread of a split run asks for them.
+    pub(crate) fn keep_for_merge(self) -> Metrics {
+        let mut metrics = self.keep_refresh_arrivals();
+        let m = metrics.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        for g in [
+            &mut m.logged_out,
+            &mut m.concurrent_refreshes,
+            &mut m.lock_waiters,
+            &mut m.lock_holders,
+            &mut m.issuer_queue,
+        ] {
+            *g = std::mem::replace(g, Gauge::new(0)).keeping_changes();
+        }
+        metrics
+    }
+
     /// The state and the current (ms, tick).
     fn at(&self) -> (MutexGuard<'_, Recorded>, u64, usize) {
         self.at_ms(self.clock.elapsed_ms())
@@ -410,18 +428,15 @@ impl Metrics {
         }
         let in_all = last_second(&mut m.refresh_window, now);
         m.peaks.refresh_per_second = m.peaks.refresh_per_second.max(in_all);
-        let c = m.concurrent_refreshes.current() + 1;
-        m.concurrent_refreshes.set(tick, c);
-        m.peaks.refresh_concurrent = m.peaks.refresh_concurrent.max(c);
+        m.concurrent_refreshes.up(now, tick);
     }
 
     /// A refresh attempt got its answer (or none).
     pub(crate) fn refresh_done(&self, g: usize, end: RefreshEnd, latency: Duration) {
-        let (mut guard, _, tick) = self.at();
+        let (mut guard, now, tick) = self.at();
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
-        let c = m.concurrent_refreshes.current().saturating_sub(1);
-        m.concurrent_refreshes.set(tick, c);
+        m.concurrent_refreshes.down(now, tick);
         match end {
             RefreshEnd::Ok => {
                 gc.refresh_ok += 1;
@@ -468,11 +483,10 @@ impl Metrics {
 
     /// A client is logged out for good.
     pub(crate) fn client_logged_out(&self, g: usize) {
-        let (mut guard, _, tick) = self.at();
+        let (mut guard, now, tick) = self.at();
         let m = &mut *guard;
         group(&mut m.groups, g).logged_out += 1;
-        let level = m.logged_out.current() + 1;
-        m.logged_out.set(tick, level);
+        m.logged_out.up(now, tick);
     }
 
     /// A password grant got its answer; `ok` false means it will be retried or given up.
@@ -494,27 +508,22 @@ impl Metrics {
 
     /// A caller starts waiting for another's refresh.
     pub(crate) fn lock_wait_started(&self) {
-        let (mut m, _, tick) = self.at();
-        let w = m.lock_waiters.current() + 1;
-        m.lock_waiters.set(tick, w);
-        m.peaks.lock_waiters = m.peaks.lock_waiters.max(w);
+        let (mut m, now, tick) = self.at();
+        m.lock_waiters.up(now, tick);
     }
 
     /// A caller now holds a lock of the lock service.
     pub(crate) fn lock_held(&self) {
-        let (mut m, _, tick) = self.at();
-        let h = m.lock_holders.current() + 1;
-        m.lock_holders.set(tick, h);
-        m.peaks.lock_holders = m.peaks.lock_holders.max(h);
+        let (mut m, now, tick) = self.at();
+        m.lock_holders.up(now, tick);
     }
 
     /// A holder gave its lock back; `lost`: it had expired while held, and the holder
     /// sent `refreshes` refresh attempts meanwhile.
     pub(crate) fn lock_released(&self, g: usize, lost: bool, refreshes: u64) {
-        let (mut guard, _, tick) = self.at();
+        let (mut guard, now, tick) = self.at();
         let m = &mut *guard;
-        let h = m.lock_holders.current().saturating_sub(1);
-        m.lock_holders.set(tick, h);
+        m.lock_holders.down(now, tick);
         if lost {
             let gc = group(&mut m.groups, g);
             gc.lock_lost += 1;
@@ -534,27 +543,23 @@ impl Metrics {
 
     /// A token request starts waiting for the issuer's capacity.
     pub(crate) fn issuer_queue_entered(&self) {
-        let (mut m, _, tick) = self.at();
-        let q = m.issuer_queue.current() + 1;
-        m.issuer_queue.set(tick, q);
-        m.peaks.issuer_queue = m.peaks.issuer_queue.max(q);
+        let (mut m, now, tick) = self.at();
+        m.issuer_queue.up(now, tick);
     }
 
     /// A token request got its turn after `waited`.
     pub(crate) fn issuer_queue_left(&self, waited: Duration) {
-        let (mut m, _, tick) = self.at();
-        let q = m.issuer_queue.current().saturating_sub(1);
-        m.issuer_queue.set(tick, q);
+        let (mut m, now, tick) = self.at();
+        m.issuer_queue.down(now, tick);
         m.issuer_queue_wait.record(waited);
     }
 
     /// A wait ended, after `waited`; `timed_out`: the caller gave up waiting.
     pub(crate) fn lock_wait_ended(&self, g: usize, waited: Duration, timed_out: bool) {
-        let (mut guard, _, tick) = self.at();
+        let (mut guard, now, tick) = self.at();
         let m = &mut *guard;
         let gc = group(&mut m.groups, g);
-        let w = m.lock_waiters.current().saturating_sub(1);
-        m.lock_waiters.set(tick, w);
+        m.lock_waiters.down(now, tick);
         gc.lock_acquisitions += 1;
         gc.lock_contended += 1;
         if timed_out {
@@ -571,6 +576,10 @@ impl Metrics {
         m.lock_holders.close();
         m.issuer_queue.close();
         m.logged_out.close();
+        m.peaks.refresh_concurrent = m.concurrent_refreshes.peak();
+        m.peaks.lock_waiters = m.lock_waiters.peak();
+        m.peaks.lock_holders = m.lock_holders.peak();
+        m.peaks.issuer_queue = m.issuer_queue.peak();
         let empty = Recorded {
             groups: Vec::new(),
             peaks: Peaks::default(),

@@ -418,6 +418,38 @@ impl Resource {
         Ok(())
     }
 
+    /// Tokens of keys that left the key set no longer verify.
+    fn forget_keys(&self, dropped: &[String]) {
+        if !dropped.is_empty() {
+            let gone: Vec<u32> = dropped.iter().map(|k| key_number(k)).collect();
+            self.state()
+                .verified
+                .tokens
+                .retain(|_, c| !gone.contains(&c.key));
+        }
+    }
+
+    /// Whether its copy of the key set is kept on a timer of its own
+    /// (`resource.jwks.refresh: background`), which [`Resource::keep_keys`] runs.
+    pub fn keeps_keys_in_background(&self) -> bool {
+        matches!(&self.keys, Keys::Fetched(cache) if cache.in_background())
+    }
+
+    /// Keeps the copy of the key set on its own timer, for as long as the run lasts
+    /// (the world spawns it when [`Resource::keeps_keys_in_background`], before any
+    /// client: requests wait for the first fetch once it has begun).
+    pub async fn keep_keys(self: Arc<Self>) {
+        let Keys::Fetched(cache) = &self.keys else {
+            return;
+        };
+        loop {
+            let (dropped, next_ms) = cache.refresh(|| self.clock.now_ms()).await;
+            self.forget_keys(&dropped);
+            let wait = (next_ms - self.clock.now_ms()).max(1) as u64;
+            crate::clock::time::sleep(std::time::Duration::from_millis(wait)).await;
+        }
+    }
+
     /// Signature (by the header's kid), algorithm, iss and aud.
     async fn verify(&self, token: &[u8]) -> Result<TimeClaims, Rejection> {
         let token = std::str::from_utf8(token).map_err(|_| Rejection::Invalid)?;
@@ -432,14 +464,7 @@ impl Resource {
                 .ok_or(Rejection::UnknownKey)?,
             Keys::Fetched(cache) => {
                 let found = cache.key(&kid, || self.clock.now_ms()).await;
-                if !found.dropped.is_empty() {
-                    // Tokens of a key that left the key set no longer verify.
-                    let gone: Vec<u32> = found.dropped.iter().map(|k| key_number(k)).collect();
-                    self.state()
-                        .verified
-                        .tokens
-                        .retain(|_, c| !gone.contains(&c.key));
-                }
+                self.forget_keys(&found.dropped);
                 let key = found.key.ok_or(Rejection::UnknownKey)?;
                 decode(&key)
             }

@@ -127,6 +127,7 @@ pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at: String::new(),
             interrupted: o.interrupted,
+            threads: 1,
         },
         requests,
         unauthorized_rate,

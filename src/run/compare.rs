@@ -20,15 +20,21 @@ pub fn run_all(
     control: &Control,
 ) -> Vec<Result<Report, RunError>> {
     let next = AtomicUsize::new(0);
+    let jobs = jobs.clamp(1, scenarios.len().max(1));
+    // Variants side by side take the cores; one alone may split its clients over them.
+    let options = run::RunOptions {
+        threads: (jobs > 1).then_some(1),
+        ..Default::default()
+    };
     let results: Mutex<Vec<Option<Result<Report, RunError>>>> =
         Mutex::new((0..scenarios.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, scenarios.len().max(1)) {
+        for _ in 0..jobs {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(s) = scenarios.get(i) else { break };
-                    let result = run::run(s, control).map(|mut r| {
+                    let result = run::run_with(s, control, &options).map(|mut r| {
                         r.variant = names.get(i).cloned();
                         r
                     });

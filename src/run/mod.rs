@@ -26,9 +26,18 @@ pub fn run_with(
     options: &RunOptions,
 ) -> Result<Report, RunError> {
     match scenario.mode {
-        Mode::Sim => run_on(scenario, options, || {
-            world::sim::block_on(world::sim::run(scenario, control, options))
-        }),
+        Mode::Sim => {
+            let (threads, _) = options.threads_for(scenario);
+            let mut report = run_on(scenario, options, || {
+                if threads > 1 {
+                    world::threads::run(scenario, control, threads)
+                } else {
+                    world::sim::block_on(world::sim::run(scenario, control, options))
+                }
+            })?;
+            report.run_info.threads = threads;
+            Ok(report)
+        }
         Mode::Live => {
             let runtime = world::live::runtime()?;
             run_on(scenario, options, || {

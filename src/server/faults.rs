@@ -4,10 +4,9 @@
 //! once per request at its arrival, what happens to it: an `outage` answers 503 (or, with
 //! `mode: timeout`, never answers, so the client waits out its timeout), `errors` fail a
 //! random `rate` of requests with `status`, `latency` adds delay. Each holds from `at` for
-//! `for`, or for the whole run. Draws come from the section's own seeded RNG, so a run
-//! stays reproducible. (`clock_jump` is a scheduled event, run by the engine.)
+//! `for`, or for the whole run. Draws come from the request's own RNG (see
+//! [`crate::server::gate`]), so a run stays reproducible. (`clock_jump` is a scheduled event, run by the engine.)
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -51,7 +50,6 @@ impl Window {
 /// The request faults of one server.
 pub(crate) struct Faults {
     windows: Vec<Window>,
-    rng: Mutex<Rng>,
     injected: AtomicU64,
 }
 
@@ -60,7 +58,7 @@ pub(crate) const DEFAULT_STATUS: u16 = 500;
 
 impl Faults {
     /// The request faults among `faults`; other kinds are the engine's.
-    pub(crate) fn new(faults: &[Fault], rng: Rng) -> Faults {
+    pub(crate) fn new(faults: &[Fault]) -> Faults {
         let windows = faults
             .iter()
             .filter_map(|f| {
@@ -86,7 +84,6 @@ impl Faults {
             .collect();
         Faults {
             windows,
-            rng: Mutex::new(rng),
             injected: AtomicU64::new(0),
         }
     }
@@ -101,14 +98,13 @@ impl Faults {
     }
 
     /// What happens to a request arriving `at_ms` after the run's start, and the extra
-    /// latency it meets.
-    pub(crate) fn decide(&self, at_ms: u64) -> (Effect, Duration) {
+    /// latency it meets, drawn from `rng`.
+    pub(crate) fn decide(&self, at_ms: u64, rng: &mut Rng) -> (Effect, Duration) {
         let mut effect = Effect::Pass;
         let mut extra = Duration::ZERO;
         if self.windows.is_empty() {
             return (effect, extra);
         }
-        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
         for w in self.windows.iter().filter(|w| w.holds(at_ms)) {
             match &w.kind {
                 Kind::Outage { no_answer } if effect == Effect::Pass => {
@@ -125,7 +121,7 @@ impl Faults {
                         effect = Effect::Answer(*status);
                     }
                 }
-                Kind::Latency(sampler) => extra += sampler.sample(&mut rng),
+                Kind::Latency(sampler) => extra += sampler.sample(rng),
                 Kind::Outage { .. } => {}
             }
         }
@@ -153,17 +149,18 @@ mod tests {
             for_: Some(Dur::secs(5)),
             ..fault(FaultKind::Outage)
         };
-        let f = Faults::new(&[outage], crate::rng::rng(1, &[]));
-        assert_eq!(f.decide(9_999).0, Effect::Pass);
+        let f = Faults::new(&[outage]);
+        let rng = &mut crate::rng::rng(1, &[]);
+        assert_eq!(f.decide(9_999, rng).0, Effect::Pass);
         assert_eq!(
-            f.decide(10_000).0,
+            f.decide(10_000, rng).0,
             Effect::Answer(StatusCode::SERVICE_UNAVAILABLE)
         );
         assert_eq!(
-            f.decide(14_999).0,
+            f.decide(14_999, rng).0,
             Effect::Answer(StatusCode::SERVICE_UNAVAILABLE)
         );
-        assert_eq!(f.decide(15_000).0, Effect::Pass);
+        assert_eq!(f.decide(15_000, rng).0, Effect::Pass);
         assert_eq!(f.injected(), 2);
     }
 
@@ -178,10 +175,11 @@ mod tests {
             latency: Some(Latency::Fixed(Dur::ms(300))),
             ..fault(FaultKind::Latency)
         };
-        let f = Faults::new(&[errors, slow], crate::rng::rng(2, &[]));
+        let f = Faults::new(&[errors, slow]);
+        let rng = &mut crate::rng::rng(2, &[]);
         let mut failed = 0;
         for i in 0..10_000 {
-            let (effect, extra) = f.decide(i);
+            let (effect, extra) = f.decide(i, rng);
             assert_eq!(extra, Duration::from_millis(300));
             if effect == Effect::Answer(StatusCode::BAD_GATEWAY) {
                 failed += 1;
@@ -192,9 +190,6 @@ mod tests {
             mode: Some("timeout".into()),
             ..fault(FaultKind::Outage)
         };
-        assert_eq!(
-            Faults::new(&[timeout], crate::rng::rng(3, &[])).decide(0).0,
-            Effect::NoAnswer
-        );
+        assert_eq!(Faults::new(&[timeout]).decide(0, rng).0, Effect::NoAnswer);
     }
 }

@@ -63,15 +63,17 @@ pub enum Server<'a> {
 /// waits at most `timeout`: handled and delivered after the server's latency, refused,
 /// or never answered (the caller waits out its timeout). The server does the work of a
 /// request whose answer comes too late all the same, as a real one would; the capacity
-/// slot is held until the answer leaves.
+/// slot is held until the answer leaves. `draw` seeds the gate's choices (see
+/// [`Gate::admit`]).
 pub(crate) async fn answer(
     gate: &Gate,
     server: Server<'_>,
     endpoint: Endpoint,
     request: Request,
     timeout: Duration,
+    draw: Option<u64>,
 ) -> Result<Response, ExchangeError> {
-    let admission = gate.admit(endpoint).await;
+    let admission = gate.admit(endpoint, draw).await;
     // Matched in two steps: a tuple as the scrutinee would be a temporary held across
     // the handler's await, one more answer's worth in every request loop's future.
     let response = match admission.verdict {
@@ -120,6 +122,7 @@ impl<H: Handler> Front<H> {
         endpoint: Endpoint,
         request: Request,
         timeout: Duration,
+        draw: Option<u64>,
     ) -> impl Future<Output = Result<Response, ExchangeError>> + Send + '_ {
         answer(
             &self.gate,
@@ -127,6 +130,7 @@ impl<H: Handler> Front<H> {
             endpoint,
             request,
             timeout,
+            draw,
         )
     }
 }
@@ -141,7 +145,8 @@ impl Upstream for Front<Issuer> {
         request: Request,
         timeout: Duration,
     ) -> Pin<Box<dyn Future<Output = Result<Response, ExchangeError>> + Send + '_>> {
-        Box::pin(self.answer(endpoint, request, timeout))
+        // The resource's own calls bring no client's draw: the gate draws.
+        Box::pin(self.answer(endpoint, request, timeout, None))
     }
 }
 
@@ -153,6 +158,7 @@ pub(crate) fn stats(issuer: &Gate, resource: &Gate) -> ExchangeStats {
         issuer_rate_limited: counts.rate_limited,
         token_refused: counts.token_refused,
         issuer_injected: issuer.injected(),
+        issuer_injected_own: issuer.own_injected(),
         resource_injected: resource.injected(),
     }
 }

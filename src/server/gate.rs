@@ -6,6 +6,12 @@
 //! served at once, the others queue in arrival order: a storm shows as waiting) and a
 //! rate limit (a token bucket answering 429 with Retry-After). The sim exchange and the
 //! live HTTP servers both ask it, so a fault means the same in both.
+//!
+//! A request's random choices (its latency, whether an `errors` fault hits it) come
+//! from an RNG seeded by one draw: the sender's own in the sim ([`crate::rng::Draws`]),
+//! so that what happens to a client's request depends on that client alone, not on
+//! the order other clients' requests arrived in; the gate's own stream for requests
+//! off the wire and the resource's calls to the issuer (sim/live: the transport).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -23,6 +29,7 @@ use crate::metrics::Metrics;
 use crate::rng::Rng;
 use crate::scenario::RateLimit;
 use crate::server::faults::{Effect, Faults};
+use rand::{RngExt, SeedableRng};
 
 /// A token bucket: `per_second` tokens a second, at most `burst` saved up.
 struct Bucket {
@@ -71,10 +78,7 @@ impl Side {
     pub(crate) fn issuer(s: &crate::scenario::Scenario) -> Side {
         Side {
             latency: Sampler::new(&s.issuer.latency),
-            faults: Faults::new(
-                &s.issuer.faults,
-                crate::rng::rng(s.seed, &[crate::rng::stream::FAULTS, 0]),
-            ),
+            faults: Faults::new(&s.issuer.faults),
             rate_limit: s.issuer.rate_limit.clone(),
             capacity: s.issuer.capacity,
         }
@@ -84,10 +88,7 @@ impl Side {
     pub(crate) fn resource(s: &crate::scenario::Scenario) -> Side {
         Side {
             latency: Sampler::new(&s.resource.latency),
-            faults: Faults::new(
-                &s.resource.faults,
-                crate::rng::rng(s.seed, &[crate::rng::stream::FAULTS, 1]),
-            ),
+            faults: Faults::new(&s.resource.faults),
             rate_limit: None,
             capacity: None,
         }
@@ -132,11 +133,13 @@ pub struct Gate {
     metrics: Option<Arc<Metrics>>,
     rng: Arc<Mutex<Rng>>,
     counts: Mutex<GateCounts>,
+    /// Faults injected into requests that brought no draw of their own.
+    own_injected: std::sync::atomic::AtomicU64,
 }
 
 impl Gate {
-    /// A gate timing its faults on `clock` (from the run's start) and drawing latency
-    /// from `rng`, which the sim shares between its two gates.
+    /// A gate timing its faults on `clock` (from the run's start), seeding the choices
+    /// about requests that bring no draw of their own from `rng`.
     pub(crate) fn new(
         side: Side,
         clock: Clock,
@@ -152,6 +155,7 @@ impl Gate {
             metrics,
             rng,
             counts: Mutex::new(GateCounts::default()),
+            own_injected: Default::default(),
         }
     }
 
@@ -164,23 +168,35 @@ impl Gate {
         self.faults.injected()
     }
 
+    /// Of those, requests that brought no draw of their own (off the wire, or the
+    /// resource's own calls).
+    pub(crate) fn own_injected(&self) -> u64 {
+        self.own_injected.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn lock_counts(&self) -> MutexGuard<'_, GateCounts> {
         self.counts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Decides what becomes of a request to `endpoint` arriving now, waiting for a
+    /// Decides what becomes of a request to `endpoint` arriving now, its random
+    /// choices seeded by `draw` (None: a draw of the gate's own), waiting for a
     /// capacity slot if it must.
-    pub(crate) async fn admit(&self, endpoint: Endpoint) -> Admission<'_> {
-        // Reading the clock costs a lock in the sim: only when there are faults to time.
+    pub(crate) async fn admit(&self, endpoint: Endpoint, draw: Option<u64>) -> Admission<'_> {
+        let own = draw.is_none();
+        let draw =
+            draw.unwrap_or_else(|| self.rng.lock().unwrap_or_else(|e| e.into_inner()).random());
+        let mut rng = Rng::seed_from_u64(draw);
+        // Only timed when there are faults: the clock is not read for nothing.
         let (effect, extra) = if self.faults.is_empty() {
             (Effect::Pass, Duration::ZERO)
         } else {
-            self.faults.decide(self.clock.elapsed_ms())
+            self.faults.decide(self.clock.elapsed_ms(), &mut rng)
         };
-        let delay = self
-            .latency
-            .sample(&mut self.rng.lock().unwrap_or_else(|e| e.into_inner()))
-            + extra;
+        if own && effect != Effect::Pass {
+            self.own_injected
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let delay = self.latency.sample(&mut rng) + extra;
         if endpoint == Endpoint::Token && effect != Effect::Pass {
             self.lock_counts().token_refused += 1;
         }

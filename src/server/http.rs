@@ -141,7 +141,7 @@ impl Bound {
                     let answered = match read(req, max_body).await {
                         Ok(req) => {
                             let endpoint = front.handler.endpoint(&req);
-                            front.answer(endpoint, req, hold).await
+                            front.answer(endpoint, req, hold, None).await
                         }
                         Err(refused) => Ok(refused),
                     };

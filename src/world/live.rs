@@ -117,7 +117,12 @@ pub(crate) async fn run(
     options: &RunOptions,
 ) -> Result<Outcome, RunError> {
     let clock = Clock::wall();
-    let metrics = super::metrics_for(scenario, clock, control, options.shard.is_some());
+    let keep = if options.shard.is_some() {
+        super::Keep::Arrivals
+    } else {
+        super::Keep::Figures
+    };
+    let metrics = super::metrics_for(scenario, clock, control, keep);
     let mut issuer_config = scenario.issuer.clone();
     let (exchange, servers) = match &scenario.targets {
         Some(t) => (to_targets(t, &mut issuer_config), None),

@@ -26,6 +26,7 @@
 pub(crate) mod events;
 pub mod live;
 pub(crate) mod sim;
+pub(crate) mod threads;
 pub mod wire;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -80,6 +81,36 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// Names the run every worker belongs to; recorded in the report's `worker`.
     pub run_id: Option<String>,
+    /// The most threads a sim run may use; None: one per core. A run uses more than
+    /// one only where its clients can be split ([`crate::shard::one_thread_because`]).
+    pub threads: Option<u32>,
+}
+
+impl RunOptions {
+    /// How many threads a run of `scenario` takes, and why only one when more were
+    /// allowed but the scenario keeps it to one.
+    pub fn threads_for(&self, scenario: &Scenario) -> (u32, Option<String>) {
+        let allowed = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+        if allowed <= 1 || scenario.mode != Mode::Sim {
+            return (1, None);
+        }
+        if self.shard.is_some() {
+            return (
+                1,
+                Some("a worker of a split run (--worker) runs on one thread".into()),
+            );
+        }
+        if let Some(why) = crate::shard::one_thread_because(scenario) {
+            return (1, Some(why));
+        }
+        let clients: u64 = scenario.clients.iter().map(|g| u64::from(g.count)).sum();
+        (
+            allowed.min(clients.max(1).min(u64::from(u32::MAX)) as u32),
+            None,
+        )
+    }
 }
 
 /// How requests reach the servers (sim/live: the transport).
@@ -129,10 +160,14 @@ impl World {
         if transport == Transport::InProcess {
             resource = resource.sharing_presented_tokens();
         }
+        let resource = Arc::new(resource);
+        if resource.keeps_keys_in_background() {
+            crate::clock::time::spawn(resource.clone().keep_keys());
+        }
         let world = World {
             issuer: issuer_front,
             resource: Front {
-                handler: Arc::new(resource),
+                handler: resource,
                 gate: gate(Side::resource(scenario)),
             },
         };
@@ -192,13 +227,24 @@ impl Outcome {
     }
 }
 
+/// What a recorder keeps beyond the report's figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// Nothing: a whole run.
+    Figures,
+    /// The time of each refresh: a worker, for `merge`.
+    Arrivals,
+    /// What a thread of a split run needs for the in-process merge.
+    ForMerge,
+}
+
 /// The run's recorder: a timeline of the scenario's ticks, a figure set per group, and
-/// for a worker the time of each refresh.
+/// what `keep` says.
 pub(crate) fn metrics_for(
     scenario: &Scenario,
     clock: Clock,
     control: &Control,
-    worker: bool,
+    keep: Keep,
 ) -> Arc<Metrics> {
     let duration_ms = scenario.duration.as_ms().max(0) as u64;
     let tick_ms = scenario.tick.as_ms().max(1) as u64;
@@ -209,10 +255,10 @@ pub(crate) fn metrics_for(
         scenario.clients.len(),
         control.progress.clone(),
     );
-    Arc::new(if worker {
-        metrics.keep_refresh_arrivals()
-    } else {
-        metrics
+    Arc::new(match keep {
+        Keep::Figures => metrics,
+        Keep::Arrivals => metrics.keep_refresh_arrivals(),
+        Keep::ForMerge => metrics.keep_for_merge(),
     })
 }
 

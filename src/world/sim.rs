@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Control, Outcome, RunError, RunOptions, Transport, World};
+use super::{Control, Keep, Outcome, RunError, RunOptions, Transport, World};
 use crate::clock::{Clock, SIM_EPOCH_MS};
 use crate::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
 use crate::scenario::Scenario;
@@ -28,6 +28,7 @@ impl Exchange for SimExchange {
         endpoint: Endpoint,
         request: Request,
         timeout: Duration,
+        draw: u64,
     ) -> impl Future<Output = Result<Response, ExchangeError>> + Send {
         let w = &self.world;
         let (gate, server) = if endpoint.is_issuer() {
@@ -35,7 +36,7 @@ impl Exchange for SimExchange {
         } else {
             (&w.resource.gate, Server::Resource(&w.resource.handler))
         };
-        answer(gate, server, endpoint, request, timeout)
+        answer(gate, server, endpoint, request, timeout, Some(draw))
     }
 }
 
@@ -54,8 +55,32 @@ pub(crate) async fn run(
     control: &Control,
     options: &RunOptions,
 ) -> Result<Outcome, RunError> {
+    let keep = if options.shard.is_some() {
+        Keep::Arrivals
+    } else {
+        Keep::Figures
+    };
+    run_keeping(scenario, control, options, keep).await
+}
+
+/// [`run`] as one thread of a split run (`options` names its share), keeping what the
+/// merge of the threads needs.
+pub(crate) async fn run_part(
+    scenario: &Scenario,
+    control: &Control,
+    options: &RunOptions,
+) -> Result<Outcome, RunError> {
+    run_keeping(scenario, control, options, Keep::ForMerge).await
+}
+
+async fn run_keeping(
+    scenario: &Scenario,
+    control: &Control,
+    options: &RunOptions,
+    keep: Keep,
+) -> Result<Outcome, RunError> {
     let clock = Clock::start(SIM_EPOCH_MS);
-    let metrics = super::metrics_for(scenario, clock, control, options.shard.is_some());
+    let metrics = super::metrics_for(scenario, clock, control, keep);
     let world = World::build(scenario, clock, Some(metrics.clone()), Transport::InProcess)?;
     let exchange = Arc::new(SimExchange { world });
     let driven = super::drive(

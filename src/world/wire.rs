@@ -130,6 +130,8 @@ impl Exchange for LiveExchange {
         endpoint: Endpoint,
         request: Request,
         timeout: Duration,
+        // The server over the wire draws its own.
+        _draw: u64,
     ) -> Result<Response, ExchangeError> {
         let address = if endpoint.is_issuer() {
             &self.issuer

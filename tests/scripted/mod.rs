@@ -109,6 +109,7 @@ impl Exchange for Scripted {
         endpoint: Endpoint,
         request: Request,
         timeout: Duration,
+        _draw: u64,
     ) -> Result<Response, ExchangeError> {
         let now = self.start.elapsed().as_millis() as u64;
         let what = match endpoint {
@@ -178,6 +179,7 @@ pub fn client_with(
         "u".into(),
         "g:0".into(),
         clock.skewed(0),
+        tokenstorm::rng::Draws::new(seed, &[9]),
     ));
     (Arc::new(Instance::new(c, rng(seed))), server)
 }

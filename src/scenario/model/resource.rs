@@ -52,9 +52,12 @@ impl Default for IntrospectionConfig {
     }
 }
 
-/// The resource's copy of the issuer's key set, kept as jose's remote key set does:
-/// fetched when a token names an unknown `kid` (at most once per `cooldown`) or when
-/// the copy is older than `max_age`.
+/// The resource's copy of the issuer's key set. By default kept as jose's remote key
+/// set does: fetched when a token names an unknown `kid` (at most once per `cooldown`)
+/// or when the copy is older than `max_age`. With `refresh: background`, as Envoy's
+/// jwt_authn filter with `async_fetch` does: fetched at start, before requests are
+/// served, and again `max_age` less 5 s after each fetch (1 s after a failed one);
+/// never for a request, so a `kid` the copy lacks is rejected until the next fetch.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct JwksConfig {
@@ -67,6 +70,20 @@ pub struct JwksConfig {
     /// How long a fetch may take. Default 5s.
     #[serde(default = "JwksConfig::default_timeout")]
     pub timeout: Dur,
+    /// When the copy is fetched: `on_use` (default) or `background`.
+    #[serde(default)]
+    pub refresh: JwksRefresh,
+}
+
+/// When the resource fetches its copy of the key set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JwksRefresh {
+    /// For the request that finds the copy stale or lacking its `kid` (jose).
+    #[default]
+    OnUse,
+    /// On a timer of its own, never for a request (Envoy's `async_fetch`).
+    Background,
 }
 
 impl JwksConfig {
@@ -87,6 +104,7 @@ impl Default for JwksConfig {
             cooldown: Self::default_cooldown(),
             max_age: Self::default_max_age(),
             timeout: Self::default_timeout(),
+            refresh: JwksRefresh::default(),
         }
     }
 }
