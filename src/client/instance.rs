@@ -13,8 +13,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::flight;
 use crate::clock::Instant;
-use tokio::sync::watch;
 
 use super::session::{Client, Failure, Need, draw_jitter, lock};
 use super::store::AccessToken;
@@ -23,9 +23,6 @@ use crate::rng::Rng;
 use crate::scenario::Coordination;
 use crate::scenario::policy::Trigger;
 use crate::scenario::{AfterSoftFailure, DuringRefresh, JitterPer, OnLockTimeout, SoftWindow};
-
-/// What a single-flight leader tells its waiters: `None` while the refresh runs.
-type FlightResult = Option<Result<(), Failure>>;
 
 /// Where a token stands for a policy that refreshes ahead of expiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +38,7 @@ enum Stage {
 pub struct Instance<E> {
     client: Arc<Client<E>>,
     /// The refresh in flight in this instance, if any (single_flight).
-    flight: Mutex<Option<watch::Receiver<FlightResult>>>,
+    flight: Mutex<Option<flight::Receiver>>,
     /// The instance's refresh mutex (try_lock).
     mutex: Arc<tokio::sync::Mutex<()>>,
     /// Draws for refreshes that run in the background (serve_stale, the timer).
@@ -51,8 +48,8 @@ pub struct Instance<E> {
 }
 
 enum Role {
-    Lead(watch::Sender<FlightResult>),
-    Wait(watch::Receiver<FlightResult>),
+    Lead(flight::Sender),
+    Wait(flight::Receiver),
     AlreadyDone,
 }
 
@@ -140,10 +137,10 @@ impl<E: Exchange> Instance<E> {
         let rx = lock(&self.flight).clone();
         let metrics = &self.client.group.metrics;
         let g = self.client.group.index;
-        if let Some(mut rx) = rx {
+        if let Some(rx) = rx {
             metrics.lock_wait_started();
             let t0 = crate::clock::time::now();
-            let _ = rx.wait_for(Option::is_some).await;
+            let _ = rx.outcome().await;
             metrics.lock_wait_ended(
                 g,
                 crate::clock::time::now().saturating_duration_since(t0),
@@ -398,19 +395,14 @@ impl<E: Exchange> Instance<E> {
         } else if lock(&self.client.store).version != need.seen() {
             Role::AlreadyDone
         } else {
-            let (tx, rx) = watch::channel(None);
+            let (tx, rx) = flight::channel();
             *flight = Some(rx);
             Role::Lead(tx)
         }
     }
 
     /// Renews as the leader of a flight and tells the waiters.
-    async fn lead(
-        &self,
-        tx: watch::Sender<FlightResult>,
-        need: Need,
-        rng: &mut Rng,
-    ) -> Result<(), Failure> {
+    async fn lead(&self, tx: flight::Sender, need: Need, rng: &mut Rng) -> Result<(), Failure> {
         let result = if self.client.policy().coordination == Coordination::Lock {
             // The flight only gathers this instance's callers; the lock is the client's.
             self.client.locked(need, rng).await
@@ -422,7 +414,7 @@ impl<E: Exchange> Instance<E> {
             self.client.renew(need, rng).await
         };
         *lock(&self.flight) = None;
-        let _ = tx.send(Some(result));
+        tx.send(result);
         result
     }
 
@@ -432,12 +424,12 @@ impl<E: Exchange> Instance<E> {
             match self.claim(need) {
                 Role::AlreadyDone => return Ok(()),
                 Role::Lead(tx) => return self.lead(tx, need, rng).await,
-                Role::Wait(mut rx) if self.client.policy().coordination == Coordination::Lock => {
+                Role::Wait(rx) if self.client.policy().coordination == Coordination::Lock => {
                     // Behind this instance's leader, who waits for the lock itself; a
                     // lock that throws on timeout bounds this wait too (each caller of
                     // a Web Lock waits for it on its own).
                     let policy = self.client.policy();
-                    let wait = rx.wait_for(Option::is_some);
+                    let wait = rx.outcome();
                     let bounded = match (policy.on_lock_timeout, policy.wait) {
                         (OnLockTimeout::Fail, Some(limit)) => {
                             crate::clock::time::timeout(limit.to_std(), wait).await.ok()
@@ -450,10 +442,10 @@ impl<E: Exchange> Instance<E> {
                         Some(Err(_)) => continue,
                     }
                 }
-                Role::Wait(mut rx) => {
+                Role::Wait(rx) => {
                     metrics.lock_wait_started();
                     let t0 = crate::clock::time::now();
-                    let wait = rx.wait_for(Option::is_some);
+                    let wait = rx.outcome();
                     let outcome = match self.client.policy().wait {
                         Some(limit) => crate::clock::time::timeout(limit.to_std(), wait).await.ok(),
                         None => Some(wait.await),
