@@ -86,12 +86,13 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
         let Ok((version, token)) = instance.token(rng).await else {
             break false;
         };
-        let mut req = Request::new(Bytes::new());
-        *req.uri_mut() = client.group().api.clone();
-        req.headers_mut()
-            .insert(AUTHORIZATION, token.header.clone());
         let t0 = crate::clock::time::now();
-        let answer = client.send(Endpoint::Api, req).await.ok();
+        // The request is built and sent in one expression: held in no local, it takes
+        // no room in the loop's future while the answer is awaited.
+        let answer = client
+            .send(Endpoint::Api, api_request(client.group(), &token))
+            .await
+            .ok();
         let done = crate::clock::time::now();
         let status = answer.as_ref().map(|r| r.status());
         let rejected = client.group().dialect.rejection_status();
@@ -155,6 +156,15 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
     let end = crate::clock::time::now();
     metrics.logical_request(client.group().index, ok, end);
     (ok, end)
+}
+
+/// The group's API request, carrying `token`.
+fn api_request<E>(group: &super::Group<E>, token: &super::store::AccessToken) -> Request {
+    let mut req = Request::new(Bytes::new());
+    *req.uri_mut() = group.api.clone();
+    req.headers_mut()
+        .insert(AUTHORIZATION, token.header.clone());
+    req
 }
 
 /// Whether a policy reading 401s `when` takes this one for a rejected token.

@@ -22,17 +22,38 @@ pub fn now() -> Instant {
 }
 
 /// Waits until `at`.
-pub async fn sleep_until(at: Instant) {
+pub fn sleep_until(at: Instant) -> Sleep {
     if executor::active() {
-        SimSleep { at, timer: None }.await;
+        Sleep::Sim(SimSleep { at, timer: None })
     } else {
-        tokio::time::sleep_until(at).await;
+        Sleep::Tokio(Box::pin(tokio::time::sleep_until(at)))
     }
 }
 
 /// Waits for `d`.
-pub async fn sleep(d: Duration) {
-    sleep_until(now() + d).await;
+pub fn sleep(d: Duration) -> Sleep {
+    sleep_until(now() + d)
+}
+
+/// A sleep on whichever clock runs the thread. A named type rather than an async fn:
+/// every request loop holds one or two, and the sim's is a timer handle (32 bytes)
+/// where tokio's is far larger, so tokio's is boxed (live pays an allocation per
+/// sleep, beside a network round trip).
+pub enum Sleep {
+    Sim(SimSleep),
+    Tokio(Pin<Box<tokio::time::Sleep>>),
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Both variants are Unpin (a timer handle; a box).
+        match self.get_mut() {
+            Sleep::Sim(s) => Pin::new(s).poll(cx),
+            Sleep::Tokio(s) => s.as_mut().poll(cx),
+        }
+    }
 }
 
 /// What a [`timeout`] gives when its time ran out first.
@@ -95,7 +116,7 @@ pub async fn sleep_until_or_stopped(end: Instant, stop: &AtomicBool) -> bool {
 }
 
 /// A sleep on the sim's executor: a timer entry until it fires or is dropped.
-struct SimSleep {
+pub struct SimSleep {
     at: Instant,
     timer: Option<(u32, u32)>,
 }

@@ -268,36 +268,63 @@ impl Resource {
 
     /// Answers one HTTP request.
     pub async fn handle(&self, req: &Request) -> Response {
-        self.state().stats.requests += 1;
-        if let Some(refused) = not_served(req) {
-            return refused;
+        match self.handle_now(req) {
+            Some(r) => r,
+            None => self.handle_unseen(req).await,
         }
-        let dialect = match dialect_asked(req) {
-            Ok(d) => d.unwrap_or(self.dialect),
-            Err(()) => {
+    }
+
+    /// The answer to `req` when giving it needs no wait: every request but one whose
+    /// token was not seen before (or whose introspection answer is past its cache
+    /// time). For that one None, having counted nothing.
+    pub(crate) fn handle_now(&self, req: &Request) -> Option<Response> {
+        let asked = match read(req, self.dialect) {
+            Ok(asked) => Ok((self.check_seen(asked.token)?, asked.dialect)),
+            Err(refusal) => Err(refusal),
+        };
+        self.state().stats.requests += 1;
+        Some(match asked {
+            Ok((checked, dialect)) => self.answer(checked, dialect),
+            Err(refusal) => self.refuse(refusal),
+        })
+    }
+
+    /// [`Resource::handle`] for a request whose token must be verified or
+    /// introspected first.
+    async fn handle_unseen(&self, req: &Request) -> Response {
+        self.state().stats.requests += 1;
+        match read(req, self.dialect) {
+            Ok(asked) => {
+                let checked = self.check(asked.value, asked.token).await;
+                self.answer(checked, asked.dialect)
+            }
+            Err(refusal) => self.refuse(refusal),
+        }
+    }
+
+    /// The answer to a request refused before its token was looked at, counted.
+    fn refuse(&self, refusal: Refusal) -> Response {
+        match refusal {
+            Refusal::NotServed(n) => n.answer(),
+            Refusal::UnknownDialect => {
                 self.state().stats.malformed += 1;
-                return challenge(
+                challenge(
                     StatusCode::BAD_REQUEST,
                     Some((
                         "invalid_request",
                         "unknown dialect; accepted: rfc6750, json_code, forbidden_403, bare_401",
                     )),
-                );
+                )
             }
-        };
-        let token = match bearer(req) {
-            Credentials::Missing => {
+            Refusal::Missing(dialect) => {
                 self.state().stats.rejected_missing += 1;
-                return reject(dialect, None);
+                reject(dialect, None)
             }
-            Credentials::Malformed(why) => {
+            Refusal::Malformed(why) => {
                 self.state().stats.malformed += 1;
-                return challenge(StatusCode::BAD_REQUEST, Some(("invalid_request", why)));
+                challenge(StatusCode::BAD_REQUEST, Some(("invalid_request", why)))
             }
-            Credentials::Token(value, t) => (value, t),
-        };
-        let checked = self.check(token.0, token.1).await;
-        self.answer(checked, dialect)
+        }
     }
 
     /// The answer to a request whose token was checked, counted by its outcome.
@@ -362,44 +389,54 @@ impl Resource {
         }
     }
 
-    async fn check(&self, value: &HeaderValue, token: &[u8]) -> Result<(), Rejection> {
+    /// The check of a token verified before, from the cache; None for a token not
+    /// seen, or whose introspection answer is past its cache time (asked again).
+    fn check_seen(&self, token: &[u8]) -> Option<Result<(), Rejection>> {
         let cached = self
             .state()
             .verified
             .tokens
             .get(verified::TokenBytes::new(token))
-            .copied();
-        // An introspection answer past its cache time is asked again.
-        let cached = cached.filter(|c| c.until_ms == i64::MAX || self.clock.now_ms() < c.until_ms);
-        let claims = match cached {
-            Some(c) => c,
-            None => {
-                if !is_token68(token) {
-                    return Err(Rejection::Malformed);
-                }
-                // Once per token: boxed, so that the requests that hit the cache do not
-                // carry the verification's state in their futures.
-                let c = match &self.introspection {
-                    Some(i) => Box::pin(self.introspect(i, token)).await?,
-                    None => Box::pin(self.verify(token)).await?,
-                };
-                let now = self.clock.now_ms();
-                let leeway = self.leeway_ms;
-                let mut state = self.state();
-                let v = &mut state.verified;
-                if v.tokens.len() >= v.sweep_at {
-                    v.tokens.retain(|_, c| !expired(c, now, leeway));
-                    v.sweep_at = (v.tokens.len() * 2).max(MIN_SWEEP);
-                }
-                if c.until_ms > now {
-                    v.tokens
-                        .insert(verified::Key::new(value, token, self.share_tokens), c);
-                }
-                c
-            }
+            .copied()?;
+        let fresh = cached.until_ms == i64::MAX || self.clock.now_ms() < cached.until_ms;
+        fresh.then(|| self.check_time_and_family(&cached))
+    }
+
+    async fn check(&self, value: &HeaderValue, token: &[u8]) -> Result<(), Rejection> {
+        if let Some(checked) = self.check_seen(token) {
+            return checked;
+        }
+        if !is_token68(token) {
+            return Err(Rejection::Malformed);
+        }
+        // Once per token: boxed, so that the requests that hit the cache do not
+        // carry the verification's state in their futures.
+        let c = match &self.introspection {
+            Some(i) => Box::pin(self.introspect(i, token)).await?,
+            None => Box::pin(self.verify(token)).await?,
         };
         let now = self.clock.now_ms();
-        if expired(&claims, now, self.leeway_ms) {
+        let leeway = self.leeway_ms;
+        {
+            let mut state = self.state();
+            let v = &mut state.verified;
+            if v.tokens.len() >= v.sweep_at {
+                v.tokens.retain(|_, c| !expired(c, now, leeway));
+                v.sweep_at = (v.tokens.len() * 2).max(MIN_SWEEP);
+            }
+            if c.until_ms > now {
+                v.tokens
+                    .insert(verified::Key::new(value, token, self.share_tokens), c);
+            }
+        }
+        self.check_time_and_family(&c)
+    }
+
+    /// What is checked on every request: `exp` and `nbf` on the resource's clock, and
+    /// (with revocation checks on) the token's family.
+    fn check_time_and_family(&self, claims: &TimeClaims) -> Result<(), Rejection> {
+        let now = self.clock.now_ms();
+        if expired(claims, now, self.leeway_ms) {
             return Err(Rejection::Expired);
         }
         if let Some(nbf) = claims.nbf
@@ -529,26 +566,82 @@ fn expired(c: &TimeClaims, now_ms: i64, leeway_ms: i64) -> bool {
     now_ms >= c.exp.saturating_mul(1000).saturating_add(leeway_ms)
 }
 
-/// A 404 off `/api` and a 405 for methods other than GET and HEAD; None for the
-/// requests the API serves. Neither looks at credentials.
-fn not_served(req: &Request) -> Option<Response> {
+/// A request the API does not serve: off `/api`, or not a GET or HEAD. Neither
+/// looks at credentials.
+#[derive(Clone, Copy)]
+enum NotServed {
+    Path,
+    Method,
+}
+
+fn not_served(req: &Request) -> Option<NotServed> {
     let path = req.uri().path();
     if path != "/api" && !path.starts_with("/api/") {
-        return Some(json(
-            StatusCode::NOT_FOUND,
-            r#"{"error":"not_found","error_description":"the API lives under /api"}"#,
-        ));
+        return Some(NotServed::Path);
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut resp = json(
-            StatusCode::METHOD_NOT_ALLOWED,
-            r#"{"error":"method_not_allowed","error_description":"the API answers GET"}"#,
-        );
-        resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return Some(resp);
+        return Some(NotServed::Method);
     }
     None
+}
+
+impl NotServed {
+    /// A 404, or a 405 naming the methods served.
+    fn answer(self) -> Response {
+        match self {
+            NotServed::Path => json(
+                StatusCode::NOT_FOUND,
+                r#"{"error":"not_found","error_description":"the API lives under /api"}"#,
+            ),
+            NotServed::Method => {
+                let mut resp = json(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    r#"{"error":"method_not_allowed","error_description":"the API answers GET"}"#,
+                );
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+                resp
+            }
+        }
+    }
+}
+
+/// Why a request is refused before its token is looked at.
+enum Refusal {
+    NotServed(NotServed),
+    UnknownDialect,
+    /// No Bearer credentials: rejected in this dialect.
+    Missing(Dialect),
+    Malformed(&'static str),
+}
+
+/// A request's Bearer token (the header value, and the token within it) and the
+/// dialect to answer it in.
+struct Asked<'a> {
+    value: &'a HeaderValue,
+    token: &'a [u8],
+    dialect: Dialect,
+}
+
+/// Reads what the API needs of a request, without counting anything: its token and
+/// the dialect asked (`dialect` unless the query names one).
+fn read(req: &Request, dialect: Dialect) -> Result<Asked<'_>, Refusal> {
+    if let Some(refused) = not_served(req) {
+        return Err(Refusal::NotServed(refused));
+    }
+    let dialect = match dialect_asked(req) {
+        Ok(d) => d.unwrap_or(dialect),
+        Err(()) => return Err(Refusal::UnknownDialect),
+    };
+    match bearer(req) {
+        Credentials::Missing => Err(Refusal::Missing(dialect)),
+        Credentials::Malformed(why) => Err(Refusal::Malformed(why)),
+        Credentials::Token(value, token) => Ok(Asked {
+            value,
+            token,
+            dialect,
+        }),
+    }
 }
 
 enum Credentials<'a> {

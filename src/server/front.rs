@@ -10,9 +10,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::gate::{Gate, Verdict};
+use tokio::sync::SemaphorePermit;
+
+use super::gate::{Admission, Gate, Verdict};
+use crate::clock::time::Sleep;
 use crate::exchange::{Endpoint, ExchangeError, ExchangeStats, Request, Response, Upstream};
 use crate::issuer::Issuer;
 use crate::resource::Resource;
@@ -65,39 +69,127 @@ pub enum Server<'a> {
 /// request whose answer comes too late all the same, as a real one would; the capacity
 /// slot is held until the answer leaves. `draw` seeds the gate's choices (see
 /// [`Gate::admit`]).
-pub(crate) async fn answer(
-    gate: &Gate,
-    server: Server<'_>,
+///
+/// The request arrives when this is called, not when the answer is first awaited: the
+/// gate decides and, when nothing makes it wait (the API's requests with a token it has
+/// seen), the handler answers at once, so that what the caller holds until the answer
+/// is delivered is the answer and a timer, not the request and the handler's state.
+pub(crate) fn answer<'a>(
+    gate: &'a Gate,
+    server: Server<'a>,
     endpoint: Endpoint,
     request: Request,
     timeout: Duration,
     draw: Option<u64>,
-) -> Result<Response, ExchangeError> {
-    let admission = gate.admit(endpoint, draw).await;
-    // Matched in two steps: a tuple as the scrutinee would be a temporary held across
-    // the handler's await, one more answer's worth in every request loop's future.
-    let response = match admission.verdict {
-        Verdict::NoAnswer => {
-            crate::clock::time::sleep(timeout).await;
-            return Err(ExchangeError::Timeout);
-        }
-        Verdict::Answer(r) => r,
-        Verdict::Serve => match server {
-            // Boxed: a request loop's future holds the API's state inline, the issuer's
-            // (rarer, and far larger) only while a token request is in flight.
-            Server::Issuer(issuer) => Box::pin(issuer.handle(request)).await,
-            Server::Resource(resource) => resource.handle(&request).await,
-        },
+) -> Answering<'a> {
+    match gate.admit(endpoint, draw) {
+        Ok(admission) => serve(server, request, timeout, admission),
+        Err(queued) => Answering::Waiting(Box::pin(async move {
+            let admission = queued.admit().await;
+            serve(server, request, timeout, admission).await
+        })),
+    }
+}
+
+/// What becomes of an admitted request: answered now, or once its handler is done.
+fn serve<'a>(
+    server: Server<'a>,
+    request: Request,
+    timeout: Duration,
+    admission: Admission<'a>,
+) -> Answering<'a> {
+    let Admission {
+        verdict,
+        delay,
+        queued,
+        slot,
+    } = admission;
+    let leaving = Leaving {
+        delay,
+        queued,
+        slot,
     };
-    let remaining = timeout.saturating_sub(admission.queued);
-    if admission.delay >= remaining {
-        crate::clock::time::sleep(remaining).await;
-        return Err(ExchangeError::Timeout);
+    match verdict {
+        Verdict::NoAnswer => Answering::Delivering(Delivery {
+            sleep: Some(crate::clock::time::sleep(timeout)),
+            result: Some(Err(ExchangeError::Timeout)),
+            slot: leaving.slot,
+        }),
+        Verdict::Answer(r) => leaving.deliver(r, timeout),
+        Verdict::Serve => match server {
+            Server::Resource(resource) => match resource.handle_now(&request) {
+                Some(r) => leaving.deliver(r, timeout),
+                None => Answering::Waiting(Box::pin(async move {
+                    let r = resource.handle(&request).await;
+                    leaving.deliver(r, timeout).await
+                })),
+            },
+            // Boxed: the issuer's state is far larger than an answer, and token
+            // requests are rare beside API requests.
+            Server::Issuer(issuer) => Answering::Waiting(Box::pin(async move {
+                let r = issuer.handle(request).await;
+                leaving.deliver(r, timeout).await
+            })),
+        },
     }
-    if !admission.delay.is_zero() {
-        crate::clock::time::sleep(admission.delay).await;
+}
+
+/// How a handled request's answer leaves: after its latency, unless the caller's
+/// timeout (less the time it queued) comes first; the capacity slot goes with it.
+struct Leaving<'a> {
+    delay: Duration,
+    queued: Duration,
+    slot: Option<SemaphorePermit<'a>>,
+}
+
+impl<'a> Leaving<'a> {
+    fn deliver(self, response: Response, timeout: Duration) -> Answering<'a> {
+        let remaining = timeout.saturating_sub(self.queued);
+        let (wait, result) = if self.delay >= remaining {
+            (remaining, Err(ExchangeError::Timeout))
+        } else {
+            (self.delay, Ok(response))
+        };
+        Answering::Delivering(Delivery {
+            sleep: (!wait.is_zero()).then(|| crate::clock::time::sleep(wait)),
+            result: Some(result),
+            slot: self.slot,
+        })
     }
-    Ok(response)
+}
+
+/// A request's answer on its way to the caller. A type of its own rather than an async
+/// fn: a caller of a request answered at arrival holds the answer and a timer only,
+/// and one whose request waits (a queue, the issuer's handling, a key set to fetch)
+/// holds a box.
+pub(crate) enum Answering<'a> {
+    Delivering(Delivery<'a>),
+    Waiting(Pin<Box<dyn Future<Output = Result<Response, ExchangeError>> + Send + 'a>>),
+}
+
+/// An answer given, delivered when its sleep ends.
+pub(crate) struct Delivery<'a> {
+    sleep: Option<Sleep>,
+    result: Option<Result<Response, ExchangeError>>,
+    slot: Option<SemaphorePermit<'a>>,
+}
+
+impl Future for Answering<'_> {
+    type Output = Result<Response, ExchangeError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Answering::Delivering(d) => {
+                if let Some(sleep) = &mut d.sleep {
+                    std::task::ready!(Pin::new(sleep).poll(cx));
+                    d.sleep = None;
+                }
+                d.slot = None;
+                Poll::Ready(d.result.take().expect("an answer is delivered once"))
+            }
+            Answering::Waiting(f) => f.as_mut().poll(cx),
+        }
+    }
 }
 
 /// A handler behind its gate.
@@ -123,7 +215,7 @@ impl<H: Handler> Front<H> {
         request: Request,
         timeout: Duration,
         draw: Option<u64>,
-    ) -> impl Future<Output = Result<Response, ExchangeError>> + Send + '_ {
+    ) -> Answering<'_> {
         answer(
             &self.gate,
             self.handler.server(),

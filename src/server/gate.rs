@@ -179,24 +179,30 @@ impl Gate {
     }
 
     /// Decides what becomes of a request to `endpoint` arriving now, its random
-    /// choices seeded by `draw` (None: a draw of the gate's own), waiting for a
-    /// capacity slot if it must.
-    pub(crate) async fn admit(&self, endpoint: Endpoint, draw: Option<u64>) -> Admission<'_> {
+    /// choices seeded by `draw` (None: a draw of the gate's own). At once, unless it
+    /// must queue for a capacity slot first: then the [`Queued`] request waits for one.
+    pub(crate) fn admit(
+        &self,
+        endpoint: Endpoint,
+        draw: Option<u64>,
+    ) -> Result<Admission<'_>, Box<Queued<'_>>> {
         let own = draw.is_none();
         let draw =
             draw.unwrap_or_else(|| self.rng.lock().unwrap_or_else(|e| e.into_inner()).random());
-        let mut rng = Rng::seed_from_u64(draw);
-        // Only timed when there are faults: the clock is not read for nothing.
-        let (effect, extra) = if self.faults.is_empty() {
-            (Effect::Pass, Duration::ZERO)
-        } else {
-            self.faults.decide(self.clock.elapsed_ms(), &mut rng)
+        // Only timed and seeded when something is drawn: with a fixed latency and no
+        // faults (the common API request) neither the clock nor an RNG is needed.
+        let (effect, delay) = match (&self.latency, self.faults.is_empty()) {
+            (Sampler::Fixed(d), true) => (Effect::Pass, *d),
+            _ => {
+                let mut rng = Rng::seed_from_u64(draw);
+                let (effect, extra) = self.faults.decide(self.clock.elapsed_ms(), &mut rng);
+                (effect, self.latency.sample(&mut rng) + extra)
+            }
         };
         if own && effect != Effect::Pass {
             self.own_injected
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        let delay = self.latency.sample(&mut rng) + extra;
         if endpoint == Endpoint::Token && effect != Effect::Pass {
             self.lock_counts().token_refused += 1;
         }
@@ -208,32 +214,36 @@ impl Gate {
         };
         if effect == Effect::NoAnswer {
             admission.verdict = Verdict::NoAnswer;
-            return admission;
+            return Ok(admission);
         }
         // The issuer's work holds a capacity slot while served; the key set is a static
         // document, served beside the queue.
-        let works = matches!(endpoint, Endpoint::Token | Endpoint::Introspect);
-        if let (Some(slots), true, Effect::Pass) = (&self.capacity, works, effect) {
-            admission.slot = match slots.try_acquire() {
-                Ok(permit) => Some(permit),
+        if let (Some(slots), true, Effect::Pass) = (&self.capacity, works(endpoint), effect) {
+            match slots.try_acquire() {
+                Ok(permit) => admission.slot = Some(permit),
                 Err(_) => {
-                    if let Some(m) = &self.metrics {
-                        m.issuer_queue_entered();
-                    }
-                    let waited_from = crate::clock::time::now();
-                    let permit = slots.acquire().await.ok();
-                    admission.queued =
-                        crate::clock::time::now().saturating_duration_since(waited_from);
-                    if let Some(m) = &self.metrics {
-                        m.issuer_queue_left(admission.queued);
-                    }
-                    permit
+                    // Boxed: the queue is the rare way, and its wait is boxed anyway.
+                    return Err(Box::new(Queued {
+                        gate: self,
+                        endpoint,
+                        admission,
+                    }));
                 }
-            };
+            }
         }
+        Ok(self.limit(endpoint, effect, admission))
+    }
+
+    /// The fault's answer, or the rate limit's, for a request past the capacity.
+    fn limit<'a>(
+        &self,
+        endpoint: Endpoint,
+        effect: Effect,
+        mut admission: Admission<'a>,
+    ) -> Admission<'a> {
         if let Effect::Answer(status) = effect {
             admission.verdict = Verdict::Answer(error(status));
-        } else if works
+        } else if works(endpoint)
             && let Some(after) = self
                 .bucket
                 .as_ref()
@@ -247,6 +257,41 @@ impl Gate {
             admission.verdict = Verdict::Answer(too_many(after));
         }
         admission
+    }
+}
+
+/// Whether requests to `endpoint` are the issuer's work (capacity and rate limit).
+fn works(endpoint: Endpoint) -> bool {
+    matches!(endpoint, Endpoint::Token | Endpoint::Introspect)
+}
+
+/// A request waiting in the issuer's queue for a capacity slot (in arrival order).
+pub(crate) struct Queued<'a> {
+    gate: &'a Gate,
+    endpoint: Endpoint,
+    admission: Admission<'a>,
+}
+
+impl<'a> Queued<'a> {
+    /// Waits for a slot; then the rate limit decides as for a request that found one.
+    pub(crate) async fn admit(self: Box<Self>) -> Admission<'a> {
+        let Queued {
+            gate,
+            endpoint,
+            mut admission,
+        } = *self;
+        if let Some(m) = &gate.metrics {
+            m.issuer_queue_entered();
+        }
+        let waited_from = crate::clock::time::now();
+        if let Some(slots) = &gate.capacity {
+            admission.slot = slots.acquire().await.ok();
+        }
+        admission.queued = crate::clock::time::now().saturating_duration_since(waited_from);
+        if let Some(m) = &gate.metrics {
+            m.issuer_queue_left(admission.queued);
+        }
+        gate.limit(endpoint, Effect::Pass, admission)
     }
 }
 
