@@ -13,6 +13,8 @@
 //! `TOKENSTORM_POPULATIONS=10k-24h,idle-10y` runs only those. Every population is the
 //! same shape: proactive clients refreshing 60 s before their 1 h tokens expire, one
 //! request a client a minute (the idle one: an hour), starting over the first minute.
+//! Each runs on one thread (`--threads 1`), but `1m-10m-2t`: the million clients again
+//! on two threads, the API keeping its key set in the background so that they split.
 //! Each process is timed from spawn to exit and its peak resident set read from the
 //! kernel (`wait4`'s `ru_maxrss`); the two binaries alternate, so that the machine's
 //! load falls on both alike. The figures are the median of `TOKENSTORM_RUNS` (default
@@ -28,15 +30,19 @@ struct Population {
     duration: &'static str,
     every: &'static str,
     tick: &'static str,
+    /// Threads of the run: 1, or 2 with the API's key set kept in the background
+    /// (`resource.jwks.refresh: background`), which lets the clients split.
+    threads: u32,
 }
 
-const POPULATIONS: [Population; 4] = [
+const POPULATIONS: [Population; 5] = [
     Population {
         name: "10k-24h",
         clients: 10_000,
         duration: "24h",
         every: "1m",
         tick: "1m",
+        threads: 1,
     },
     Population {
         name: "100k-1h",
@@ -44,6 +50,7 @@ const POPULATIONS: [Population; 4] = [
         duration: "1h",
         every: "1m",
         tick: "1m",
+        threads: 1,
     },
     Population {
         name: "1m-10m",
@@ -51,6 +58,7 @@ const POPULATIONS: [Population; 4] = [
         duration: "10m",
         every: "1m",
         tick: "1m",
+        threads: 1,
     },
     Population {
         name: "idle-10y",
@@ -58,12 +66,26 @@ const POPULATIONS: [Population; 4] = [
         duration: "3650d",
         every: "1h",
         tick: "1d",
+        threads: 1,
+    },
+    Population {
+        name: "1m-10m-2t",
+        clients: 1_000_000,
+        duration: "10m",
+        every: "1m",
+        tick: "1m",
+        threads: 2,
     },
 ];
 
 fn scenario(p: &Population) -> String {
+    let resource = if p.threads > 1 {
+        "resource:\n  jwks: { refresh: background }\n"
+    } else {
+        ""
+    };
     format!(
-        "name: {name}\nseed: 1\nduration: {duration}\ntick: {tick}\nissuer:\n  access_token: {{ ttl: 1h }}\nclients:\n  - name: web\n    count: {clients}\n    start: {{ uniform: 1m }}\n    requests: {{ every: {every} }}\n    policy: {{ refresh: proactive, buffer: 60s }}\n",
+        "name: {name}\nseed: 1\nduration: {duration}\ntick: {tick}\nissuer:\n  access_token: {{ ttl: 1h }}\n{resource}clients:\n  - name: web\n    count: {clients}\n    start: {{ uniform: 1m }}\n    requests: {{ every: {every} }}\n    policy: {{ refresh: proactive, buffer: 60s }}\n",
         name = p.name,
         duration = p.duration,
         clients = p.clients,
@@ -79,7 +101,7 @@ struct Measured {
     requests: u64,
 }
 
-fn run(binary: &Path, scenario: &Path, out: &Path) -> Result<Measured, String> {
+fn run(binary: &Path, scenario: &Path, out: &Path, threads: u32) -> Result<Measured, String> {
     let t0 = Instant::now();
     let child = Command::new(binary)
         .arg("run")
@@ -88,6 +110,8 @@ fn run(binary: &Path, scenario: &Path, out: &Path) -> Result<Measured, String> {
         .arg(out)
         .arg("--quiet")
         .arg("--force")
+        .arg("--threads")
+        .arg(threads.to_string())
         .spawn()
         .map_err(|e| format!("{}: {e}", binary.display()))?;
     let (status, maxrss_kib) = wait4(child.id() as libc::pid_t)?;
@@ -128,11 +152,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// The median of `runs` runs of each binary, alternating: (wall, peak, requests) each.
-fn measure(binaries: &[PathBuf], file: &Path, out: &Path, runs: usize) -> Vec<Measured> {
+fn measure(
+    binaries: &[PathBuf],
+    file: &Path,
+    p: &Population,
+    out: &Path,
+    runs: usize,
+) -> Vec<Measured> {
     let mut all: Vec<Vec<Measured>> = binaries.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
         for (b, binary) in binaries.iter().enumerate() {
-            match run(binary, file, out) {
+            match run(binary, file, out, p.threads) {
                 Ok(m) => all[b].push(m),
                 Err(e) => panic!("{e}"),
             }
@@ -174,12 +204,13 @@ fn main() {
     }) {
         let file = dir.join(format!("{}.yaml", p.name));
         std::fs::write(&file, scenario(p)).expect("the scenario written");
-        let measured = measure(&binaries, &file, &dir, runs);
+        let measured = measure(&binaries, &file, p, &dir, runs);
         for (m, label) in measured.iter().zip(["this", "previous"]) {
             println!(
-                "| {} × {} | {} | {label} | {:.2} | {:.0} | {:.0} | {:.0} |",
+                "| {} × {}{} | {} | {label} | {:.2} | {:.0} | {:.0} | {:.0} |",
                 p.clients,
                 p.duration,
+                if p.threads > 1 { ", 2 threads" } else { "" },
                 m.requests,
                 m.wall,
                 m.requests as f64 / m.wall,
