@@ -105,6 +105,8 @@ pub(crate) fn spawn_group<E: Exchange>(
         api: api_uri(group.dialect),
         dialect: group.dialect.unwrap_or(dialect),
         lock,
+        name: group.name.clone(),
+        users: group.users,
     });
     let pacer = Arc::new(worker::Pacer::new(&group.requests));
     let (instances, workers) = (group.instances.max(1), group.workers.max(1));
@@ -143,12 +145,7 @@ fn new_client<E: Exchange>(
     let offset = clock_offset(&group.clock_offset, crng);
     let client = Arc::new(Client::new(
         shared.clone(),
-        format!(
-            "{}-{}",
-            group.name,
-            c % group.users.unwrap_or(u32::MAX).max(1)
-        ),
-        format!("{}:{c}", group.name),
+        c,
         clock.fixed_skew(offset),
         draws,
     ));

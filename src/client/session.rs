@@ -49,6 +49,10 @@ pub struct Group<E> {
     pub dialect: Dialect,
     /// The lock service of `coordination: lock` (and, on Redis, the shared token store).
     pub lock: Option<Arc<LockService>>,
+    /// The group's name, which names its users and its clients' keys.
+    pub name: String,
+    /// `users`: how many users its clients log in as (None: one each).
+    pub users: Option<u32>,
 }
 
 /// Why a caller got no token.
@@ -129,9 +133,9 @@ pub struct Client<E> {
     logged_out: AtomicBool,
     logged_in: AtomicBool,
     pub(super) clock: ActorClock,
-    username: String,
-    /// Names this client's lock and shared record: `<group>:<client index>`.
-    key: String,
+    /// Its number in the group: it names its user and its key (made when needed, not
+    /// kept: two strings a client are 100 bytes and two allocations).
+    number: u32,
     /// Error answers of the token endpoint kept for replay (`policy.throttle`).
     throttled: super::throttle::Cache,
     /// When this client last sent a refresh (for `retry.min_interval`).
@@ -141,16 +145,14 @@ pub struct Client<E> {
 impl<E: Exchange> Client<E> {
     pub fn new(
         group: Arc<Group<E>>,
-        username: String,
-        key: String,
+        number: u32,
         clock: ActorClock,
         draws: crate::rng::Draws,
     ) -> Client<E> {
         Client {
             group,
             draws,
-            username,
-            key,
+            number,
             clock,
             store: Mutex::new(TokenState::default()),
             logged_in: AtomicBool::new(false),
@@ -162,6 +164,17 @@ impl<E: Exchange> Client<E> {
 
     pub(crate) fn group(&self) -> &Group<E> {
         &self.group
+    }
+
+    /// The user it logs in as: `<group>-<number modulo users>`.
+    fn username(&self) -> String {
+        let user = self.number % self.group.users.unwrap_or(u32::MAX).max(1);
+        format!("{}-{user}", self.group.name)
+    }
+
+    /// Names its lock and its shared record: `<group>:<number>`.
+    fn key(&self) -> String {
+        format!("{}:{}", self.group.name, self.number)
     }
 
     pub(crate) fn policy(&self) -> &Policy {
@@ -298,7 +311,7 @@ impl<E: Exchange> Client<E> {
     async fn pull(&self) -> u64 {
         #[cfg(feature = "redis")]
         if let Some(redis) = self.group.lock.as_ref().and_then(|l| l.redis()) {
-            let got = redis.get(&format!("tokens:{}", self.key)).await;
+            let got = redis.get(&format!("tokens:{}", self.key())).await;
             self.group
                 .metrics
                 .lock_operations(self.group.index, 1, got.is_err());
@@ -322,7 +335,7 @@ impl<E: Exchange> Client<E> {
         #[cfg(feature = "redis")]
         if let Some(redis) = self.group.lock.as_ref().and_then(|l| l.redis()) {
             let text = serde_json::to_string(&lock(&self.store).record()).unwrap_or_default();
-            let put = redis.put(&format!("tokens:{}", self.key), &text).await;
+            let put = redis.put(&format!("tokens:{}", self.key()), &text).await;
             self.group
                 .metrics
                 .lock_operations(self.group.index, 1, put.is_err());
@@ -338,7 +351,7 @@ impl<E: Exchange> Client<E> {
         #[cfg(feature = "redis")]
         if let Some(redis) = self.group.lock.as_ref().and_then(|l| l.redis()) {
             let marked = redis
-                .mark(&format!("presented:{}:{version}", self.key))
+                .mark(&format!("presented:{}:{version}", self.key()))
                 .await;
             self.group
                 .metrics
@@ -364,7 +377,7 @@ impl<E: Exchange> Client<E> {
         }
         let mut ops = 0;
         let wait = self.policy().wait.map(Dur::to_std);
-        let key = format!("lock:{}", self.key);
+        let key = format!("lock:{}", self.key());
         let outcome = service
             .acquire(&key, wait, || metrics.lock_wait_started(), &mut ops)
             .await;
@@ -431,10 +444,11 @@ impl<E: Exchange> Client<E> {
         if self.group.login_latency > Dur::ZERO {
             crate::clock::time::sleep(self.group.login_latency.to_std()).await;
         }
-        let key = format!("password:{}", self.username);
+        let username = self.username();
+        let key = format!("password:{username}");
         let pairs = [
             ("grant_type", "password"),
-            ("username", self.username.as_str()),
+            ("username", username.as_str()),
             ("password", self.group.password.as_str()),
         ];
         let attempts = self.policy().retry.attempts;

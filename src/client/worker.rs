@@ -162,6 +162,8 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
 fn api_request<E>(group: &super::Group<E>, token: &super::store::AccessToken) -> Request {
     let mut req = Request::new(Bytes::new());
     *req.uri_mut() = group.api.clone();
+    // Room for its one header only (a first insert would make room for six).
+    *req.headers_mut() = http::HeaderMap::with_capacity(1);
     req.headers_mut()
         .insert(AUTHORIZATION, token.header.clone());
     req

@@ -173,11 +173,12 @@ pub fn client_with(
         api: http::Uri::from_static("/api/me"),
         dialect: tokenstorm::scenario::Dialect::Rfc6750,
         lock: None,
+        name: "g".into(),
+        users: None,
     });
     let c = Arc::new(Client::new(
         group,
-        "u".into(),
-        "g:0".into(),
+        0,
         clock.skewed(0),
         tokenstorm::rng::Draws::new(seed, &[9]),
     ));
