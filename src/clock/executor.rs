@@ -112,7 +112,13 @@ impl Executor {
         self.base + Duration::from_nanos(self.now_ns.get())
     }
 
-    fn ns_of(&self, at: Instant) -> u64 {
+    /// Virtual now, in ns since the executor's base.
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.now_ns.get()
+    }
+
+    /// `at` in ns since the executor's base.
+    pub(crate) fn ns_of(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
     }
 
@@ -154,8 +160,8 @@ impl Executor {
         }
     }
 
-    /// Arms a timer for `at` (after now) that wakes `waker`; returns its handle.
-    pub(crate) fn arm(&self, at: Instant, waker: Waker) -> (u32, u32) {
+    /// Arms a timer for `at_ns` (after now) that wakes `waker`; returns its handle.
+    pub(crate) fn arm(&self, at_ns: u64, waker: Waker) -> (u32, u32) {
         let mut timers = self.timers.borrow_mut();
         let index = match self.free_timers.borrow_mut().pop() {
             Some(i) => {
@@ -175,7 +181,7 @@ impl Executor {
         self.armed.set(order + 1);
         self.wheel
             .borrow_mut()
-            .push((self.ns_of(at), order, index, generation));
+            .push((at_ns, order, index, generation));
         (index, generation)
     }
 

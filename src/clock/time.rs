@@ -23,8 +23,8 @@ pub fn now() -> Instant {
 
 /// Waits until `at`.
 pub fn sleep_until(at: Instant) -> Sleep {
-    if executor::active() {
-        Sleep::Sim(SimSleep { at, timer: None })
+    if let Some(at_ns) = executor::with(|e| e.ns_of(at)) {
+        Sleep::Sim(SimSleep { at_ns, timer: None })
     } else {
         Sleep::Tokio(Box::pin(tokio::time::sleep_until(at)))
     }
@@ -115,9 +115,10 @@ pub async fn sleep_until_or_stopped(end: Instant, stop: &AtomicBool) -> bool {
     }
 }
 
-/// A sleep on the sim's executor: a timer entry until it fires or is dropped.
+/// A sleep on the sim's executor: a timer entry until it fires or is dropped. Its
+/// deadline is kept in the executor's nanoseconds, compared without building an Instant.
 pub struct SimSleep {
-    at: Instant,
+    at_ns: u64,
     timer: Option<(u32, u32)>,
 }
 
@@ -125,11 +126,11 @@ impl Future for SimSleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let at = self.at;
-        let Some(now) = executor::with(executor::Executor::now) else {
+        let at_ns = self.at_ns;
+        let Some(now_ns) = executor::with(executor::Executor::now_ns) else {
             return Poll::Ready(());
         };
-        if now >= at {
+        if now_ns >= at_ns {
             // Due, though perhaps not yet fired (another timer of the same instant was).
             if let Some(handle) = self.timer.take() {
                 executor::with(|e| e.disarm(handle));
@@ -140,7 +141,7 @@ impl Future for SimSleep {
             Some(handle) => {
                 executor::with(|e| e.rearm(handle, cx.waker()));
             }
-            None => self.timer = executor::with(|e| e.arm(at, cx.waker().clone())),
+            None => self.timer = executor::with(|e| e.arm(at_ns, cx.waker().clone())),
         }
         Poll::Pending
     }
