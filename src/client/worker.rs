@@ -71,6 +71,11 @@ pub(crate) async fn run<E: Exchange>(
         let (_, done) = request(&instance, &mut rng).await;
         next = (next + pacer.next(&mut rng)).max(done);
     }
+    // Done, it waits for the run to end with the others rather than returning: a
+    // million loops freed one by one (each the last owner of its client's memory) cost
+    // seconds of the run's last minute; left to the end, they are freed together, the
+    // sim's aside (see `clock::executor`), live's with its runtime.
+    std::future::pending::<()>().await;
 }
 
 /// One logical request, with its retries; records every attempt. Returns whether it
