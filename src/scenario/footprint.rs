@@ -3,17 +3,17 @@
 //!
 //! The figures are measured (peak resident memory of sim runs of 40,000 clients for
 //! 10 minutes, with one and with four workers each, checked against 1,000,000 clients):
-//! about 1.7 KB a client (its session, token store, tokens and issuer family) and
-//! 2.25 KB a request loop (the worker's future and its timer), over a base of 16 MiB. Live runs hold connections on top of that, so their
+//! about 1.77 KB a client (its session, token store, tokens and issuer family) and
+//! 860 bytes a request loop (the worker's future and its timer), over a base of 16 MiB. Live runs hold connections on top of that, so their
 //! estimate is a floor.
 
 use super::Scenario;
 use crate::contract::Series;
 
 /// One client's share, workers aside (bytes).
-pub const PER_CLIENT: u64 = 1_700;
+pub const PER_CLIENT: u64 = 1_770;
 /// One request loop of one instance (bytes).
-pub const PER_WORKER: u64 = 2_250;
+pub const PER_WORKER: u64 = 860;
 /// The process before any client (bytes).
 pub const BASE: u64 = 16 << 20;
 
