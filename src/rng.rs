@@ -52,16 +52,28 @@ impl Draws {
     }
 }
 
-/// Stream names, so that two kinds of actor never share a seed.
+/// Stream names, so that two kinds of actor never share a seed. Streams keep their
+/// numbers, so that a seed keeps its run when a stream is added or falls out of use.
 pub(crate) mod stream {
+    /// The issuer's own draws.
     pub(crate) const ISSUER: u64 = 1;
-    // 2: reserved (streams keep their numbers, so that seeds keep their runs).
+    // 2: reserved.
+    /// The two gates' draws for a request that brings none of its own, in the order
+    /// requests arrive; in the sim each sender brings one (`SENDER`).
     pub(crate) const EXCHANGE: u64 = 3;
+    /// A client's draws, by group and client number.
     pub(crate) const CLIENT: u64 = 4;
+    /// A request loop's draws, by group, client, instance and loop.
     pub(crate) const WORKER: u64 = 5;
+    /// The signing keys' secrets.
     pub(crate) const KEYS: u64 = 6;
+    /// An instance's background refresh, by group, client and instance.
     pub(crate) const BACKGROUND: u64 = 7;
+    /// The shares of tokens a `revoke` fault picks; other faults are decided in the
+    /// gate, from the request's draw.
     pub(crate) const FAULTS: u64 = 8;
+    /// A client's lock-free draws (`Draws`) that its requests bring to the gates, by
+    /// group and client number.
     pub(crate) const SENDER: u64 = 9;
 }
 
