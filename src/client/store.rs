@@ -127,7 +127,7 @@ impl TokenState {
         }
         let access = record.access.and_then(|a| {
             Some(Arc::new(AccessToken {
-                header: HeaderValue::try_from(format!("Bearer {}", a.token)).ok()?,
+                header: bearer(&a.token)?,
                 expires_at_ms: a.expires_at_ms,
                 received_at_ms: a.received_at_ms,
                 refresh_at_ms: a.refresh_at_ms,
@@ -173,7 +173,7 @@ impl TokenResponse {
     /// The token as the client keeps it: expiry judged per `source` at `now_ms` on the
     /// client's clock.
     pub(crate) fn access_token(&self, source: ExpirySource, now_ms: i64) -> Option<AccessToken> {
-        let header = HeaderValue::try_from(format!("Bearer {}", self.access_token)).ok()?;
+        let header = bearer(&self.access_token)?;
         let from_expires_in =
             now_ms + self.expires_in.unwrap_or(DEFAULT_EXPIRES_IN_SECS).max(0) * 1000;
         let expires_at_ms = match source {
@@ -188,6 +188,15 @@ impl TokenResponse {
             jitter_ms: 0,
         })
     }
+}
+
+/// `Bearer <token>` as a header value, in an allocation of just its size: the client
+/// keeps it as long as the token lives, and `format!` leaves up to half again spare.
+fn bearer(token: &str) -> Option<HeaderValue> {
+    let mut value = String::with_capacity("Bearer ".len() + token.len());
+    value.push_str("Bearer ");
+    value.push_str(token);
+    HeaderValue::try_from(value).ok()
 }
 
 /// The `exp` claim of a JWT in Unix ms, read without checking the signature (a client

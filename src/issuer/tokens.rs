@@ -46,12 +46,16 @@ pub(crate) enum Presented {
     Dead(&'static str),
 }
 
+/// A family as the issuer keeps a million of them: its subject in an allocation of its
+/// own size, its scope as a number (a scenario's clients ask for a few scopes, not one
+/// each), and only its rotated-out tokens in a list (empty, unallocated, until the first
+/// rotation).
 struct Family {
-    sub: String,
-    scope: String,
+    sub: Box<str>,
+    scope: u32,
     created_ms: i64,
     current: u128,
-    tokens: Vec<u128>,
+    retired: Vec<u128>,
 }
 
 struct Token {
@@ -62,8 +66,11 @@ struct Token {
 
 pub(crate) struct Families {
     rng: Rng,
-    next_family: u64,
-    families: HashMap<u64, Family>,
+    /// Family `id` at index `id - 1` (ids are handed out in order), `None` once removed:
+    /// a hash map of a million families held twice their room in empty buckets.
+    families: Vec<Option<Family>>,
+    /// The scopes families were granted, each once.
+    scopes: Vec<String>,
     tokens: HashMap<u128, Token>,
     /// Each user's families, oldest first (kept only under a per-user limit).
     by_user: HashMap<String, std::collections::VecDeque<u64>>,
@@ -85,8 +92,8 @@ impl Families {
     pub(crate) fn new(rng: Rng) -> Families {
         Families {
             rng,
-            next_family: 0,
-            families: HashMap::new(),
+            families: Vec::new(),
+            scopes: Vec::new(),
             tokens: HashMap::new(),
             by_user: HashMap::new(),
         }
@@ -94,7 +101,28 @@ impl Families {
 
     #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.families.is_empty()
+        self.families.iter().all(Option::is_none)
+    }
+
+    fn family(&self, id: u64) -> Option<&Family> {
+        let index = usize::try_from(id.checked_sub(1)?).ok()?;
+        self.families.get(index)?.as_ref()
+    }
+
+    fn family_mut(&mut self, id: u64) -> Option<&mut Family> {
+        let index = usize::try_from(id.checked_sub(1)?).ok()?;
+        self.families.get_mut(index)?.as_mut()
+    }
+
+    /// The number of `scope`, numbered on first sight.
+    fn scope_number(&mut self, scope: &str) -> u32 {
+        match self.scopes.iter().position(|s| s == scope) {
+            Some(i) => i as u32,
+            None => {
+                self.scopes.push(scope.to_string());
+                (self.scopes.len() - 1) as u32
+            }
+        }
     }
 
     fn new_token(&mut self, family: u64, now_ms: i64) -> u128 {
@@ -113,19 +141,16 @@ impl Families {
 
     /// A login: a new family and its first refresh token.
     pub(crate) fn start(&mut self, sub: &str, scope: &str, now_ms: i64) -> (u64, String) {
-        self.next_family += 1;
-        let id = self.next_family;
+        let id = self.families.len() as u64 + 1;
         let token = self.new_token(id, now_ms);
-        self.families.insert(
-            id,
-            Family {
-                sub: sub.to_string(),
-                scope: scope.to_string(),
-                created_ms: now_ms,
-                current: token,
-                tokens: vec![token],
-            },
-        );
+        let scope = self.scope_number(scope);
+        self.families.push(Some(Family {
+            sub: sub.into(),
+            scope,
+            created_ms: now_ms,
+            current: token,
+            retired: Vec::new(),
+        }));
         (id, encode(token))
     }
 
@@ -160,7 +185,7 @@ impl Families {
 
     /// Whether a family still has a refresh token that would be accepted at `now_ms`.
     fn is_live(&self, family: u64, now_ms: i64, rules: Rules) -> bool {
-        let Some(f) = self.families.get(&family) else {
+        let Some(f) = self.family(family) else {
             return false;
         };
         if now_ms >= f.created_ms + rules.ttl_ms {
@@ -175,7 +200,7 @@ impl Families {
     /// Revokes the family of a refresh token (RFC 7009); returns its id if it was live.
     pub(crate) fn revoke_token(&mut self, token: &str) -> Option<u64> {
         let family = self.tokens.get(&decode(token)?)?.family;
-        self.families.contains_key(&family).then(|| {
+        self.family(family).is_some().then(|| {
             self.remove(family);
             family
         })
@@ -183,8 +208,12 @@ impl Families {
 
     /// Forgets a family and every token it issued; its tokens become unknown.
     pub(crate) fn remove(&mut self, family: u64) {
-        if let Some(f) = self.families.remove(&family) {
-            for t in f.tokens {
+        let slot = usize::try_from(family.wrapping_sub(1))
+            .ok()
+            .and_then(|i| self.families.get_mut(i));
+        if let Some(f) = slot.and_then(Option::take) {
+            self.tokens.remove(&f.current);
+            for t in f.retired {
                 self.tokens.remove(&t);
             }
         }
@@ -193,8 +222,9 @@ impl Families {
     /// Revokes each family with probability `fraction` (a `revoke` fault), in family
     /// order so that the draws do not depend on a hash map's order; returns their ids.
     pub(crate) fn revoke_share(&mut self, fraction: f64, rng: &mut Rng) -> Vec<u64> {
-        let mut ids: Vec<u64> = self.families.keys().copied().collect();
-        ids.sort_unstable();
+        let ids: Vec<u64> = (1..=self.families.len() as u64)
+            .filter(|&id| self.family(id).is_some())
+            .collect();
         let chosen: Vec<u64> = ids
             .into_iter()
             .filter(|_| rng.random::<f64>() < fraction)
@@ -215,7 +245,7 @@ impl Families {
         };
         let family_id = entry.family;
         let (last_used_ms, rotated_out_ms) = (entry.last_used_ms, entry.rotated_out_ms);
-        let Some(family) = self.families.get(&family_id) else {
+        let Some(family) = self.family(family_id) else {
             return Presented::Dead("unknown or revoked refresh token");
         };
         if now_ms >= family.created_ms + rules.ttl_ms {
@@ -228,15 +258,9 @@ impl Families {
             self.remove(family_id);
             return Presented::Dead("the refresh token was idle too long");
         }
-        let granted = |family: &Family, refresh_token: u128| Granted {
-            family: family_id,
-            sub: family.sub.clone(),
-            scope: family.scope.clone(),
-            refresh_token: encode(refresh_token),
-        };
         if let Some(rotated) = rotated_out_ms {
             if now_ms - rotated < rules.reuse_grace_ms {
-                return Presented::GraceAccepted(granted(family, family.current));
+                return Presented::GraceAccepted(self.granted(family_id, None));
             }
             if rules.reuse_detection {
                 self.remove(family_id);
@@ -249,18 +273,31 @@ impl Families {
             if let Some(old) = self.tokens.get_mut(&key) {
                 old.rotated_out_ms = Some(now_ms);
             }
-            let family = self
-                .families
-                .get_mut(&family_id)
-                .expect("the family was found above");
-            family.current = fresh;
-            family.tokens.push(fresh);
-            Presented::Granted(granted(family, fresh))
+            if let Some(family) = self.family_mut(family_id) {
+                family
+                    .retired
+                    .push(std::mem::replace(&mut family.current, fresh));
+            }
+            Presented::Granted(self.granted(family_id, None))
         } else {
             if let Some(t) = self.tokens.get_mut(&key) {
                 t.last_used_ms = now_ms;
             }
-            Presented::Granted(granted(&self.families[&family_id], key))
+            Presented::Granted(self.granted(family_id, Some(key)))
+        }
+    }
+
+    /// What a presentation to family `id` grants: `token`, or the family's current one.
+    fn granted(&self, id: u64, token: Option<u128>) -> Granted {
+        let family = self.family(id);
+        Granted {
+            family: id,
+            sub: family.map(|f| f.sub.to_string()).unwrap_or_default(),
+            scope: family
+                .and_then(|f| self.scopes.get(f.scope as usize))
+                .cloned()
+                .unwrap_or_default(),
+            refresh_token: encode(token.or(family.map(|f| f.current)).unwrap_or_default()),
         }
     }
 }
