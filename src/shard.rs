@@ -1,13 +1,14 @@
 //! One run split over several workers (`run --worker I/N`), each running a share of
 //! the clients, their reports merged afterwards (`merge`).
 //!
-//! The population of a run is every (client, instance) pair of every group. Worker I
-//! of N runs the pairs with `(client * instances + instance) % N == I`: with
-//! `instances: 1` whole clients are dealt out round-robin; with more, one client's
-//! instances land in different workers, which only a lock shared between processes
-//! (redis) can coordinate, so [`problems`] refuses that otherwise. Every actor's RNG is
-//! keyed by its original indices, so a worker's clients do exactly what they do in the
-//! whole run.
+//! Whole clients are dealt out round-robin: worker I of N runs the clients with
+//! `client % N == I`, all of their instances. Only where a client's instances share
+//! their tokens through a lock that reaches other processes (redis) are the
+//! (client, instance) pairs dealt instead, `(client * instances + instance) % N == I`,
+//! so that one client's instances meet across processes; [`problems`] refuses other
+//! groups with `instances > 1` in a split of processes, since their instances would
+//! not share tokens there. Every actor's RNG is keyed by its original indices, so a
+//! worker's clients do exactly what they do in the whole run.
 
 use std::fmt;
 
@@ -48,8 +49,26 @@ impl Shard {
         Ok(Shard { index, of })
     }
 
-    /// Whether this worker runs `instance` of `client` (of a group with `instances`).
-    pub(crate) fn runs(&self, client: u32, instances: u32, instance: u32) -> bool {
+    /// Whether this worker runs `instance` of `client` (of a group with `instances`),
+    /// when the group's instances are dealt apart (`spread`: they share tokens through
+    /// redis) or with their client.
+    pub(crate) fn runs_instance(
+        &self,
+        client: u32,
+        instances: u32,
+        instance: u32,
+        spread: bool,
+    ) -> bool {
+        if spread {
+            self.runs(client, instances, instance)
+        } else {
+            self.runs(client, 1, 0)
+        }
+    }
+
+    /// Whether this worker runs `instance` of `client` (of a group with `instances`),
+    /// the pairs dealt apart.
+    fn runs(&self, client: u32, instances: u32, instance: u32) -> bool {
         // u64: count × instances may not fit in u32.
         (u64::from(client) * u64::from(instances) + u64::from(instance)) % u64::from(self.of)
             == u64::from(self.index)
@@ -57,7 +76,10 @@ impl Shard {
 
     /// Whether this worker runs any instance of `client`; a client it runs none of is
     /// not started here at all.
-    pub(crate) fn runs_client(&self, client: u32, instances: u32) -> bool {
+    pub(crate) fn runs_client(&self, client: u32, instances: u32, spread: bool) -> bool {
+        if !spread {
+            return self.runs(client, 1, 0);
+        }
         // `instances` consecutive positions cover every residue once there are N.
         instances >= self.of || (0..instances).any(|i| self.runs(client, instances, i))
     }
@@ -142,11 +164,6 @@ pub fn one_thread_because(scenario: &Scenario) -> Option<String> {
                 "clients[{k}].users: clients that share a user meet at the issuer"
             ));
         }
-        if group.instances > 1 {
-            return Some(format!(
-                "clients[{k}].instances: the instances of a client share its tokens"
-            ));
-        }
         if group.resolved.coordination == Coordination::Lock
             && group.resolved.lock.backend == LockBackend::Redis
         {
@@ -159,8 +176,8 @@ pub fn one_thread_because(scenario: &Scenario) -> Option<String> {
 }
 
 /// Whether a group's resolved policy coordinates a client's instances through redis,
-/// the one lock that reaches other processes.
-fn shares_tokens_across_processes(policy: &Policy) -> bool {
+/// the one lock that reaches other processes: then its instances are dealt apart.
+pub(crate) fn shares_tokens_across_processes(policy: &Policy) -> bool {
     policy.coordination == Coordination::Lock && policy.lock.backend == LockBackend::Redis
 }
 
@@ -203,10 +220,12 @@ mod tests {
                     }
                     for index in 0..of {
                         let s = Shard { index, of };
-                        assert_eq!(
-                            s.runs_client(c, instances),
-                            (0..instances).any(|i| s.runs(c, instances, i))
-                        );
+                        for spread in [true, false] {
+                            assert_eq!(
+                                s.runs_client(c, instances, spread),
+                                (0..instances).any(|i| s.runs_instance(c, instances, i, spread))
+                            );
+                        }
                     }
                 }
             }
@@ -216,8 +235,23 @@ mod tests {
     #[test]
     fn one_instance_per_client_deals_whole_clients() {
         let s = Shard { index: 1, of: 3 };
-        let clients: Vec<u32> = (0..10).filter(|&c| s.runs_client(c, 1)).collect();
+        let clients: Vec<u32> = (0..10).filter(|&c| s.runs_client(c, 1, true)).collect();
         assert_eq!(clients, [1, 4, 7]);
+    }
+
+    #[test]
+    fn instances_not_spread_go_with_their_client() {
+        let s = Shard { index: 1, of: 3 };
+        let clients: Vec<u32> = (0..10).filter(|&c| s.runs_client(c, 4, false)).collect();
+        assert_eq!(clients, [1, 4, 7]);
+        for c in clients {
+            assert!(
+                (0..4).all(|i| s.runs_instance(c, 4, i, false)),
+                "client {c}"
+            );
+        }
+        // Spread, client 1's four instances land in every worker.
+        assert!((0..3).all(|index| Shard { index, of: 3 }.runs_client(1, 4, true)));
     }
 
     fn scenario(extra: &str) -> Scenario {

@@ -10,6 +10,7 @@
 //! the store; with `lock` the instance's callers gather behind one leader (as with
 //! single_flight), who renews under the client's lock ([`Client::locked`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,12 +40,14 @@ pub struct Instance<E> {
     client: Arc<Client<E>>,
     /// The refresh in flight in this instance, if any (single_flight).
     flight: Mutex<Option<flight::Receiver>>,
-    /// The instance's refresh mutex (try_lock).
-    mutex: Arc<tokio::sync::Mutex<()>>,
+    /// The instance's refresh mutex: only `try_lock` takes one, so only its instances
+    /// have one (a million of them are 64 MB).
+    mutex: Option<Arc<tokio::sync::Mutex<()>>>,
     /// Draws for refreshes that run in the background (serve_stale, the timer).
     rng: Mutex<Rng>,
     /// The store version whose soft-window refresh failed (`after_soft_failure: hold`).
-    soft_failed: Mutex<Option<u64>>,
+    /// 0: none (a token's version is 1 or more).
+    soft_failed: AtomicU64,
 }
 
 enum Role {
@@ -55,12 +58,14 @@ enum Role {
 
 impl<E: Exchange> Instance<E> {
     pub fn new(client: Arc<Client<E>>, rng: Rng) -> Instance<E> {
+        let mutex = (client.policy().coordination == Coordination::TryLock)
+            .then(|| Arc::new(tokio::sync::Mutex::new(())));
         Instance {
             client,
             flight: Mutex::new(None),
-            mutex: Arc::new(tokio::sync::Mutex::new(())),
+            mutex,
             rng: Mutex::new(rng),
-            soft_failed: Mutex::new(None),
+            soft_failed: AtomicU64::new(0),
         }
     }
 
@@ -72,7 +77,7 @@ impl<E: Exchange> Instance<E> {
     fn soft_point(&self, token: &AccessToken) -> i64 {
         let policy = self.client.policy();
         if policy.use_refresh_in
-            && let Some(at) = token.refresh_at_ms
+            && let Some(at) = token.refresh_at_ms()
         {
             return at;
         }
@@ -111,7 +116,7 @@ impl<E: Exchange> Instance<E> {
             return Stage::Hard;
         }
         let held = policy.retry.after_soft_failure == AfterSoftFailure::Hold
-            && *lock(&self.soft_failed) == Some(version);
+            && self.soft_failed.load(Ordering::Relaxed) == version;
         if now + self.jitter(token, rng) >= self.soft_point(token)
             && !held
             && !self.client.too_soon()
@@ -123,12 +128,12 @@ impl<E: Exchange> Instance<E> {
 
     /// A refresh of the token of `version` failed in the soft window.
     fn soft_failure(&self, version: u64) {
-        *lock(&self.soft_failed) = Some(version);
+        self.soft_failed.store(version, Ordering::Relaxed);
     }
 
     /// Whether a refresh is in flight in this instance.
     fn busy(&self) -> bool {
-        lock(&self.flight).is_some() || self.mutex.try_lock().is_err()
+        lock(&self.flight).is_some() || self.mutex.as_ref().is_some_and(|m| m.try_lock().is_err())
     }
 
     /// Waits for the refresh in flight in this instance, if any (during_refresh: queue).
@@ -148,10 +153,12 @@ impl<E: Exchange> Instance<E> {
             );
             return true;
         }
-        if self.mutex.try_lock().is_err() {
+        if let Some(mutex) = &self.mutex
+            && mutex.try_lock().is_err()
+        {
             metrics.lock_wait_started();
             let t0 = crate::clock::time::now();
-            drop(self.mutex.lock().await);
+            drop(mutex.lock().await);
             metrics.lock_wait_ended(
                 g,
                 crate::clock::time::now().saturating_duration_since(t0),
@@ -260,7 +267,7 @@ impl<E: Exchange> Instance<E> {
                 });
             }
             Coordination::TryLock => {
-                let Ok(guard) = self.mutex.clone().try_lock_owned() else {
+                let Some(Ok(guard)) = self.mutex.clone().map(|m| m.try_lock_owned()) else {
                     return;
                 };
                 self.client
@@ -351,18 +358,23 @@ impl<E: Exchange> Instance<E> {
     /// a token renewed meanwhile is used as it is. A caller that times out re-checks too,
     /// and renews without the lock if nothing changed.
     async fn try_lock(&self, need: Need, rng: &mut Rng) -> Result<(), Failure> {
+        // An instance of a try_lock policy has its mutex; without one, there is
+        // nothing to take and the caller renews as a timed-out one does.
+        let Some(mutex) = self.mutex.as_deref() else {
+            return self.client.renew(need, rng).await;
+        };
         let metrics = self.client.group.metrics.clone();
         let g = self.client.group.index;
-        let guard = match self.mutex.try_lock() {
+        let guard = match mutex.try_lock() {
             Ok(guard) => Some(guard),
             Err(_) => {
                 metrics.lock_wait_started();
                 let t0 = crate::clock::time::now();
                 let guard = match self.client.policy().wait {
-                    Some(limit) => crate::clock::time::timeout(limit.to_std(), self.mutex.lock())
+                    Some(limit) => crate::clock::time::timeout(limit.to_std(), mutex.lock())
                         .await
                         .ok(),
-                    None => Some(self.mutex.lock().await),
+                    None => Some(mutex.lock().await),
                 };
                 metrics.lock_wait_ended(
                     g,

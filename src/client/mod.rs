@@ -74,6 +74,8 @@ struct Plan {
     instances: u32,
     workers: u32,
     shard: Option<Shard>,
+    /// Whether the shard deals this group's instances apart ([`Shard::runs_instance`]).
+    spread: bool,
     end: Instant,
     pacer: Arc<worker::Pacer>,
 }
@@ -110,8 +112,9 @@ pub(crate) fn spawn_group<E: Exchange>(
     });
     let pacer = Arc::new(worker::Pacer::new(&group.requests));
     let (instances, workers) = (group.instances.max(1), group.workers.max(1));
+    let spread = crate::shard::shares_tokens_across_processes(&group.resolved);
     for c in 0..group.count {
-        if shard.is_some_and(|s| !s.runs_client(c, instances)) {
+        if shard.is_some_and(|s| !s.runs_client(c, instances, spread)) {
             continue;
         }
         let mut crng = rng::rng(seed, &[stream::CLIENT, g as u64, c as u64]);
@@ -124,6 +127,7 @@ pub(crate) fn spawn_group<E: Exchange>(
             instances,
             workers,
             shard,
+            spread,
             end,
             pacer: pacer.clone(),
         };
@@ -176,7 +180,10 @@ async fn start_client<E: Exchange>(client: Arc<Client<E>>, mut crng: rng::Rng, p
     let mut first = true;
     let Plan { g, c, seed, .. } = plan;
     for i in 0..plan.instances {
-        if plan.shard.is_some_and(|s| !s.runs(c, plan.instances, i)) {
+        if plan
+            .shard
+            .is_some_and(|s| !s.runs_instance(c, plan.instances, i, plan.spread))
+        {
             continue;
         }
         let irng = rng::rng(seed, &[stream::BACKGROUND, g as u64, c as u64, i as u64]);

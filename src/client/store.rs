@@ -21,13 +21,22 @@ pub struct AccessToken {
     pub expires_at_ms: i64,
     /// When it arrived, on the client's clock (Unix ms).
     pub received_at_ms: i64,
-    /// When the server asked for a refresh (`refresh_in`), on the client's clock.
-    pub refresh_at_ms: Option<i64>,
+    /// When the server asked for a refresh (`refresh_in`), on the client's clock;
+    /// [`NO_REFRESH_AT`] when it did not (a plain number: a million tokens are kept).
+    refresh_at: i64,
     /// This token's jitter, when the policy draws it once per token (ms earlier).
     pub jitter_ms: i64,
 }
 
+/// `refresh_at` of a token whose server asked for no refresh time.
+const NO_REFRESH_AT: i64 = i64::MIN;
+
 impl AccessToken {
+    /// When the server asked for a refresh (`refresh_in`), on the client's clock.
+    pub fn refresh_at_ms(&self) -> Option<i64> {
+        (self.refresh_at != NO_REFRESH_AT).then_some(self.refresh_at)
+    }
+
     pub(crate) fn lifetime_ms(&self) -> i64 {
         self.expires_at_ms - self.received_at_ms
     }
@@ -42,8 +51,9 @@ pub(crate) struct TokenState {
     pub refresh_token: Option<Arc<str>>,
     /// The refresh token is known dead (invalid_grant): the next caller logs in.
     pub dead: bool,
-    /// The highest version whose refresh token some refresh operation presented.
-    pub presented: Option<u64>,
+    /// The highest version whose refresh token some refresh operation presented; 0:
+    /// none yet (a refresh token comes with a stored response, version 1 or later).
+    pub presented: u64,
 }
 
 impl TokenState {
@@ -69,8 +79,8 @@ impl TokenState {
     /// Records that a refresh operation presents the refresh token of `version`; true when
     /// another operation already presented it (a duplicate).
     pub(crate) fn present(&mut self, version: u64) -> bool {
-        let duplicate = self.presented.is_some_and(|p| p >= version);
-        self.presented = Some(self.presented.map_or(version, |p| p.max(version)));
+        let duplicate = self.presented != 0 && self.presented >= version;
+        self.presented = self.presented.max(version);
         duplicate
     }
 }
@@ -112,7 +122,7 @@ impl TokenState {
                     .to_string(),
                 expires_at_ms: a.expires_at_ms,
                 received_at_ms: a.received_at_ms,
-                refresh_at_ms: a.refresh_at_ms,
+                refresh_at_ms: a.refresh_at_ms(),
                 jitter_ms: a.jitter_ms,
             }),
             refresh_token: self.refresh_token.as_deref().map(str::to_string),
@@ -130,7 +140,7 @@ impl TokenState {
                 header: bearer(&a.token)?,
                 expires_at_ms: a.expires_at_ms,
                 received_at_ms: a.received_at_ms,
-                refresh_at_ms: a.refresh_at_ms,
+                refresh_at: a.refresh_at_ms.unwrap_or(NO_REFRESH_AT),
                 jitter_ms: a.jitter_ms,
             }))
         });
@@ -184,7 +194,9 @@ impl TokenResponse {
             header,
             expires_at_ms,
             received_at_ms: now_ms,
-            refresh_at_ms: self.refresh_in.map(|s| now_ms + s.max(0) * 1000),
+            refresh_at: self
+                .refresh_in
+                .map_or(NO_REFRESH_AT, |s| now_ms + s.max(0) * 1000),
             jitter_ms: 0,
         })
     }

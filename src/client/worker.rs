@@ -59,108 +59,185 @@ impl Pacer {
 }
 
 /// Sends requests until `end`.
-pub(crate) async fn run<E: Exchange>(
+///
+/// The loop's state is one struct the future captures and borrows in place: an async
+/// fn's arguments are copied into its locals and kept twice in its future (rustc lays
+/// out upvars apart from locals), and a million futures make that a megabyte a byte.
+pub(crate) fn run<E: Exchange>(
     instance: Arc<Instance<E>>,
     pacer: Arc<Pacer>,
     end: Instant,
-    mut rng: Rng,
-) {
-    let mut next = crate::clock::time::now() + pacer.first(&mut rng);
-    while next < end {
-        crate::clock::time::sleep_until(next).await;
-        let (_, done) = request(&instance, &mut rng).await;
-        next = (next + pacer.next(&mut rng)).max(done);
+    rng: Rng,
+) -> impl std::future::Future<Output = ()> + Send {
+    let mut state = Loop {
+        instance,
+        pacer,
+        end,
+        rng,
+    };
+    async move { state.run().await }
+}
+
+/// What a request loop keeps between its requests.
+struct Loop<E> {
+    instance: Arc<Instance<E>>,
+    pacer: Arc<Pacer>,
+    end: Instant,
+    rng: Rng,
+}
+
+impl<E: Exchange> Loop<E> {
+    async fn run(&mut self) {
+        let mut next = crate::clock::time::now() + self.pacer.first(&mut self.rng);
+        while next < self.end {
+            crate::clock::time::sleep_until(next).await;
+            let (_, done) = request(&self.instance, &mut self.rng).await;
+            next = (next + self.pacer.next(&mut self.rng)).max(done);
+        }
+        // Done, it waits for the run to end with the others rather than returning: a
+        // million loops freed one by one (each the last owner of its client's memory)
+        // cost seconds of the run's last minute; left to the end, they are freed
+        // together, the sim's aside (see `clock::executor`), live's with its runtime.
+        std::future::pending::<()>().await;
     }
-    // Done, it waits for the run to end with the others rather than returning: a
-    // million loops freed one by one (each the last owner of its client's memory) cost
-    // seconds of the run's last minute; left to the end, they are freed together, the
-    // sim's aside (see `clock::executor`), live's with its runtime.
-    std::future::pending::<()>().await;
 }
 
 /// One logical request, with its retries; records every attempt. Returns whether it
 /// succeeded, and when it ended.
+///
+/// What it holds while it waits is the answer on its way and a few numbers: the token
+/// is dropped once the request is built, and the answer is read into a step before
+/// anything else is awaited, so no answer (144 bytes) is kept while it refreshes or
+/// waits to retry.
 pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) -> (bool, Instant) {
-    let client = instance.client();
-    let policy = client.policy();
-    let metrics = &client.group().metrics;
-    let mut failures = 0u32;
-    let mut replays = 0u32;
-    let mut retry = false;
+    let mut tries = Tries::default();
     let ok = loop {
         let Ok((version, token)) = instance.token(rng).await else {
             break false;
         };
+        let client = instance.client();
         let t0 = crate::clock::time::now();
-        // The request is built and sent in one expression: held in no local, it takes
-        // no room in the loop's future while the answer is awaited.
-        let answer = client
-            .send(Endpoint::Api, api_request(client.group(), &token))
-            .await
-            .ok();
-        let done = crate::clock::time::now();
-        let status = answer.as_ref().map(|r| r.status());
-        let rejected = client.group().dialect.rejection_status();
-        let outcome = match status {
-            Some(s) if s.is_success() => Attempt::Ok,
-            Some(s) if s == StatusCode::UNAUTHORIZED || s.as_u16() == rejected => {
-                Attempt::Unauthorized
-            }
-            Some(_) => Attempt::Error,
-            None => Attempt::Timeout,
+        let answering = {
+            let token = token;
+            client.send(Endpoint::Api, api_request(client.group(), &token))
         };
-        metrics.api_attempt(client.group().index, outcome, t0, done, retry);
-        retry = true;
-        match outcome {
-            Attempt::Ok => break true,
-            Attempt::Unauthorized => {
-                // What the policy can read in the answer decides what it does.
-                let (action, applies) = match (status, answer.as_ref()) {
-                    (Some(StatusCode::UNAUTHORIZED), Some(resp)) => {
-                        (policy.on_401, detects(policy.on_401_when, resp))
-                    }
-                    (Some(StatusCode::FORBIDDEN), _) => (policy.on_403, true),
-                    _ => (On401::Fail, false),
-                };
-                match action {
-                    On401::RefreshAndRetry if applies && replays < policy.replays => {
-                        replays += 1;
-                        if Box::pin(instance.obtain(Need::Refresh { seen: version }, rng))
-                            .await
-                            .is_err()
-                        {
-                            break false;
-                        }
-                    }
-                    On401::DropToken if applies => {
-                        client.drop_access(version);
-                        break false;
-                    }
-                    _ => break false,
-                }
-            }
-            Attempt::Error | Attempt::Timeout => {
-                let again = status.is_none_or(|s| policy.retry.retryable(s.as_u16()));
-                failures += 1;
-                if !again || failures >= policy.retry.attempts {
+        let answer = answering.await.ok();
+        match settle(client, t0, answer, version, &mut tries, rng) {
+            Step::Over(ok) => break ok,
+            Step::Refresh(seen) => {
+                if Box::pin(instance.obtain(Need::Refresh { seen }, rng))
+                    .await
+                    .is_err()
+                {
                     break false;
                 }
-                let mut delay = policy.retry.delay(failures, rng.random::<f64>()).to_std();
-                match (
-                    policy.retry.retry_after,
-                    answer.as_ref().and_then(retry_after),
-                ) {
-                    (RetryAfter::GiveUp, Some(_)) => break false,
-                    (RetryAfter::Wait, Some(after)) => delay = delay.max(after),
-                    _ => {}
-                }
-                crate::clock::time::sleep(delay).await;
             }
+            Step::Retry(delay) => crate::clock::time::sleep(delay).await,
         }
     };
     let end = crate::clock::time::now();
-    metrics.logical_request(client.group().index, ok, end);
+    let group = instance.client().group();
+    group.metrics.logical_request(group.index, ok, end);
     (ok, end)
+}
+
+/// What a request loop does after an attempt.
+enum Step {
+    /// The logical request is over: whether it succeeded.
+    Over(bool),
+    /// Refresh the token of this version, then replay.
+    Refresh(u64),
+    /// Wait this long, then retry.
+    Retry(Duration),
+}
+
+/// What a logical request has used of its policy's replays and retries.
+#[derive(Default)]
+struct Tries {
+    failures: u32,
+    replays: u32,
+    /// An attempt was made before this one.
+    retry: bool,
+}
+
+/// Records the attempt sent at `t0` with the token of store `version`, which got
+/// `answer` (None: none in time), and says what comes next.
+fn settle<E: Exchange>(
+    client: &super::session::Client<E>,
+    t0: Instant,
+    answer: Option<Response>,
+    version: u64,
+    tries: &mut Tries,
+    rng: &mut Rng,
+) -> Step {
+    let done = crate::clock::time::now();
+    let status = answer.as_ref().map(|r| r.status());
+    let rejected = client.group().dialect.rejection_status();
+    let outcome = match status {
+        Some(s) if s.is_success() => Attempt::Ok,
+        Some(s) if s == StatusCode::UNAUTHORIZED || s.as_u16() == rejected => Attempt::Unauthorized,
+        Some(_) => Attempt::Error,
+        None => Attempt::Timeout,
+    };
+    let group = client.group();
+    group
+        .metrics
+        .api_attempt(group.index, outcome, t0, done, tries.retry);
+    tries.retry = true;
+    next_step(client, outcome, answer.as_ref(), version, tries, rng)
+}
+
+/// What the policy does after an attempt that ended in `outcome`, with `answer`.
+fn next_step<E: Exchange>(
+    client: &super::session::Client<E>,
+    outcome: Attempt,
+    answer: Option<&Response>,
+    version: u64,
+    tries: &mut Tries,
+    rng: &mut Rng,
+) -> Step {
+    let policy = client.policy();
+    let status = answer.map(|r| r.status());
+    match outcome {
+        Attempt::Ok => Step::Over(true),
+        Attempt::Unauthorized => {
+            // What the policy can read in the answer decides what it does.
+            let (action, applies) = match (status, answer) {
+                (Some(StatusCode::UNAUTHORIZED), Some(resp)) => {
+                    (policy.on_401, detects(policy.on_401_when, resp))
+                }
+                (Some(StatusCode::FORBIDDEN), _) => (policy.on_403, true),
+                _ => (On401::Fail, false),
+            };
+            match action {
+                On401::RefreshAndRetry if applies && tries.replays < policy.replays => {
+                    tries.replays += 1;
+                    Step::Refresh(version)
+                }
+                On401::DropToken if applies => {
+                    client.drop_access(version);
+                    Step::Over(false)
+                }
+                _ => Step::Over(false),
+            }
+        }
+        Attempt::Error | Attempt::Timeout => {
+            let again = status.is_none_or(|s| policy.retry.retryable(s.as_u16()));
+            tries.failures += 1;
+            if !again || tries.failures >= policy.retry.attempts {
+                return Step::Over(false);
+            }
+            let delay = policy
+                .retry
+                .delay(tries.failures, rng.random::<f64>())
+                .to_std();
+            match (policy.retry.retry_after, answer.and_then(retry_after)) {
+                (RetryAfter::GiveUp, Some(_)) => Step::Over(false),
+                (RetryAfter::Wait, Some(after)) => Step::Retry(delay.max(after)),
+                _ => Step::Retry(delay),
+            }
+        }
+    }
 }
 
 /// The group's API request, carrying `token`.

@@ -3,11 +3,18 @@
 //! A family starts at a login and ends when it expires (absolute or idle) or is
 //! revoked. With rotation each refresh retires the presented token and issues a new
 //! one; a retired token presented again is reuse — accepted within the grace period,
-//! otherwise (with detection on) the whole family is revoked. Tokens are 128 random
-//! bits, stored as integers so that millions of them stay small.
+//! otherwise (with detection on) the whole family is revoked.
+//!
+//! A token names its family and carries 128 random bits: `rt_<family, hex>_<secret,
+//! 22 characters of base64url>`, the selector-and-verifier form of split tokens. The issuer finds
+//! the family by its number and compares the secret with the family's own, so that a
+//! million families need no table of tokens beside them: a family is one entry of a
+//! vector, and a token it rotated out costs 32 bytes in its list.
 
 use std::collections::HashMap;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngExt;
 
 use crate::rng::Rng;
@@ -48,20 +55,24 @@ pub(crate) enum Presented {
 
 /// A family as the issuer keeps a million of them: its subject in an allocation of its
 /// own size, its scope as a number (a scenario's clients ask for a few scopes, not one
-/// each), and only its rotated-out tokens in a list (empty, unallocated, until the first
-/// rotation).
+/// each), its current token's secret, and only its rotated-out tokens in a list
+/// (empty, unallocated, until the first rotation).
 struct Family {
     sub: Box<str>,
     scope: u32,
     created_ms: i64,
     current: u128,
-    retired: Vec<u128>,
+    /// When the current token was last used (issued, or presented without rotation).
+    last_used_ms: i64,
+    retired: Vec<Retired>,
 }
 
-struct Token {
-    family: u64,
+/// A token the family rotated out.
+struct Retired {
+    secret: u128,
+    /// When it was last used: issued (a rotated token is used once, to rotate).
     last_used_ms: i64,
-    rotated_out_ms: Option<i64>,
+    rotated_out_ms: i64,
 }
 
 pub(crate) struct Families {
@@ -71,21 +82,39 @@ pub(crate) struct Families {
     families: Vec<Option<Family>>,
     /// The scopes families were granted, each once.
     scopes: Vec<String>,
-    tokens: HashMap<u128, Token>,
     /// Each user's families, oldest first (kept only under a per-user limit).
     by_user: HashMap<String, std::collections::VecDeque<u64>>,
 }
 
-pub(crate) fn encode(token: u128) -> String {
-    format!("rt_{token:032x}")
+/// Family `family`'s token of `secret`: 31 characters for the millionth family, so
+/// that a client keeps it in 64 bytes with its counts.
+pub(crate) fn encode(family: u64, secret: u128) -> String {
+    let secret = URL_SAFE_NO_PAD.encode(secret.to_be_bytes());
+    format!("rt_{family:x}_{secret}")
 }
 
-pub(crate) fn decode(token: &str) -> Option<u128> {
-    let hex = token.strip_prefix("rt_")?;
-    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+/// The family and secret a token names, if it has the form of one.
+pub(crate) fn decode(token: &str) -> Option<(u64, u128)> {
+    let (family, secret) = token.strip_prefix("rt_")?.split_once('_')?;
+    if !(1..=16).contains(&family.len()) || !family.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    u128::from_str_radix(hex, 16).ok()
+    // 22 characters are 16 bytes; the decoder refuses stray bits in the last one.
+    let mut bytes = [0u8; 16];
+    if secret.len() != 22 || URL_SAFE_NO_PAD.decode_slice(secret, &mut bytes).ok()? != 16 {
+        return None;
+    }
+    Some((
+        u64::from_str_radix(family, 16).ok()?,
+        u128::from_be_bytes(bytes),
+    ))
+}
+
+/// How a presented token stands in its family.
+enum Standing {
+    Current,
+    /// Rotated out at this time.
+    Retired(i64),
 }
 
 impl Families {
@@ -94,7 +123,6 @@ impl Families {
             rng,
             families: Vec::new(),
             scopes: Vec::new(),
-            tokens: HashMap::new(),
             by_user: HashMap::new(),
         }
     }
@@ -125,33 +153,33 @@ impl Families {
         }
     }
 
-    fn new_token(&mut self, family: u64, now_ms: i64) -> u128 {
-        loop {
-            let t: u128 = self.rng.random();
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.tokens.entry(t) {
-                slot.insert(Token {
-                    family,
-                    last_used_ms: now_ms,
-                    rotated_out_ms: None,
-                });
-                return t;
-            }
+    /// The live family a token names, how the token stands in it, and when it was
+    /// last used; None when the token is not one of a live family's.
+    fn find(&self, family: u64, secret: u128) -> Option<(Standing, i64)> {
+        let f = self.family(family)?;
+        if f.current == secret {
+            return Some((Standing::Current, f.last_used_ms));
         }
+        f.retired
+            .iter()
+            .find(|r| r.secret == secret)
+            .map(|r| (Standing::Retired(r.rotated_out_ms), r.last_used_ms))
     }
 
     /// A login: a new family and its first refresh token.
     pub(crate) fn start(&mut self, sub: &str, scope: &str, now_ms: i64) -> (u64, String) {
         let id = self.families.len() as u64 + 1;
-        let token = self.new_token(id, now_ms);
+        let secret: u128 = self.rng.random();
         let scope = self.scope_number(scope);
         self.families.push(Some(Family {
             sub: sub.into(),
             scope,
             created_ms: now_ms,
-            current: token,
+            current: secret,
+            last_used_ms: now_ms,
             retired: Vec::new(),
         }));
-        (id, encode(token))
+        (id, encode(id, secret))
     }
 
     /// A login under the per-user limit of `rules`: the new family, its first refresh
@@ -191,16 +219,15 @@ impl Families {
         if now_ms >= f.created_ms + rules.ttl_ms {
             return false;
         }
-        match (rules.idle_ttl_ms, self.tokens.get(&f.current)) {
-            (Some(idle), Some(t)) => now_ms - t.last_used_ms < idle,
-            (_, t) => t.is_some(),
-        }
+        rules
+            .idle_ttl_ms
+            .is_none_or(|idle| now_ms - f.last_used_ms < idle)
     }
 
     /// Revokes the family of a refresh token (RFC 7009); returns its id if it was live.
     pub(crate) fn revoke_token(&mut self, token: &str) -> Option<u64> {
-        let family = self.tokens.get(&decode(token)?)?.family;
-        self.family(family).is_some().then(|| {
+        let (family, secret) = decode(token)?;
+        self.find(family, secret).is_some().then(|| {
             self.remove(family);
             family
         })
@@ -211,11 +238,8 @@ impl Families {
         let slot = usize::try_from(family.wrapping_sub(1))
             .ok()
             .and_then(|i| self.families.get_mut(i));
-        if let Some(f) = slot.and_then(Option::take) {
-            self.tokens.remove(&f.current);
-            for t in f.retired {
-                self.tokens.remove(&t);
-            }
+        if let Some(slot) = slot {
+            *slot = None;
         }
     }
 
@@ -237,14 +261,12 @@ impl Families {
 
     /// Someone presents `token` in a refresh-token grant at `now_ms`.
     pub(crate) fn present(&mut self, token: &str, now_ms: i64, rules: Rules) -> Presented {
-        let Some(key) = decode(token) else {
+        let Some((family_id, secret)) = decode(token) else {
             return Presented::Dead("unknown refresh token");
         };
-        let Some(entry) = self.tokens.get(&key) else {
+        let Some((standing, last_used_ms)) = self.find(family_id, secret) else {
             return Presented::Dead("unknown or revoked refresh token");
         };
-        let family_id = entry.family;
-        let (last_used_ms, rotated_out_ms) = (entry.last_used_ms, entry.rotated_out_ms);
         let Some(family) = self.family(family_id) else {
             return Presented::Dead("unknown or revoked refresh token");
         };
@@ -258,9 +280,9 @@ impl Families {
             self.remove(family_id);
             return Presented::Dead("the refresh token was idle too long");
         }
-        if let Some(rotated) = rotated_out_ms {
+        if let Standing::Retired(rotated) = standing {
             if now_ms - rotated < rules.reuse_grace_ms {
-                return Presented::GraceAccepted(self.granted(family_id, None));
+                return Presented::GraceAccepted(self.granted(family_id));
             }
             if rules.reuse_detection {
                 self.remove(family_id);
@@ -268,27 +290,22 @@ impl Families {
             }
             return Presented::Dead("the refresh token was rotated out");
         }
-        if rules.rotation {
-            let fresh = self.new_token(family_id, now_ms);
-            if let Some(old) = self.tokens.get_mut(&key) {
-                old.rotated_out_ms = Some(now_ms);
+        let fresh: Option<u128> = rules.rotation.then(|| self.rng.random());
+        if let Some(family) = self.family_mut(family_id) {
+            if let Some(fresh) = fresh {
+                family.retired.push(Retired {
+                    secret: std::mem::replace(&mut family.current, fresh),
+                    last_used_ms: family.last_used_ms,
+                    rotated_out_ms: now_ms,
+                });
             }
-            if let Some(family) = self.family_mut(family_id) {
-                family
-                    .retired
-                    .push(std::mem::replace(&mut family.current, fresh));
-            }
-            Presented::Granted(self.granted(family_id, None))
-        } else {
-            if let Some(t) = self.tokens.get_mut(&key) {
-                t.last_used_ms = now_ms;
-            }
-            Presented::Granted(self.granted(family_id, Some(key)))
+            family.last_used_ms = now_ms;
         }
+        Presented::Granted(self.granted(family_id))
     }
 
-    /// What a presentation to family `id` grants: `token`, or the family's current one.
-    fn granted(&self, id: u64, token: Option<u128>) -> Granted {
+    /// What a presentation to family `id` grants: its current token.
+    fn granted(&self, id: u64) -> Granted {
         let family = self.family(id);
         Granted {
             family: id,
@@ -297,7 +314,7 @@ impl Families {
                 .and_then(|f| self.scopes.get(f.scope as usize))
                 .cloned()
                 .unwrap_or_default(),
-            refresh_token: encode(token.or(family.map(|f| f.current)).unwrap_or_default()),
+            refresh_token: encode(id, family.map_or(0, |f| f.current)),
         }
     }
 }
@@ -328,14 +345,29 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_garbage_is_unknown() {
-        assert_eq!(decode(&encode(0xabc)), Some(0xabc));
+        assert_eq!(decode(&encode(7, 0xabc)), Some((7, 0xabc)));
+        assert_eq!(decode("rt_1_AAAAAAAAAAAAAAAAAAAAAA"), Some((1, 0)));
+        assert_eq!(encode(1_000_000, u128::MAX).len(), 31);
+        assert_eq!(
+            decode(&encode(u64::MAX, u128::MAX)),
+            Some((u64::MAX, u128::MAX))
+        );
         for bad in [
             "",
             "rt_",
             "rt_xyz",
             "abc",
             &"rt_".repeat(20),
-            "rt_0000000000000000000000000000000g",
+            "rt_1_AAAAAAAAAAAAAAAAAAAAA",
+            "rt_1_AAAAAAAAAAAAAAAAAAAAAAA",
+            "rt_1_AAAAAAAAAAAAAAAAAAAAA=",
+            "rt_1_AAAAAAAAAAAAAAAAAAAAA+",
+            // Stray bits in the last character: not the form the issuer makes.
+            "rt_1_AAAAAAAAAAAAAAAAAAAAAB",
+            "rt__AAAAAAAAAAAAAAAAAAAAAA",
+            "rt_10000000000000000_AAAAAAAAAAAAAAAAAAAAAA",
+            "rt_g_AAAAAAAAAAAAAAAAAAAAAA",
+            "rt_AAAAAAAAAAAAAAAAAAAAAA",
         ] {
             assert_eq!(decode(bad), None, "{bad}");
         }

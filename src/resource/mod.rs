@@ -54,17 +54,30 @@ pub struct ResourceStats {
 
 /// The claims of a token whose signature, issuer and audience were verified.
 #[derive(Clone, Copy, Debug)]
+///
+/// Kept compact, one for every live token: `nbf` is `i64::MIN` when the token has none,
+/// `family` [`NO_FAMILY`] when it names none.
 struct TimeClaims {
     exp: i64,
-    nbf: Option<i64>,
+    nbf: i64,
     /// Its refresh-token family, from the `sid` claim.
-    family: Option<u64>,
+    family: u64,
     /// The number of the key that signed it (`hs256-3` → 3), to forget the token when
     /// the key leaves the key set.
     key: u32,
     /// Until when (resource clock, ms) the cached check holds: an introspection answer
     /// is reused only for the cache time; a verified signature holds for good.
     until_ms: i64,
+}
+
+/// A token's family when its `sid` names none. The issuer numbers families from 1 up,
+/// so no family it made is this one.
+const NO_FAMILY: u64 = u64::MAX;
+
+/// The family a `sid` claim names.
+fn family_of(sid: Option<&str>) -> u64 {
+    sid.and_then(crate::issuer::family_of_sid)
+        .unwrap_or(NO_FAMILY)
 }
 
 /// How the resource checks opaque tokens: a call to the issuer's introspection
@@ -421,7 +434,7 @@ impl Resource {
             let mut state = self.state();
             let v = &mut state.verified;
             if v.tokens.len() >= v.sweep_at {
-                v.tokens.retain(|_, c| !expired(c, now, leeway));
+                v.tokens.retain(|c| !expired(c, now, leeway));
                 v.sweep_at = (v.tokens.len() * 2).max(MIN_SWEEP);
             }
             if c.until_ms > now {
@@ -439,16 +452,15 @@ impl Resource {
         if expired(claims, now, self.leeway_ms) {
             return Err(Rejection::Expired);
         }
-        if let Some(nbf) = claims.nbf
-            && now + self.leeway_ms < nbf.saturating_mul(1000)
-        {
+        if now + self.leeway_ms < claims.nbf.saturating_mul(1000) {
             return Err(Rejection::NotYetValid);
         }
-        if let (Some(revoked), Some(family)) = (&self.revocations, claims.family)
+        if let Some(revoked) = &self.revocations
+            && claims.family != NO_FAMILY
             && revoked
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
-                .contains(&family)
+                .contains(&claims.family)
         {
             return Err(Rejection::Revoked);
         }
@@ -462,7 +474,7 @@ impl Resource {
             self.state()
                 .verified
                 .tokens
-                .retain(|_, c| !gone.contains(&c.key));
+                .retain(|c| !gone.contains(&c.key));
         }
     }
 
@@ -509,12 +521,8 @@ impl Resource {
         decoded
             .map(|data| TimeClaims {
                 exp: data.claims.exp,
-                nbf: data.claims.nbf,
-                family: data
-                    .claims
-                    .sid
-                    .as_deref()
-                    .and_then(crate::issuer::family_of_sid),
+                nbf: data.claims.nbf.unwrap_or(i64::MIN),
+                family: family_of(data.claims.sid.as_deref()),
                 key: key_number(&kid),
                 until_ms: i64::MAX,
             })
@@ -551,8 +559,8 @@ impl Resource {
         match (answer.active, answer.exp) {
             (true, Some(exp)) => Ok(TimeClaims {
                 exp,
-                nbf: None,
-                family: answer.sid.as_deref().and_then(crate::issuer::family_of_sid),
+                nbf: i64::MIN,
+                family: family_of(answer.sid.as_deref()),
                 key: 0,
                 until_ms: self.clock.now_ms().saturating_add(i.cache_ms),
             }),

@@ -1,19 +1,22 @@
 //! How much memory a scenario's run takes, estimated before it runs, so that a
 //! population that cannot fit is refused with a figure instead of eating the machine.
 //!
-//! The figures are measured (peak resident memory of sim runs of 40,000 clients for
-//! 10 minutes, with one and with four workers each, checked against 1,000,000 clients):
-//! about 1.77 KB a client (its session, token store, tokens and issuer family) and
-//! 860 bytes a request loop (the worker's future and its timer), over a base of 16 MiB. Live runs hold connections on top of that, so their
-//! estimate is a floor.
+//! The figures are measured: peak resident memory of sim runs for 10 minutes, of
+//! 40,000 clients with one and with four request loops each (79,040 and 140,624 KB:
+//! 525 bytes a loop, its future and its timer), and of 1,000,000 clients with one
+//! (1,907,660 KB: 1,936 bytes a client with its loop, the tables that grow by doubling
+//! at their largest). So about 1.41 KB a client (its session, token store, tokens, the
+//! issuer's family and the API's cache entry) and 530 bytes a request loop, over a
+//! base of 16 MiB. Live runs hold connections on top of that, so their estimate is a
+//! floor.
 
 use super::Scenario;
 use crate::contract::Series;
 
 /// One client's share, workers aside (bytes).
-pub const PER_CLIENT: u64 = 1_770;
+pub const PER_CLIENT: u64 = 1_410;
 /// One request loop of one instance (bytes).
-pub const PER_WORKER: u64 = 860;
+pub const PER_WORKER: u64 = 530;
 /// The process before any client (bytes).
 pub const BASE: u64 = 16 << 20;
 
