@@ -208,11 +208,14 @@ fn start_workers<E: Exchange>(instance: &Arc<Instance<E>>, i: u32, plan: &Plan) 
             seed,
             &[stream::WORKER, g as u64, c as u64, i as u64, w as u64],
         );
-        crate::clock::time::spawn(worker::run(
-            instance.clone(),
-            plan.pacer.clone(),
-            plan.end,
-            wrng,
-        ));
+        // Its instance and client are read whenever it wakes.
+        let touches = [
+            Arc::as_ptr(instance).cast(),
+            std::ptr::from_ref(instance.client()).cast(),
+        ];
+        crate::clock::time::spawn_touching(
+            worker::run(instance.clone(), plan.pacer.clone(), plan.end, wrng),
+            touches,
+        );
     }
 }

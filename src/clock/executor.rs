@@ -31,11 +31,13 @@ type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
 const FREED_ASIDE: usize = 10_000;
 
 /// A task's place: its future (out while it is being polled), the generation that
-/// tells a stale wake from a live one, and whether it is in the ready queue.
+/// tells a stale wake from a live one, whether it is in the ready queue, and the
+/// addresses it reads when it runs (0: none; see [`Executor::prefetch`]).
 struct Slot {
     future: Option<Task>,
     generation: u32,
     queued: bool,
+    touches: [usize; 2],
 }
 
 /// An armed timer: whom to wake. `generation` moves on when it is dropped or fires, so
@@ -127,13 +129,16 @@ impl Executor {
         u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Starts `future` as a task; it runs once the running task yields.
-    pub(crate) fn spawn(&self, future: Task) {
+    /// Starts `future` as a task that reads the memory at `touches` when it runs; it
+    /// runs once the running task yields.
+    pub(crate) fn spawn_touching(&self, future: Task, touches: [*const (); 2]) {
         let index = self.free_tasks.borrow_mut().pop();
         let mut tasks = self.tasks.borrow_mut();
+        let touches = touches.map(|p| p as usize);
         let index = match index {
             Some(i) => {
                 tasks[i as usize].future = Some(future);
+                tasks[i as usize].touches = touches;
                 i
             }
             None => {
@@ -141,6 +146,7 @@ impl Executor {
                     future: Some(future),
                     generation: 0,
                     queued: false,
+                    touches,
                 });
                 (tasks.len() - 1) as u32
             }
@@ -223,6 +229,7 @@ impl Executor {
                 return fired;
             };
             if fired && deadline > self.now_ns.get() {
+                self.prefetch_timer(index, generation);
                 return true;
             }
             self.wheel.borrow_mut().pop();
@@ -243,6 +250,45 @@ impl Executor {
             }
             if let Some(w) = waker {
                 w.wake();
+            }
+        }
+    }
+
+    /// Starts loading what the task timer `index` wakes will read ([`Self::prefetch`]).
+    fn prefetch_timer(&self, index: u32, generation: u32) {
+        let task = {
+            let timers = self.timers.borrow();
+            let Some(Timer {
+                generation: g,
+                waker: Some(w),
+            }) = timers.get(index as usize)
+            else {
+                return;
+            };
+            if *g != generation || !std::ptr::eq(w.vtable(), &VTABLE) {
+                return;
+            }
+            ((w.data() as usize as u64) >> 32) as u32
+        };
+        self.prefetch(task);
+    }
+
+    /// Starts loading the future of task `index`, and the memory it said it touches,
+    /// one event before it runs: a million clients' states are out of cache, and the
+    /// first touch of a woken request loop's future, its instance and its client were
+    /// half the sim's time.
+    fn prefetch(&self, index: u32) {
+        let tasks = self.tasks.borrow();
+        if let Some(Slot {
+            future: Some(f),
+            touches,
+            ..
+        }) = tasks.get(index as usize)
+        {
+            let start = (&**f as *const (dyn Future<Output = ()> + Send)).cast::<u8>();
+            prefetch(start, std::mem::size_of_val(&**f));
+            for &at in touches.iter().filter(|&&at| at != 0) {
+                prefetch(at as *const u8, 128);
             }
         }
     }
@@ -322,7 +368,13 @@ pub(crate) fn block_on<F: Future>(future: F) -> Option<F::Output> {
         {
             break Some(v);
         }
-        let next = executor.ready.borrow_mut().pop_front();
+        let (next, after) = {
+            let mut ready = executor.ready.borrow_mut();
+            (ready.pop_front(), ready.front().map(|&(index, _)| index))
+        };
+        if let Some(after) = after {
+            executor.prefetch(after);
+        }
         match next {
             Some((index, generation)) => executor.run(index, generation),
             None if executor.root_woken.get() => {}
@@ -332,6 +384,22 @@ pub(crate) fn block_on<F: Future>(future: F) -> Option<F::Output> {
     };
     executor.drop_tasks();
     out
+}
+
+/// Asks the CPU to bring the `len` bytes at `start` into cache. Only a hint: it reads
+/// nothing and cannot fault.
+fn prefetch(start: *const u8, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for offset in (0..len).step_by(64) {
+        // SAFETY: a prefetch is a hint that never faults, whatever the address.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                start.wrapping_add(offset).cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (start, len);
 }
 
 fn waker(index: u32, generation: u32) -> Waker {

@@ -80,8 +80,16 @@ pub async fn timeout_at<F: Future>(at: Instant, future: F) -> Result<F::Output, 
 
 /// Runs `future` as a task of its own.
 pub fn spawn<F: Future<Output = ()> + Send + 'static>(future: F) {
+    spawn_touching(future, [std::ptr::null(); 2]);
+}
+
+/// Runs `future` as a task of its own that reads the memory at `touches` whenever it
+/// runs (the state it holds behind pointers, for as long as it holds them). The sim
+/// starts loading it, with the task's own, one event before the task is woken; it is
+/// only a hint, never read. Tokio takes no hints.
+pub fn spawn_touching<F: Future<Output = ()> + Send + 'static>(future: F, touches: [*const (); 2]) {
     if executor::active() {
-        executor::with(|e| e.spawn(Box::pin(future)));
+        executor::with(|e| e.spawn_touching(Box::pin(future), touches));
     } else {
         tokio::spawn(future);
     }
