@@ -6,7 +6,7 @@
 //! run goes on. Nothing inside a run calls `SystemTime::now()` or `std::time::Instant`.
 //!
 //! [`time`] is how actors read the time, sleep and spawn, on whichever clock runs
-//! them: the sim's [`executor`] on virtual time, or tokio in real time.
+//! them: the sim's `executor` on virtual time, or tokio in real time.
 
 pub(crate) mod executor;
 pub mod time;

@@ -1,7 +1,7 @@
 //! Time and tasks for the actors, whichever clock runs them.
 //!
 //! Every actor reads the time, sleeps, times out and spawns through these functions
-//! and nothing else. On a thread where the sim's [`super::executor`] runs they use its
+//! and nothing else. On a thread where the sim's `executor` runs they use its
 //! virtual time and its task queue; anywhere else (live runs, `serve`, tests on tokio)
 //! they are tokio's. So the actors are written once, and the sim does not pay for a
 //! runtime made for real time.

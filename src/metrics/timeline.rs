@@ -34,7 +34,7 @@ impl Counter {
 /// its departures: the start level plus the arrivals. So a millisecond's maximum
 /// depends on which changes it held, not on the order they came in, which at one
 /// instant is the executor's choice; and two gauges' changes, merged millisecond by
-/// millisecond ([`Gauge::merge`]), give the gauge of both exactly.
+/// millisecond (`Gauge::merge`), give the gauge of both exactly.
 #[derive(Clone, Debug)]
 pub struct Gauge {
     values: Vec<u64>,

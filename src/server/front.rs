@@ -23,7 +23,7 @@ use crate::resource::Resource;
 
 /// A handler of one server: the issuer or the resource.
 pub trait Handler: Send + Sync + 'static {
-    /// This server, for [`answer`].
+    /// This server, for `answer`.
     fn server(&self) -> Server<'_>;
     /// Which endpoint a request off the wire is, for the gate (capacity and rate limit
     /// apply to the issuer's work only).

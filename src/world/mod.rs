@@ -11,7 +11,7 @@
 //!   and many-threaded (`sim::block_on`, `live::runtime`), and so a worker's start on
 //!   the wall clock;
 //! - what the API's cache of verified tokens keeps: the request's own header value
-//!   in-process, a copy off the wire ([`Transport`]);
+//!   in-process, a copy off the wire (`Transport`);
 //! - the exchange: a call of a server's front, or a request over the wire
 //!   (`sim::SimExchange`, [`wire::LiveExchange`]), and so `targets`, servers that are
 //!   not ours, whose counts a live run cannot know;
