@@ -268,7 +268,7 @@ impl Executor {
             if *g != generation || !std::ptr::eq(w.vtable(), &VTABLE) {
                 return;
             }
-            ((w.data() as usize as u64) >> 32) as u32
+            task_of(w.data()).0
         };
         self.prefetch(task);
     }
@@ -415,10 +415,16 @@ static VTABLE: RawWakerVTable = RawWakerVTable::new(
     |_| {},
 );
 
-fn wake_data(data: *const ()) {
+/// The task index and generation a waker of [`waker`] carries.
+fn task_of(data: *const ()) -> (u32, u32) {
     let bits = data as usize as u64;
+    ((bits >> 32) as u32, bits as u32)
+}
+
+fn wake_data(data: *const ()) {
+    let (index, generation) = task_of(data);
     // A wake from a thread without the executor (none happens in the sim) is dropped.
-    with(|e| e.wake((bits >> 32) as u32, bits as u32));
+    with(|e| e.wake(index, generation));
 }
 
 #[cfg(test)]

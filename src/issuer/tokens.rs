@@ -6,10 +6,10 @@
 //! otherwise (with detection on) the whole family is revoked.
 //!
 //! A token names its family and carries 128 random bits: `rt_<family, hex>_<secret,
-//! 22 characters of base64url>`, the selector-and-verifier form of split tokens. The issuer finds
-//! the family by its number and compares the secret with the family's own, so that a
-//! million families need no table of tokens beside them: a family is one entry of a
-//! vector, and a token it rotated out costs 32 bytes in its list.
+//! 22 characters of base64url>`, the selector-and-verifier form of split tokens. The
+//! issuer finds the family by its number and compares the secret with the family's
+//! own, so that a million families need no table of tokens beside them: a family is
+//! one entry of a vector, and a token it rotated out costs 32 bytes in its list.
 
 use std::collections::HashMap;
 
@@ -65,6 +65,20 @@ struct Family {
     /// When the current token was last used (issued, or presented without rotation).
     last_used_ms: i64,
     retired: Vec<Retired>,
+}
+
+impl Family {
+    /// How the token of `secret` stands in this family, and when it was last used;
+    /// None when it is not one of the family's.
+    fn standing(&self, secret: u128) -> Option<(Standing, i64)> {
+        if self.current == secret {
+            return Some((Standing::Current, self.last_used_ms));
+        }
+        self.retired
+            .iter()
+            .find(|r| r.secret == secret)
+            .map(|r| (Standing::Retired(r.rotated_out_ms), r.last_used_ms))
+    }
 }
 
 /// A token the family rotated out.
@@ -153,19 +167,6 @@ impl Families {
         }
     }
 
-    /// The live family a token names, how the token stands in it, and when it was
-    /// last used; None when the token is not one of a live family's.
-    fn find(&self, family: u64, secret: u128) -> Option<(Standing, i64)> {
-        let f = self.family(family)?;
-        if f.current == secret {
-            return Some((Standing::Current, f.last_used_ms));
-        }
-        f.retired
-            .iter()
-            .find(|r| r.secret == secret)
-            .map(|r| (Standing::Retired(r.rotated_out_ms), r.last_used_ms))
-    }
-
     /// A login: a new family and its first refresh token.
     pub(crate) fn start(&mut self, sub: &str, scope: &str, now_ms: i64) -> (u64, String) {
         let id = self.families.len() as u64 + 1;
@@ -227,7 +228,7 @@ impl Families {
     /// Revokes the family of a refresh token (RFC 7009); returns its id if it was live.
     pub(crate) fn revoke_token(&mut self, token: &str) -> Option<u64> {
         let (family, secret) = decode(token)?;
-        self.find(family, secret).is_some().then(|| {
+        self.family(family)?.standing(secret).is_some().then(|| {
             self.remove(family);
             family
         })
@@ -264,10 +265,10 @@ impl Families {
         let Some((family_id, secret)) = decode(token) else {
             return Presented::Dead("unknown refresh token");
         };
-        let Some((standing, last_used_ms)) = self.find(family_id, secret) else {
-            return Presented::Dead("unknown or revoked refresh token");
-        };
-        let Some(family) = self.family(family_id) else {
+        let Some((family, (standing, last_used_ms))) = self
+            .family(family_id)
+            .and_then(|f| Some((f, f.standing(secret)?)))
+        else {
             return Presented::Dead("unknown or revoked refresh token");
         };
         if now_ms >= family.created_ms + rules.ttl_ms {

@@ -53,10 +53,10 @@ pub struct ResourceStats {
 }
 
 /// The claims of a token whose signature, issuer and audience were verified.
-#[derive(Clone, Copy, Debug)]
 ///
 /// Kept compact, one for every live token: `nbf` is `i64::MIN` when the token has none,
 /// `family` [`NO_FAMILY`] when it names none.
+#[derive(Clone, Copy, Debug)]
 struct TimeClaims {
     exp: i64,
     nbf: i64,
