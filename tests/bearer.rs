@@ -100,10 +100,10 @@ async fn sleep(secs: u64) {
 async fn a_valid_token_passes() {
     let w = world(Dur::ZERO, ResourceConfig::default());
     let t = access_token(&w.issuer).await;
-    let resp = w.resource.handle(&bearer(&t)).await;
+    let resp = w.resource.handle(bearer(&t)).await;
     assert_eq!(resp.status(), StatusCode::OK);
     // The scheme is case-insensitive (RFC 7235 §2.1).
-    let resp = w.resource.handle(&api(&[&format!("bearer {t}")])).await;
+    let resp = w.resource.handle(api(&[&format!("bearer {t}")])).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(w.resource.stats().ok, 2);
 }
@@ -112,7 +112,7 @@ async fn a_valid_token_passes() {
 async fn no_credentials_get_a_challenge_without_an_error_code() {
     let w = world(Dur::ZERO, ResourceConfig::default());
     for req in [api(&[]), api(&["Basic ZGVtbzpkZW1v"])] {
-        let resp = w.resource.handle(&req).await;
+        let resp = w.resource.handle(req).await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(challenge(&resp), "Bearer realm=\"tokenstorm\"");
     }
@@ -130,7 +130,7 @@ async fn a_malformed_authorization_is_a_bad_request() {
         api(&["Bearer ,,,"]),
         api(&[&format!("Bearer {t}"), &format!("Bearer {t}")]),
     ] {
-        let resp = w.resource.handle(&req).await;
+        let resp = w.resource.handle(req).await;
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
         assert!(
             challenge(&resp).contains("error=\"invalid_request\""),
@@ -157,7 +157,7 @@ async fn tokens_that_do_not_verify_are_invalid() {
     let (_, sig) = rest.split_once('.').unwrap();
     let tampered = format!("{head}.eyJzdWIiOiJtYWxsb3J5In0.{sig}");
     for t in ["abc.def.ghi", "garbage", forged.as_str(), tampered.as_str()] {
-        let d = invalid_token(&w.resource.handle(&bearer(t)).await);
+        let d = invalid_token(&w.resource.handle(bearer(t)).await);
         assert!(d.contains("invalid"), "{d}");
     }
     assert_eq!(w.resource.stats().rejected_invalid, 4);
@@ -178,25 +178,19 @@ async fn another_audience_is_invalid() {
         clock.skewed(0),
     );
     let t = access_token(&issuer).await;
-    invalid_token(&resource.handle(&bearer(&t)).await);
+    invalid_token(&resource.handle(bearer(&t)).await);
 }
 
 #[tokio::test(start_paused = true)]
 async fn expiry_is_checked_on_every_request_on_the_apis_clock() {
     let w = world(Dur::ZERO, ResourceConfig::default());
     let t = access_token(&w.issuer).await;
-    assert_eq!(
-        w.resource.handle(&bearer(&t)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(w.resource.handle(bearer(&t)).await.status(), StatusCode::OK);
     sleep(299).await;
-    assert_eq!(
-        w.resource.handle(&bearer(&t)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(w.resource.handle(bearer(&t)).await.status(), StatusCode::OK);
     sleep(1).await;
     // The same token, its signature cached: now expired.
-    let d = invalid_token(&w.resource.handle(&bearer(&t)).await);
+    let d = invalid_token(&w.resource.handle(bearer(&t)).await);
     assert!(d.contains("expired"), "{d}");
     assert_eq!(w.resource.stats().rejected_expired, 1);
 }
@@ -212,12 +206,9 @@ async fn leeway_tolerates_that_much_past_exp() {
     );
     let t = access_token(&w.issuer).await;
     sleep(310).await;
-    assert_eq!(
-        w.resource.handle(&bearer(&t)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(w.resource.handle(bearer(&t)).await.status(), StatusCode::OK);
     sleep(30).await;
-    invalid_token(&w.resource.handle(&bearer(&t)).await);
+    invalid_token(&w.resource.handle(bearer(&t)).await);
 }
 
 #[tokio::test(start_paused = true)]
@@ -233,9 +224,9 @@ async fn an_api_clock_ahead_rejects_tokens_early() {
     let t_ahead = access_token(&ahead.issuer).await;
     let t_on_time = access_token(&on_time.issuer).await;
     sleep(240).await; // one minute left by true time
-    invalid_token(&ahead.resource.handle(&bearer(&t_ahead)).await);
+    invalid_token(&ahead.resource.handle(bearer(&t_ahead)).await);
     assert_eq!(
-        on_time.resource.handle(&bearer(&t_on_time)).await.status(),
+        on_time.resource.handle(bearer(&t_on_time)).await.status(),
         StatusCode::OK
     );
 }
@@ -244,7 +235,7 @@ async fn an_api_clock_ahead_rejects_tokens_early() {
 async fn an_issuer_clock_ahead_makes_tokens_not_yet_valid() {
     let strict = world(Dur::secs(300), ResourceConfig::default());
     let t = access_token(&strict.issuer).await;
-    let d = invalid_token(&strict.resource.handle(&bearer(&t)).await);
+    let d = invalid_token(&strict.resource.handle(bearer(&t)).await);
     assert!(d.contains("not valid yet"), "{d}");
     assert_eq!(strict.resource.stats().rejected_not_yet_valid, 1);
 
@@ -257,7 +248,7 @@ async fn an_issuer_clock_ahead_makes_tokens_not_yet_valid() {
     );
     let t = access_token(&tolerant.issuer).await;
     assert_eq!(
-        tolerant.resource.handle(&bearer(&t)).await.status(),
+        tolerant.resource.handle(bearer(&t)).await.status(),
         StatusCode::OK
     );
 }
@@ -269,12 +260,52 @@ async fn only_get_under_api() {
     let mut elsewhere = bearer(&t);
     *elsewhere.uri_mut() = "/admin".parse().unwrap();
     assert_eq!(
-        w.resource.handle(&elsewhere).await.status(),
+        w.resource.handle(elsewhere).await.status(),
         StatusCode::NOT_FOUND
     );
     let mut post = bearer(&t);
     *post.method_mut() = Method::POST;
-    let resp = w.resource.handle(&post).await;
+    let resp = w.resource.handle(post).await;
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(resp.headers().contains_key("allow"));
+}
+
+/// A client's in-process API call is answered as the HTTP request it stands for:
+/// the same status, challenge and body, for a good token and for each refusal; only
+/// the Content-Type of a body is left to HTTP.
+#[tokio::test(start_paused = true)]
+async fn an_in_process_call_is_answered_as_its_http_request() {
+    let w = world(Dur::ZERO, ResourceConfig::default());
+    let t = access_token(&w.issuer).await;
+    let uri = http::Uri::from_static("/api/me");
+    let cases = [
+        format!("Bearer {t}"),
+        format!("Bearer {t}x"),
+        "Basic YWxpY2U6cHc=".to_string(),
+        "Bearer ".to_string(),
+        "Bearer a,b".to_string(),
+    ];
+    for header in cases {
+        let http = w.resource.handle(api(&[&header])).await;
+        let call = tokenstorm::exchange::ApiCall {
+            uri: &uri,
+            authorization: HeaderValue::from_str(&header).unwrap(),
+        };
+        let inproc = w.resource.call(call).await;
+        assert_eq!(http.status(), inproc.status(), "{header}");
+        assert_eq!(http.body(), inproc.body(), "{header}");
+        assert_eq!(
+            http.headers().get(WWW_AUTHENTICATE),
+            inproc.headers().get(WWW_AUTHENTICATE),
+            "{header}"
+        );
+        assert_eq!(http.headers()[CONTENT_TYPE], "application/json", "{header}");
+        assert!(inproc.headers().get(CONTENT_TYPE).is_none(), "{header}");
+    }
+    sleep(301).await;
+    let call = tokenstorm::exchange::ApiCall {
+        uri: &uri,
+        authorization: HeaderValue::from_str(&format!("Bearer {t}")).unwrap(),
+    };
+    assert!(invalid_token(&w.resource.call(call).await).contains("expired"));
 }

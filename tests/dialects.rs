@@ -59,9 +59,9 @@ fn get(uri: &str, token: Option<&str>) -> Request {
 async fn expired_answer(dialect: Dialect, uri: &str) -> Response {
     let (issuer, resource) = world(dialect);
     let token = access_token(&issuer).await;
-    assert_eq!(resource.handle(&get(uri, Some(&token))).await.status(), 200);
+    assert_eq!(resource.handle(get(uri, Some(&token))).await.status(), 200);
     tokio::time::sleep(Duration::from_secs(61)).await;
-    let resp = resource.handle(&get(uri, Some(&token))).await;
+    let resp = resource.handle(get(uri, Some(&token))).await;
     assert_eq!(resource.stats().rejected_expired, 1);
     resp
 }
@@ -109,7 +109,7 @@ async fn a_request_may_ask_for_a_dialect_and_an_unknown_one_is_a_bad_request() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let (_, resource) = world(Dialect::Rfc6750);
     let r = resource
-        .handle(&get("/api/me?dialect=klingon", Some("abc")))
+        .handle(get("/api/me?dialect=klingon", Some("abc")))
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body(&r)["error"], "invalid_request");

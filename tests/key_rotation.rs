@@ -98,7 +98,7 @@ impl World {
             .header(AUTHORIZATION, format!("Bearer {token}"))
             .body(Bytes::new())
             .unwrap();
-        self.resource.handle(&req).await.status()
+        self.resource.handle(req).await.status()
     }
     fn fetches(&self) -> u64 {
         self.upstream.calls.load(Ordering::SeqCst)
@@ -226,7 +226,7 @@ async fn a_copy_kept_in_the_background_is_never_fetched_for_a_request() {
                 .header(AUTHORIZATION, format!("Bearer {token}"))
                 .body(Bytes::new())
                 .unwrap();
-            resource.handle(&req).await.status()
+            resource.handle(req).await.status()
         }
     };
     let old = login(&w.issuer).await;

@@ -22,7 +22,7 @@ use rand::RngExt;
 use super::store::{AccessToken, TokenResponse, TokenState};
 use crate::clock::ActorClock;
 use crate::duration::Dur;
-use crate::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
+use crate::exchange::{ApiCall, Endpoint, Exchange, ExchangeError, Request, Response};
 use crate::lock::{Acquire, LockService};
 use crate::metrics::{LoginKind, Metrics, RefreshEnd};
 use crate::rng::Rng;
@@ -216,6 +216,21 @@ impl<E: Exchange> Client<E> {
         self.group
             .exchange
             .send(endpoint, request, timeout, self.draws.next())
+    }
+
+    /// Sends the group's API request carrying `authorization`, as [`Client::send`].
+    pub(crate) fn send_api(
+        &self,
+        authorization: HeaderValue,
+    ) -> impl Future<Output = Result<Response, ExchangeError>> + Send + '_ {
+        let timeout = self.policy().timeout.to_std();
+        let call = ApiCall {
+            uri: &self.group.api,
+            authorization,
+        };
+        self.group
+            .exchange
+            .send_api(call, timeout, self.draws.next())
     }
 
     fn token_request(&self, pairs: &[(&str, &str)]) -> Request {

@@ -10,16 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Instant;
-use bytes::Bytes;
 use http::StatusCode;
-use http::header::AUTHORIZATION;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
 use super::instance::Instance;
 use super::session::{Need, retry_after};
+use crate::exchange::Exchange;
 use crate::exchange::Response;
-use crate::exchange::{Endpoint, Exchange, Request};
 use crate::metrics::Attempt;
 use crate::rng::Rng;
 use crate::scenario::{On401, On401When, Requests, RetryAfter, Spacing};
@@ -119,7 +117,7 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
         let t0 = crate::clock::time::now();
         let answering = {
             let token = token;
-            client.send(Endpoint::Api, api_request(client.group(), &token))
+            client.send_api(token.header.clone())
         };
         let answer = answering.await.ok();
         match settle(client, t0, answer, version, &mut tries, rng) {
@@ -238,17 +236,6 @@ fn next_step<E: Exchange>(
             }
         }
     }
-}
-
-/// The group's API request, carrying `token`.
-fn api_request<E>(group: &super::Group<E>, token: &super::store::AccessToken) -> Request {
-    let mut req = Request::new(Bytes::new());
-    *req.uri_mut() = group.api.clone();
-    // Room for its one header only (a first insert would make room for six).
-    *req.headers_mut() = http::HeaderMap::with_capacity(1);
-    req.headers_mut()
-        .insert(AUTHORIZATION, token.header.clone());
-    req
 }
 
 /// Whether a policy reading 401s `when` takes this one for a rejected token.

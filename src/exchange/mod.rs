@@ -59,6 +59,30 @@ pub enum ExchangeError {
 pub type Request = http::Request<Bytes>;
 pub type Response = http::Response<Bytes>;
 
+/// A client's request to the API: `GET` of `uri` with one `Authorization` header.
+///
+/// What a client sends the API most, by far. A transport that needs an
+/// `http::Request` builds one from it ([`ApiCall::request`]); the sim hands it to the
+/// resource as it is, which reads the same target and the same header from it without
+/// a header map, a URI or a request to build and free for every simulated request.
+pub struct ApiCall<'a> {
+    pub uri: &'a http::Uri,
+    pub authorization: HeaderValue,
+}
+
+impl ApiCall<'_> {
+    /// The HTTP request it stands for.
+    pub fn request(self) -> Request {
+        let mut req = Request::new(Bytes::new());
+        *req.uri_mut() = self.uri.clone();
+        // Room for its one header only (a first insert would make room for six).
+        *req.headers_mut() = http::HeaderMap::with_capacity(1);
+        req.headers_mut()
+            .insert(http::header::AUTHORIZATION, self.authorization);
+        req
+    }
+}
+
 /// A server's own calls to the issuer: the resource fetching the key set or
 /// introspecting a token. Boxed, since the resource holds it as a trait object
 /// whatever the exchange.
@@ -86,6 +110,17 @@ pub trait Exchange: Send + Sync + 'static {
         timeout: Duration,
         draw: u64,
     ) -> impl Future<Output = Result<Response, ExchangeError>> + Send;
+
+    /// Sends the API request `call` as [`Exchange::send`] sends a request to
+    /// [`Endpoint::Api`]; by default, as that request.
+    fn send_api<'a>(
+        &'a self,
+        call: ApiCall<'a>,
+        timeout: Duration,
+        draw: u64,
+    ) -> impl Future<Output = Result<Response, ExchangeError>> + Send + 'a {
+        self.send(Endpoint::Api, call.request(), timeout, draw)
+    }
 }
 
 /// `Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.

@@ -21,7 +21,7 @@ use jsonwebtoken::Validation;
 use serde::Deserialize;
 
 use crate::clock::ActorClock;
-use crate::exchange::{Request, Response, Upstream};
+use crate::exchange::{ApiCall, Request, Response, Upstream};
 use crate::issuer::keys::KeySet;
 use crate::scenario::{Dialect, IntrospectionConfig, IssuerConfig, JwksConfig, ResourceConfig};
 
@@ -280,39 +280,50 @@ impl Resource {
     }
 
     /// Answers one HTTP request.
-    pub async fn handle(&self, req: &Request) -> Response {
-        match self.handle_now(req) {
+    pub async fn handle(&self, req: Request) -> Response {
+        self.respond(&Asking::Http(req)).await
+    }
+
+    /// Answers a client's API call made in-process, as it answers the HTTP request the
+    /// call stands for, less the Content-Type of its body.
+    pub async fn call(&self, call: ApiCall<'_>) -> Response {
+        self.respond(&Asking::Api(call)).await
+    }
+
+    /// Answers one request, HTTP or in-process.
+    pub(crate) async fn respond(&self, asking: &Asking<'_>) -> Response {
+        match self.respond_now(asking) {
             Some(r) => r,
-            None => self.handle_unseen(req).await,
+            None => self.handle_unseen(asking).await,
         }
     }
 
-    /// The answer to `req` when giving it needs no wait: every request but one whose
+    /// The answer to `asking` when giving it needs no wait: every request but one whose
     /// token was not seen before (or whose introspection answer is past its cache
     /// time). For that one None, having counted nothing.
-    pub(crate) fn handle_now(&self, req: &Request) -> Option<Response> {
-        let asked = match read(req, self.dialect) {
+    pub(crate) fn respond_now(&self, asking: &Asking<'_>) -> Option<Response> {
+        let asked = match read(asking, self.dialect) {
             Ok(asked) => Ok((self.check_seen(asked.token)?, asked.dialect)),
             Err(refusal) => Err(refusal),
         };
         self.state().stats.requests += 1;
-        Some(match asked {
+        Some(asking.frame(match asked {
             Ok((checked, dialect)) => self.answer(checked, dialect),
             Err(refusal) => self.refuse(refusal),
-        })
+        }))
     }
 
-    /// [`Resource::handle`] for a request whose token must be verified or
+    /// [`Resource::respond`] for a request whose token must be verified or
     /// introspected first.
-    async fn handle_unseen(&self, req: &Request) -> Response {
+    async fn handle_unseen(&self, asking: &Asking<'_>) -> Response {
         self.state().stats.requests += 1;
-        match read(req, self.dialect) {
+        asking.frame(match read(asking, self.dialect) {
             Ok(asked) => {
                 let checked = self.check(asked.value, asked.token).await;
                 self.answer(checked, asked.dialect)
             }
             Err(refusal) => self.refuse(refusal),
-        }
+        })
     }
 
     /// The answer to a request refused before its token was looked at, counted.
@@ -582,12 +593,11 @@ enum NotServed {
     Method,
 }
 
-fn not_served(req: &Request) -> Option<NotServed> {
-    let path = req.uri().path();
+fn not_served(path: &str, method: &Method) -> Option<NotServed> {
     if path != "/api" && !path.starts_with("/api/") {
         return Some(NotServed::Path);
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
+    if method != Method::GET && method != Method::HEAD {
         return Some(NotServed::Method);
     }
     None
@@ -631,17 +641,61 @@ struct Asked<'a> {
     dialect: Dialect,
 }
 
+/// A request as it reaches the API: an HTTP request (off the wire, or built as one),
+/// or a client's API call made in-process (see [`ApiCall`]). The resource reads the
+/// same things of both.
+pub(crate) enum Asking<'a> {
+    Http(Request),
+    Api(ApiCall<'a>),
+}
+
+impl Asking<'_> {
+    /// Its target, its method, and its Authorization header (an error when it has
+    /// more than one).
+    fn parts(&self) -> (&http::Uri, &Method, Result<Option<&HeaderValue>, ()>) {
+        match self {
+            Asking::Http(req) => {
+                let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
+                let first = values.next();
+                let value = match values.next() {
+                    Some(_) => Err(()),
+                    None => Ok(first),
+                };
+                (req.uri(), req.method(), value)
+            }
+            Asking::Api(call) => (call.uri, &Method::GET, Ok(Some(&call.authorization))),
+        }
+    }
+
+    /// The answer as it leaves: over HTTP a body says what it is (every body the API
+    /// writes is JSON); to a call in-process, which reads no content type, as it is.
+    fn frame(&self, mut resp: Response) -> Response {
+        if matches!(self, Asking::Http(_)) && !resp.body().is_empty() {
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+        }
+        resp
+    }
+}
+
 /// Reads what the API needs of a request, without counting anything: its token and
 /// the dialect asked (`dialect` unless the query names one).
-fn read(req: &Request, dialect: Dialect) -> Result<Asked<'_>, Refusal> {
-    if let Some(refused) = not_served(req) {
+fn read<'a>(asking: &'a Asking<'_>, dialect: Dialect) -> Result<Asked<'a>, Refusal> {
+    let (uri, method, authorization) = asking.parts();
+    if let Some(refused) = not_served(uri.path(), method) {
         return Err(Refusal::NotServed(refused));
     }
-    let dialect = match dialect_asked(req) {
+    let dialect = match dialect_asked(uri.query()) {
         Ok(d) => d.unwrap_or(dialect),
         Err(()) => return Err(Refusal::UnknownDialect),
     };
-    match bearer(req) {
+    let credentials = match authorization {
+        Ok(value) => bearer(value),
+        Err(()) => Credentials::Malformed("more than one Authorization header"),
+    };
+    match credentials {
         Credentials::Missing => Err(Refusal::Missing(dialect)),
         Credentials::Malformed(why) => Err(Refusal::Malformed(why)),
         Credentials::Token(value, token) => Ok(Asked {
@@ -662,14 +716,10 @@ enum Credentials<'a> {
 /// Reads the Bearer token of the Authorization header (RFC 6750 §2.1). A request with
 /// no credentials, or credentials of another scheme, carries no bearer token (§3.1:
 /// answer without an error code); a Bearer header that breaks the syntax is malformed.
-fn bearer(req: &Request) -> Credentials<'_> {
-    let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
+fn bearer(value: Option<&HeaderValue>) -> Credentials<'_> {
+    let Some(value) = value else {
         return Credentials::Missing;
     };
-    if values.next().is_some() {
-        return Credentials::Malformed("more than one Authorization header");
-    }
     let bytes = value.as_bytes();
     let (scheme, rest) = match bytes.iter().position(|&b| b == b' ') {
         Some(i) => (&bytes[..i], &bytes[i + 1..]),
@@ -707,20 +757,13 @@ static B64TOKEN: [bool; 256] = {
 fn json(status: StatusCode, body: &'static str) -> Response {
     let mut resp = Response::new(Bytes::from_static(body.as_bytes()));
     *resp.status_mut() = status;
-    // Sized for its one header: a map's first insert would make room for six, 600
-    // bytes allocated and freed for every answer (two headers fit as well).
-    *resp.headers_mut() = http::HeaderMap::with_capacity(2);
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     resp
 }
 
 /// The dialect a request asks for with `?dialect=`, if any; an unknown one is a
 /// malformed request.
-fn dialect_asked(req: &Request) -> Result<Option<Dialect>, ()> {
-    let Some(query) = req.uri().query() else {
+fn dialect_asked(query: Option<&str>) -> Result<Option<Dialect>, ()> {
+    let Some(query) = query else {
         return Ok(None);
     };
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
@@ -766,10 +809,6 @@ fn reject(dialect: Dialect, description: Option<&str>) -> Response {
 fn json_owned(status: StatusCode, body: String) -> Response {
     let mut resp = Response::new(Bytes::from(body));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     resp
 }
 
@@ -789,13 +828,8 @@ fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> Response {
     };
     let mut resp = Response::new(Bytes::from(body));
     *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     if let Ok(v) = HeaderValue::try_from(value) {
-        h.insert(header::WWW_AUTHENTICATE, v);
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     resp
 }

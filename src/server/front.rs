@@ -19,7 +19,7 @@ use super::gate::{Admission, Gate, Verdict};
 use crate::clock::time::Sleep;
 use crate::exchange::{Endpoint, ExchangeError, ExchangeStats, Request, Response, Upstream};
 use crate::issuer::Issuer;
-use crate::resource::Resource;
+use crate::resource::{Asking, Resource};
 
 /// A handler of one server: the issuer or the resource.
 pub trait Handler: Send + Sync + 'static {
@@ -53,14 +53,30 @@ impl Handler for Resource {
     }
 }
 
-/// One of the two servers. [`answer`] takes either, so that a caller that may reach
-/// both (the sim's exchange) awaits one future rather than one of two nested in its
-/// own: every request loop holds that future, and a nested one would hold the request
-/// twice.
+/// One of the two servers.
 #[derive(Clone, Copy)]
 pub enum Server<'a> {
     Issuer(&'a Issuer),
     Resource(&'a Resource),
+}
+
+impl<'a> Server<'a> {
+    /// This server with `request` to serve.
+    pub(crate) fn with(self, request: Request) -> Job<'a> {
+        match self {
+            Server::Issuer(issuer) => Job::Issuer(issuer, request),
+            Server::Resource(resource) => Job::Resource(resource, Asking::Http(request)),
+        }
+    }
+}
+
+/// A request and the server it is for. [`answer`] takes either server's, so that a
+/// caller that may reach both (the sim's exchange) awaits one future rather than one
+/// of two nested in its own: every request loop holds that future, and a nested one
+/// would hold the request twice.
+pub(crate) enum Job<'a> {
+    Issuer(&'a Issuer, Request),
+    Resource(&'a Resource, Asking<'a>),
 }
 
 /// Answers one request to `endpoint` at `server` as its `gate` says, for a caller that
@@ -76,28 +92,22 @@ pub enum Server<'a> {
 /// is delivered is the answer and a timer, not the request and the handler's state.
 pub(crate) fn answer<'a>(
     gate: &'a Gate,
-    server: Server<'a>,
+    job: Job<'a>,
     endpoint: Endpoint,
-    request: Request,
     timeout: Duration,
     draw: Option<u64>,
 ) -> Answering<'a> {
     match gate.admit(endpoint, draw) {
-        Ok(admission) => serve(server, request, timeout, admission),
+        Ok(admission) => serve(job, timeout, admission),
         Err(queued) => Answering::Waiting(Box::pin(async move {
             let admission = queued.admit().await;
-            serve(server, request, timeout, admission).await
+            serve(job, timeout, admission).await
         })),
     }
 }
 
 /// What becomes of an admitted request: answered now, or once its handler is done.
-fn serve<'a>(
-    server: Server<'a>,
-    request: Request,
-    timeout: Duration,
-    admission: Admission<'a>,
-) -> Answering<'a> {
+fn serve<'a>(job: Job<'a>, timeout: Duration, admission: Admission<'a>) -> Answering<'a> {
     let Admission {
         verdict,
         delay,
@@ -116,17 +126,17 @@ fn serve<'a>(
             slot: leaving.slot,
         }),
         Verdict::Answer(r) => leaving.deliver(r, timeout),
-        Verdict::Serve => match server {
-            Server::Resource(resource) => match resource.handle_now(&request) {
+        Verdict::Serve => match job {
+            Job::Resource(resource, asking) => match resource.respond_now(&asking) {
                 Some(r) => leaving.deliver(r, timeout),
                 None => Answering::Waiting(Box::pin(async move {
-                    let r = resource.handle(&request).await;
+                    let r = resource.respond(&asking).await;
                     leaving.deliver(r, timeout).await
                 })),
             },
             // Boxed: the issuer's state is far larger than an answer, and token
             // requests are rare beside API requests.
-            Server::Issuer(issuer) => Answering::Waiting(Box::pin(async move {
+            Job::Issuer(issuer, request) => Answering::Waiting(Box::pin(async move {
                 let r = issuer.handle(request).await;
                 leaving.deliver(r, timeout).await
             })),
@@ -218,9 +228,8 @@ impl<H: Handler> Front<H> {
     ) -> Answering<'_> {
         answer(
             &self.gate,
-            self.handler.server(),
+            self.handler.server().with(request),
             endpoint,
-            request,
             timeout,
             draw,
         )

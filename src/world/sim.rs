@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use super::{Control, Keep, Outcome, RunError, RunOptions, Transport, World};
 use crate::clock::{Clock, SIM_EPOCH_MS};
-use crate::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
+use crate::exchange::{ApiCall, Endpoint, Exchange, ExchangeError, Request, Response};
+use crate::resource::Asking;
 use crate::scenario::Scenario;
-use crate::server::front::{Server, answer};
+use crate::server::front::{Job, Server, answer};
 
 /// The clients' exchange in the sim: a call of the server's front (sim/live: the
 /// transport; where `live` has a wire, this has a function call, and the front is the
@@ -36,7 +37,19 @@ impl Exchange for SimExchange {
         } else {
             (&w.resource.gate, Server::Resource(&w.resource.handler))
         };
-        answer(gate, server, endpoint, request, timeout, Some(draw))
+        answer(gate, server.with(request), endpoint, timeout, Some(draw))
+    }
+
+    /// The call as it is: the resource reads it without an HTTP request made of it.
+    fn send_api<'a>(
+        &'a self,
+        call: ApiCall<'a>,
+        timeout: Duration,
+        draw: u64,
+    ) -> impl Future<Output = Result<Response, ExchangeError>> + Send + 'a {
+        let r = &self.world.resource;
+        let job = Job::Resource(&r.handler, Asking::Api(call));
+        answer(&r.gate, job, Endpoint::Api, timeout, Some(draw))
     }
 }
 
