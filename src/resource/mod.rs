@@ -281,7 +281,7 @@ impl Resource {
 
     /// Answers one HTTP request.
     pub async fn handle(&self, req: Request) -> Response {
-        self.respond(&Asking::Http(req)).await
+        self.respond(&Asking::Http(Box::new(req))).await
     }
 
     /// Answers a client's API call made in-process, as it answers the HTTP request the
@@ -645,7 +645,8 @@ struct Asked<'a> {
 /// or a client's API call made in-process (see [`ApiCall`]). The resource reads the
 /// same things of both.
 pub(crate) enum Asking<'a> {
-    Http(Request),
+    /// Boxed: a request is five times a call's size, and the sim moves calls.
+    Http(Box<Request>),
     Api(ApiCall<'a>),
 }
 

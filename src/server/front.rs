@@ -64,8 +64,8 @@ impl<'a> Server<'a> {
     /// This server with `request` to serve.
     pub(crate) fn with(self, request: Request) -> Job<'a> {
         match self {
-            Server::Issuer(issuer) => Job::Issuer(issuer, request),
-            Server::Resource(resource) => Job::Resource(resource, Asking::Http(request)),
+            Server::Issuer(issuer) => Job::Issuer(issuer, Box::new(request)),
+            Server::Resource(resource) => Job::Resource(resource, Asking::Http(Box::new(request))),
         }
     }
 }
@@ -75,7 +75,8 @@ impl<'a> Server<'a> {
 /// of two nested in its own: every request loop holds that future, and a nested one
 /// would hold the request twice.
 pub(crate) enum Job<'a> {
-    Issuer(&'a Issuer, Request),
+    /// Boxed, as the resource's: see [`Asking`].
+    Issuer(&'a Issuer, Box<Request>),
     Resource(&'a Resource, Asking<'a>),
 }
 
@@ -137,7 +138,7 @@ fn serve<'a>(job: Job<'a>, timeout: Duration, admission: Admission<'a>) -> Answe
             // Boxed: the issuer's state is far larger than an answer, and token
             // requests are rare beside API requests.
             Job::Issuer(issuer, request) => Answering::Waiting(Box::pin(async move {
-                let r = issuer.handle(request).await;
+                let r = issuer.handle(*request).await;
                 leaving.deliver(r, timeout).await
             })),
         },
