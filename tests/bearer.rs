@@ -289,7 +289,7 @@ async fn an_in_process_call_is_answered_as_its_http_request() {
         let http = w.resource.handle(api(&[&header])).await;
         let call = tokenstorm::exchange::ApiCall {
             uri: &uri,
-            authorization: HeaderValue::from_str(&header).unwrap(),
+            authorization: &HeaderValue::from_str(&header).unwrap(),
         };
         let inproc = w.resource.call(call).await;
         assert_eq!(http.status(), inproc.status(), "{header}");
@@ -305,7 +305,7 @@ async fn an_in_process_call_is_answered_as_its_http_request() {
     sleep(301).await;
     let call = tokenstorm::exchange::ApiCall {
         uri: &uri,
-        authorization: HeaderValue::from_str(&format!("Bearer {t}")).unwrap(),
+        authorization: &HeaderValue::from_str(&format!("Bearer {t}")).unwrap(),
     };
     assert!(invalid_token(&w.resource.call(call).await).contains("expired"));
 }

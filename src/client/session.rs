@@ -219,10 +219,10 @@ impl<E: Exchange> Client<E> {
     }
 
     /// Sends the group's API request carrying `authorization`, as [`Client::send`].
-    pub(crate) fn send_api(
-        &self,
-        authorization: HeaderValue,
-    ) -> impl Future<Output = Result<Response, ExchangeError>> + Send + '_ {
+    pub(crate) fn send_api<'a>(
+        &'a self,
+        authorization: &'a HeaderValue,
+    ) -> impl Future<Output = Result<Response, ExchangeError>> + Send + 'a {
         let timeout = self.policy().timeout.to_std();
         let call = ApiCall {
             uri: &self.group.api,

@@ -103,8 +103,9 @@ impl<E: Exchange> Loop<E> {
 /// One logical request, with its retries; records every attempt. Returns whether it
 /// succeeded, and when it ended.
 ///
-/// What it holds while it waits is the answer on its way and a few numbers: the token
-/// is dropped once the request is built, and the answer is read into a step before
+/// What it holds while it waits is the answer on its way, the token it carries (the
+/// resource reads the header where the client keeps it) and a few numbers: the
+/// token is dropped once answered, and the answer is read into a step before
 /// anything else is awaited, so no answer (144 bytes) is kept while it refreshes or
 /// waits to retry.
 pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) -> (bool, Instant) {
@@ -115,11 +116,8 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
         };
         let client = instance.client();
         let t0 = crate::clock::time::now();
-        let answering = {
-            let token = token;
-            client.send_api(token.header.clone())
-        };
-        let answer = answering.await.ok();
+        let answer = client.send_api(&token.header).await.ok();
+        drop(token);
         match settle(client, t0, answer, version, &mut tries, rng) {
             Step::Over(ok) => break ok,
             Step::Refresh(seen) => {

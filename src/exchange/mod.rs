@@ -67,7 +67,7 @@ pub type Response = http::Response<Bytes>;
 /// a header map, a URI or a request to build and free for every simulated request.
 pub struct ApiCall<'a> {
     pub uri: &'a http::Uri,
-    pub authorization: HeaderValue,
+    pub authorization: &'a HeaderValue,
 }
 
 impl ApiCall<'_> {
@@ -78,7 +78,7 @@ impl ApiCall<'_> {
         // Room for its one header only (a first insert would make room for six).
         *req.headers_mut() = http::HeaderMap::with_capacity(1);
         req.headers_mut()
-            .insert(http::header::AUTHORIZATION, self.authorization);
+            .insert(http::header::AUTHORIZATION, self.authorization.clone());
         req
     }
 }

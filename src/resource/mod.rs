@@ -664,7 +664,7 @@ impl Asking<'_> {
                 };
                 (req.uri(), req.method(), value)
             }
-            Asking::Api(call) => (call.uri, &Method::GET, Ok(Some(&call.authorization))),
+            Asking::Api(call) => (call.uri, &Method::GET, Ok(Some(call.authorization))),
         }
     }
 
