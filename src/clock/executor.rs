@@ -57,6 +57,8 @@ const ROOT_EVERY: u32 = 1024;
 pub(crate) struct Executor {
     base: Instant,
     now_ns: Cell<u64>,
+    /// `base + now_ns`, kept as time moves: read far more often than time moves.
+    now: Cell<Instant>,
     tasks: RefCell<Vec<Slot>>,
     free_tasks: RefCell<Vec<u32>>,
     ready: RefCell<VecDeque<(u32, u32)>>,
@@ -97,11 +99,13 @@ impl Drop for Installed {
 
 impl Executor {
     fn new() -> Executor {
+        // Only a reference point: every instant is this plus virtual time, so its value
+        // reaches nothing.
+        let base = Instant::now();
         Executor {
-            // Only a reference point: every instant is this plus virtual time, so its
-            // value reaches nothing.
-            base: Instant::now(),
+            base,
             now_ns: Cell::new(0),
+            now: Cell::new(base),
             tasks: RefCell::new(Vec::new()),
             free_tasks: RefCell::new(Vec::new()),
             ready: RefCell::new(VecDeque::new()),
@@ -116,7 +120,7 @@ impl Executor {
 
     /// Virtual now.
     pub(crate) fn now(&self) -> Instant {
-        self.base + Duration::from_nanos(self.now_ns.get())
+        self.now.get()
     }
 
     /// Virtual now, in ns since the executor's base.
@@ -244,7 +248,10 @@ impl Executor {
                 t.waker.take()
             };
             if !fired {
-                self.now_ns.set(self.now_ns.get().max(deadline));
+                if deadline > self.now_ns.get() {
+                    self.now_ns.set(deadline);
+                    self.now.set(self.base + Duration::from_nanos(deadline));
+                }
                 fired = true;
                 self.count_step();
             }
