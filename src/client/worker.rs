@@ -116,6 +116,12 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
         };
         let client = instance.client();
         let t0 = crate::clock::time::now();
+        let header = token.header.as_bytes();
+        // The token and the end of its header, read again by the next request.
+        crate::clock::time::touching_next([
+            Arc::as_ptr(&token).cast(),
+            header[header.len().saturating_sub(16)..].as_ptr().cast(),
+        ]);
         let answer = client.send_api(&token.header).await.ok();
         drop(token);
         match settle(client, t0, answer, version, &mut tries, rng) {

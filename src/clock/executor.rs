@@ -38,6 +38,8 @@ struct Slot {
     generation: u32,
     queued: bool,
     touches: [usize; 2],
+    /// What it said, while it last ran, it will read when it next runs (0: nothing).
+    next_touches: [usize; 2],
 }
 
 /// An armed timer: whom to wake. `generation` moves on when it is dropped or fires, so
@@ -68,6 +70,8 @@ pub(crate) struct Executor {
     armed: Cell<u64>,
     root_woken: Cell<bool>,
     steps: Cell<u32>,
+    /// The task being polled (ROOT when none is).
+    running: Cell<u32>,
 }
 
 thread_local! {
@@ -115,6 +119,7 @@ impl Executor {
             armed: Cell::new(0),
             root_woken: Cell::new(true),
             steps: Cell::new(0),
+            running: Cell::new(ROOT),
         }
     }
 
@@ -143,6 +148,7 @@ impl Executor {
             Some(i) => {
                 tasks[i as usize].future = Some(future);
                 tasks[i as usize].touches = touches;
+                tasks[i as usize].next_touches = [0; 2];
                 i
             }
             None => {
@@ -151,6 +157,7 @@ impl Executor {
                     generation: 0,
                     queued: false,
                     touches,
+                    next_touches: [0; 2],
                 });
                 (tasks.len() - 1) as u32
             }
@@ -158,6 +165,14 @@ impl Executor {
         let slot = &mut tasks[index as usize];
         slot.queued = true;
         self.ready.borrow_mut().push_back((index, slot.generation));
+    }
+
+    /// Notes what the running task will read when it next runs.
+    pub(crate) fn touching_next(&self, touches: [*const (); 2]) {
+        let index = self.running.get();
+        if let Some(slot) = self.tasks.borrow_mut().get_mut(index as usize) {
+            slot.next_touches = touches.map(|p| p as usize);
+        }
     }
 
     fn wake(&self, index: u32, generation: u32) {
@@ -289,6 +304,7 @@ impl Executor {
         if let Some(Slot {
             future: Some(f),
             touches,
+            next_touches,
             ..
         }) = tasks.get(index as usize)
         {
@@ -296,6 +312,9 @@ impl Executor {
             prefetch(start, std::mem::size_of_val(&**f));
             for &at in touches.iter().filter(|&&at| at != 0) {
                 prefetch(at as *const u8, 128);
+            }
+            for &at in next_touches.iter().filter(|&&at| at != 0) {
+                prefetch(at as *const u8, 64);
             }
         }
     }
@@ -324,10 +343,12 @@ impl Executor {
         let Some(mut future) = future else { return };
         self.count_step();
         let waker = waker(index, generation);
+        self.running.set(index);
         let done = future
             .as_mut()
             .poll(&mut Context::from_waker(&waker))
             .is_ready();
+        self.running.set(ROOT);
         let mut tasks = self.tasks.borrow_mut();
         let slot = &mut tasks[index as usize];
         if done {
@@ -509,5 +530,33 @@ mod tests {
             t.duration_since(time::now())
         });
         assert_eq!(out, Some(Duration::ZERO));
+    }
+
+    /// What a running task says it will read next is kept with it until it says
+    /// otherwise, and a task that said nothing keeps nothing.
+    #[test]
+    fn a_task_notes_what_it_reads_next() {
+        let noted = block_on(async {
+            // Addresses only (never read): as numbers, so that the task is Send.
+            let (a, b) = (0x1000usize, 0x2040usize);
+            time::spawn(async move {
+                time::touching_next([a as *const (), b as *const ()]);
+                time::sleep(Duration::from_millis(5)).await;
+            });
+            time::spawn(async {
+                time::sleep(Duration::from_millis(5)).await;
+            });
+            time::sleep(Duration::from_millis(1)).await;
+            let noted = with(|e| {
+                let tasks = e.tasks.borrow();
+                (tasks[0].next_touches, tasks[1].next_touches)
+            });
+            (noted, [a, b])
+        });
+        let Some((Some((first, second)), expected)) = noted else {
+            panic!("the run did not end");
+        };
+        assert_eq!(first, expected);
+        assert_eq!(second, [0, 0]);
     }
 }

@@ -95,6 +95,13 @@ pub fn spawn_touching<F: Future<Output = ()> + Send + 'static>(future: F, touche
     }
 }
 
+/// Tells the sim what the running task will read when it next runs, beside what it
+/// said when spawned (see [`spawn_touching`]): state it reaches behind pointers that
+/// change as it goes. A hint, never read; tokio takes none.
+pub fn touching_next(touches: [*const (); 2]) {
+    executor::with(|e| e.touching_next(touches));
+}
+
 /// Waits until `end`, or until `stop` is set; returns whether it was `stop`. The sim's
 /// executor looks in on its root every so many steps (polls and jumps of time); tokio's clock is real,
 /// so there the flag is read every second.
