@@ -302,11 +302,21 @@ impl Resource {
     /// token was not seen before (or whose introspection answer is past its cache
     /// time). For that one None, having counted nothing.
     pub(crate) fn respond_now(&self, asking: &Asking<'_>) -> Option<Response> {
-        let asked = match read(asking, self.dialect) {
-            Ok(asked) => Ok((self.check_seen(asked.token)?, asked.dialect)),
+        let read = read(asking, self.dialect);
+        // One lock for the lookup and the counts of the request that passes, by far
+        // the most common (its answer takes no other).
+        let mut state = self.state();
+        let asked = match read {
+            Ok(asked) => Ok((self.check_seen_in(&state, asked.token)?, asked.dialect)),
             Err(refusal) => Err(refusal),
         };
-        self.state().stats.requests += 1;
+        state.stats.requests += 1;
+        if let Ok((Ok(()), _)) = asked {
+            state.stats.ok += 1;
+            drop(state);
+            return Some(asking.frame(passed()));
+        }
+        drop(state);
         Some(asking.frame(match asked {
             Ok((checked, dialect)) => self.answer(checked, dialect),
             Err(refusal) => self.refuse(refusal),
@@ -356,7 +366,7 @@ impl Resource {
         match checked {
             Ok(()) => {
                 self.state().stats.ok += 1;
-                json(StatusCode::OK, r#"{"ok":true}"#)
+                passed()
             }
             // Not the token's fault: a bad request, or a check that could not be made.
             Err(Rejection::Malformed) => {
@@ -416,12 +426,12 @@ impl Resource {
     /// The check of a token verified before, from the cache; None for a token not
     /// seen, or whose introspection answer is past its cache time (asked again).
     fn check_seen(&self, token: &[u8]) -> Option<Result<(), Rejection>> {
-        let cached = self
-            .state()
-            .verified
-            .tokens
-            .get(verified::TokenBytes::new(token))
-            .copied()?;
+        self.check_seen_in(&self.state(), token)
+    }
+
+    /// [`Resource::check_seen`], with the state already locked.
+    fn check_seen_in(&self, state: &State, token: &[u8]) -> Option<Result<(), Rejection>> {
+        let cached = *state.verified.tokens.get(verified::TokenBytes::new(token))?;
         let fresh = cached.until_ms == i64::MAX || self.clock.now_ms() < cached.until_ms;
         fresh.then(|| self.check_time_and_family(&cached))
     }
@@ -754,6 +764,11 @@ static B64TOKEN: [bool; 256] = {
     }
     t
 };
+
+/// The answer to a request whose token passed.
+fn passed() -> Response {
+    json(StatusCode::OK, r#"{"ok":true}"#)
+}
 
 fn json(status: StatusCode, body: &'static str) -> Response {
     let mut resp = Response::new(Bytes::from_static(body.as_bytes()));
