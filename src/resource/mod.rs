@@ -431,7 +431,10 @@ impl Resource {
 
     /// [`Resource::check_seen`], with the state already locked.
     fn check_seen_in(&self, state: &State, token: &[u8]) -> Option<Result<(), Rejection>> {
-        let cached = *state.verified.tokens.get(verified::TokenBytes::new(token))?;
+        let cached = *state
+            .verified
+            .tokens
+            .get(verified::TokenBytes::new(token))?;
         let fresh = cached.until_ms == i64::MAX || self.clock.now_ms() < cached.until_ms;
         fresh.then(|| self.check_time_and_family(&cached))
     }
