@@ -208,7 +208,10 @@ impl KeySet {
     /// Signs `claims` as a JWT with the current key (`typ: JWT`, `kid` set): RFC 7515's
     /// compact serialization, base64url without padding.
     pub(crate) fn sign(&self, claims: &impl Serialize) -> Result<String, KeyError> {
-        let payload = serde_json::to_vec(claims).map_err(|e| KeyError::Sign(e.to_string()))?;
+        // Room for the claims a token carries: grown from nothing, the payload was
+        // reallocated six times for every token.
+        let mut payload = Vec::with_capacity(512);
+        serde_json::to_writer(&mut payload, claims).map_err(|e| KeyError::Sign(e.to_string()))?;
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
         let key = &keys.all[keys.current];
         let mut jwt = String::with_capacity(key.header_b64.len() + payload.len() * 4 / 3 + 400);

@@ -118,7 +118,11 @@ fn only(req: &Request, method: Method) -> Option<Response> {
 
 /// A JSON answer with the headers RFC 6749 §5.1 requires of token responses.
 fn json(status: StatusCode, body: &impl Serialize) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    // Room for a token answer (its tokens and a few fields), not grown from nothing.
+    let mut bytes = Vec::with_capacity(1024);
+    if serde_json::to_writer(&mut bytes, body).is_err() {
+        bytes.clear();
+    }
     let mut resp = Response::new(Bytes::from(bytes));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
