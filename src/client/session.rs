@@ -233,6 +233,12 @@ impl<E: Exchange> Client<E> {
             .send_api(call, timeout, self.draws.next())
     }
 
+    /// Where the API read the token of the call just sent (see
+    /// [`Exchange::api_touches`]).
+    pub(crate) fn api_touches(&self) -> [usize; 2] {
+        self.group.exchange.api_touches()
+    }
+
     fn token_request(&self, pairs: &[(&str, &str)]) -> Request {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)

@@ -116,13 +116,18 @@ pub async fn request<E: Exchange>(instance: &Arc<Instance<E>>, rng: &mut Rng) ->
         };
         let client = instance.client();
         let t0 = crate::clock::time::now();
+        let answering = client.send_api(&token.header);
+        // What the next request reads again: the token, the end of its header (which
+        // the API hashes) and where the API found it.
         let header = token.header.as_bytes();
-        // The token and the end of its header, read again by the next request.
+        let [number, entry] = client.api_touches();
         crate::clock::time::touching_next([
             Arc::as_ptr(&token).cast(),
             header[header.len().saturating_sub(16)..].as_ptr().cast(),
+            number as *const (),
+            entry as *const (),
         ]);
-        let answer = client.send_api(&token.header).await.ok();
+        let answer = answering.await.ok();
         drop(token);
         match settle(client, t0, answer, version, &mut tries, rng) {
             Step::Over(ok) => break ok,

@@ -39,7 +39,7 @@ struct Slot {
     queued: bool,
     touches: [usize; 2],
     /// What it said, while it last ran, it will read when it next runs (0: nothing).
-    next_touches: [usize; 2],
+    next_touches: [usize; 4],
 }
 
 /// An armed timer: whom to wake. `generation` moves on when it is dropped or fires, so
@@ -153,7 +153,7 @@ impl Executor {
             Some(i) => {
                 tasks[i as usize].future = Some(future);
                 tasks[i as usize].touches = touches;
-                tasks[i as usize].next_touches = [0; 2];
+                tasks[i as usize].next_touches = [0; 4];
                 i
             }
             None => {
@@ -162,7 +162,7 @@ impl Executor {
                     generation: 0,
                     queued: false,
                     touches,
-                    next_touches: [0; 2],
+                    next_touches: [0; 4],
                 });
                 (tasks.len() - 1) as u32
             }
@@ -173,7 +173,7 @@ impl Executor {
     }
 
     /// Notes what the running task will read when it next runs.
-    pub(crate) fn touching_next(&self, touches: [*const (); 2]) {
+    pub(crate) fn touching_next(&self, touches: [*const (); 4]) {
         let index = self.running.get();
         if let Some(slot) = self.tasks.borrow_mut().get_mut(index as usize) {
             slot.next_touches = touches.map(|p| p as usize);
@@ -588,7 +588,12 @@ mod tests {
             // Addresses only (never read): as numbers, so that the task is Send.
             let (a, b) = (0x1000usize, 0x2040usize);
             time::spawn(async move {
-                time::touching_next([a as *const (), b as *const ()]);
+                time::touching_next([
+                    a as *const (),
+                    b as *const (),
+                    std::ptr::null(),
+                    std::ptr::null(),
+                ]);
                 time::sleep(Duration::from_millis(5)).await;
             });
             time::spawn(async {
@@ -599,13 +604,13 @@ mod tests {
                 let tasks = e.tasks.borrow();
                 (tasks[0].next_touches, tasks[1].next_touches)
             });
-            (noted, [a, b])
+            (noted, [a, b, 0, 0])
         });
         let Some((Some((first, second)), expected)) = noted else {
             panic!("the run did not end");
         };
         assert_eq!(first, expected);
-        assert_eq!(second, [0, 0]);
+        assert_eq!(second, [0; 4]);
     }
 
     /// Timers due at one instant fire together in the order armed, the dropped ones

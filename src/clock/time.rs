@@ -98,7 +98,7 @@ pub fn spawn_touching<F: Future<Output = ()> + Send + 'static>(future: F, touche
 /// Tells the sim what the running task will read when it next runs, beside what it
 /// said when spawned (see [`spawn_touching`]): state it reaches behind pointers that
 /// change as it goes. A hint, never read; tokio takes none.
-pub fn touching_next(touches: [*const (); 2]) {
+pub fn touching_next(touches: [*const (); 4]) {
     executor::with(|e| e.touching_next(touches));
 }
 

@@ -121,6 +121,12 @@ pub trait Exchange: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Response, ExchangeError>> + Send + 'a {
         self.send(Endpoint::Api, call.request(), timeout, draw)
     }
+
+    /// Where the API read the token of the call just sent, when it is in this process
+    /// (a hint for the sim, never read; 0 when unknown).
+    fn api_touches(&self) -> [usize; 2] {
+        [0; 2]
+    }
 }
 
 /// `Basic base64(urlencode(id):urlencode(secret))`, RFC 6749 §2.3.1.

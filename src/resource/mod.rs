@@ -147,6 +147,8 @@ struct Verified {
 struct State {
     stats: ResourceStats,
     verified: Verified,
+    /// Where the last token found in the cache was found (see [`Resource::last_found`]).
+    found: [usize; 2],
 }
 
 pub struct Resource {
@@ -196,6 +198,7 @@ impl Resource {
                     tokens: Default::default(),
                     sweep_at: MIN_SWEEP,
                 },
+                found: [0; 2],
             }),
         }
     }
@@ -307,7 +310,7 @@ impl Resource {
         // the most common (its answer takes no other).
         let mut state = self.state();
         let asked = match read {
-            Ok(asked) => Ok((self.check_seen_in(&state, asked.token)?, asked.dialect)),
+            Ok(asked) => Ok((self.check_seen_in(&mut state, asked.token)?, asked.dialect)),
             Err(refusal) => Err(refusal),
         };
         state.stats.requests += 1;
@@ -423,18 +426,25 @@ impl Resource {
         }
     }
 
+    /// Where in its cache the last token it found was: a request loop that will present
+    /// the same token again has the sim load them before its next request (a hint).
+    pub(crate) fn last_found(&self) -> [usize; 2] {
+        self.state().found
+    }
+
     /// The check of a token verified before, from the cache; None for a token not
     /// seen, or whose introspection answer is past its cache time (asked again).
     fn check_seen(&self, token: &[u8]) -> Option<Result<(), Rejection>> {
-        self.check_seen_in(&self.state(), token)
+        self.check_seen_in(&mut self.state(), token)
     }
 
     /// [`Resource::check_seen`], with the state already locked.
-    fn check_seen_in(&self, state: &State, token: &[u8]) -> Option<Result<(), Rejection>> {
-        let cached = *state
+    fn check_seen_in(&self, state: &mut State, token: &[u8]) -> Option<Result<(), Rejection>> {
+        let (&cached, places) = state
             .verified
             .tokens
-            .get(verified::TokenBytes::new(token))?;
+            .find(verified::TokenBytes::new(token))?;
+        state.found = places;
         let fresh = cached.until_ms == i64::MAX || self.clock.now_ms() < cached.until_ms;
         fresh.then(|| self.check_time_and_family(&cached))
     }

@@ -149,13 +149,25 @@ impl<V> Tokens<V> {
         self.entries.len()
     }
 
+    #[cfg(test)]
     pub(super) fn get(&self, token: &TokenBytes) -> Option<&V> {
+        self.find(token).map(|(v, _)| v)
+    }
+
+    /// The value cached for `token`, and the two places its lookup read: its number in
+    /// the table and its entry (for a caller that will look it up again to ask for
+    /// them early).
+    pub(super) fn find(&self, token: &TokenBytes) -> Option<(&V, [usize; 2])> {
         let entries = &self.entries;
-        self.table
-            .find(hash_of(&token.0), |&i| {
-                TokenBytes::new(entries[i as usize].0.token()) == token
-            })
-            .map(|&i| &entries[i as usize].1)
+        let number = self.table.find(hash_of(&token.0), |&i| {
+            TokenBytes::new(entries[i as usize].0.token()) == token
+        })?;
+        let entry = &entries[*number as usize];
+        let places = [
+            std::ptr::from_ref(number) as usize,
+            std::ptr::from_ref(entry) as usize,
+        ];
+        Some((&entry.1, places))
     }
 
     /// Caches `value` for `key`, in place of what was cached for the same token.

@@ -51,6 +51,10 @@ impl Exchange for SimExchange {
         let job = Job::Resource(&r.handler, Asking::Api(call));
         answer(&r.gate, job, Endpoint::Api, timeout, Some(draw))
     }
+
+    fn api_touches(&self) -> [usize; 2] {
+        self.world.resource.handler.last_found()
+    }
 }
 
 /// Runs `world` on the sim's executor (sim/live: the clock): one thread, on virtual
