@@ -2,11 +2,11 @@
 //! population that cannot fit is refused with a figure instead of eating the machine.
 //!
 //! The figures are measured: peak resident memory of sim runs for 10 minutes, of
-//! 40,000 clients with one and with four request loops each (80,788 and 144,232 KB:
-//! 541 bytes a loop, its future, its task's place and its timer), and of 1,000,000
-//! clients with one (1,925,222 KB: 1,971 bytes a client with its loop, the tables that
-//! grow by doubling at their largest). So about 1.41 KB a client (its session, token
-//! store, tokens, the issuer's family and the API's cache entry) and 545 bytes a
+//! 40,000 clients with one and with four request loops each (83,908 and 149,064 KB:
+//! 556 bytes a loop, its future, its task's place and its timer), and of 1,000,000
+//! clients with one (1,803,828 KB: 1,830 bytes a client with its loop, the tables that
+//! grow by doubling at their largest). So about 1.29 KB a client (its session, token
+//! store, tokens, the issuer's family and the API's cache entry) and 556 bytes a
 //! request loop, over a base of 16 MiB. Live runs hold connections on top of that, so
 //! their estimate is a floor.
 
@@ -14,9 +14,9 @@ use super::Scenario;
 use crate::contract::Series;
 
 /// One client's share, workers aside (bytes).
-pub const PER_CLIENT: u64 = 1_410;
+pub const PER_CLIENT: u64 = 1_290;
 /// One request loop of one instance (bytes).
-pub const PER_WORKER: u64 = 545;
+pub const PER_WORKER: u64 = 556;
 /// The process before any client (bytes).
 pub const BASE: u64 = 16 << 20;
 
