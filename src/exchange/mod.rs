@@ -122,8 +122,9 @@ pub trait Exchange: Send + Sync + 'static {
         self.send(Endpoint::Api, call.request(), timeout, draw)
     }
 
-    /// Where the API read the token of the call just sent, when it is in this process
-    /// (a hint for the sim, never read; 0 when unknown).
+    /// Where the API, when it is in this process, last found a token it had verified:
+    /// the call just sent's, unless that one was new (a hint for the sim's prefetch,
+    /// never read, so a stale one costs a wasted load; 0 when unknown).
     fn api_touches(&self) -> [usize; 2] {
         [0; 2]
     }
