@@ -233,7 +233,7 @@ impl<E: Exchange> Client<E> {
             .send_api(call, timeout, self.draws.next())
     }
 
-    /// Where the API read the token of the call just sent (see
+    /// Where the API last found a token it had verified: a hint (see
     /// [`Exchange::api_touches`]).
     pub(crate) fn api_touches(&self) -> [usize; 2] {
         self.group.exchange.api_touches()
