@@ -21,6 +21,10 @@ pub struct Report {
     pub variant: Option<String>,
     pub seed: u64,
     pub mode: String,
+    /// Only in a run against a user's own servers (`targets`): which, and how the
+    /// clients got their tokens. Absent from every other report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Targets>,
     /// Time covered by the run (simulated in `sim`); shorter than asked when interrupted.
     pub duration_seconds: f64,
     /// Wall-clock facts: the only fields that differ between two runs of one scenario.
@@ -54,6 +58,17 @@ pub struct Report {
     /// needs beyond the figures above. Absent from every other report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker: Option<Worker>,
+}
+
+/// The external servers a `targets` run drove.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Targets {
+    pub issuer: String,
+    pub resource: String,
+    /// `password`, `client_credentials` or `refresh_token`.
+    pub grant: String,
+    /// `client_secret_basic`, `client_secret_post` or `none`.
+    pub client_auth: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -116,11 +131,22 @@ pub struct Login {
     pub initial: u64,
     /// Re-authentications caused by a dead refresh token.
     pub forced: u64,
-    /// Password-grant attempts that failed (and were retried).
+    /// Login attempts that failed (and were retried, or given up).
     pub failed: u64,
     /// Logins answered from the client's own throttle, without reaching the issuer.
     #[serde(default)]
     pub replayed: u64,
+    /// Logins of a client that had no refresh token to renew with (the
+    /// client_credentials grant, or an issuer that gave none): how it renews.
+    #[serde(default)]
+    pub renewed: u64,
+    /// Logins of a client whose every earlier login had failed.
+    #[serde(default)]
+    pub retried: u64,
+    /// The first error the token endpoint answered a login or refresh with
+    /// (`400 invalid_client: unknown client`); absent when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -128,6 +154,9 @@ pub struct Clients {
     /// Clients logged out for good: their refresh token was refused and their policy
     /// cannot log in again (`on_invalid_grant: fail`); their requests fail from then on.
     pub logged_out: u64,
+    /// Clients that obtained a token at least once.
+    #[serde(default)]
+    pub with_token: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

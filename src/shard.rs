@@ -283,9 +283,7 @@ mod tests {
         locked.targets = Some(crate::scenario::Targets {
             issuer: "http://127.0.0.1:8080/token".into(),
             resource: "http://127.0.0.1:8081/api/me".into(),
-            client_id: None,
-            client_secret: None,
-            password: None,
+            ..Default::default()
         });
         assert!(problems(&locked, Shard { index: 1, of: 2 }, None).is_empty());
         locked.clients[1].policy.lock = Some(crate::scenario::LockSpec {

@@ -375,3 +375,46 @@ fn the_readme_sample_of_a_refused_scenario_is_true() {
         .expect("the README shows the sample");
     assert_eq!(String::from_utf8_lossy(&out.stderr), sample);
 }
+
+#[test]
+fn a_targets_run_in_which_no_client_gets_a_token_exits_3_with_the_issuers_error() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ours = tokenstorm::scenario::parse(
+        "name: ext\nduration: 1h\nclients: [ { name: c, count: 1 } ]\n",
+        "ext.yaml",
+    )
+    .unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let servers = rt
+        .block_on(tokenstorm::world::live::serve(
+            &ours,
+            any,
+            any,
+            tokenstorm::server::Limits::default(),
+        ))
+        .unwrap();
+    let dir = temp_dir("no-token");
+    let scenario = write(
+        &dir,
+        "s.yaml",
+        &format!(
+            "name: wrong-secret\nmode: live\nduration: 1s\ntargets:\n  issuer: http://{}/token\n  resource: http://{}/api/me\n  client_id: demo\n  client_secret: not-the-secret\nclients: [ {{ name: c, count: 2 }} ]\n",
+            servers.issuer, servers.resource
+        ),
+    );
+    let out_dir = dir.join("out").display().to_string();
+    let out = tokenstorm(&["run", &scenario, "--out", &out_dir, "--quiet"]);
+    assert_eq!(out.status.code(), Some(3), "{}", common::show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no client could obtain a token")
+            && stderr.contains("401 invalid_client: unknown client or wrong secret"),
+        "{stderr}"
+    );
+    // What it measured is still written.
+    assert!(Path::new(&out_dir).join("wrong-secret.json").exists());
+    rt.block_on(servers.stop());
+}

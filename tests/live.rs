@@ -1,6 +1,8 @@
 //! `mode: live`: the same clients over real HTTP in real time, against servers started
 //! in-process on loopback, or against external servers named by `targets`.
 
+mod common;
+
 use std::net::SocketAddr;
 
 use tokenstorm::run::{self, Control};
@@ -159,4 +161,161 @@ fn a_connection_the_server_closed_while_idle_is_replaced_not_failed() {
         }
         servers.stop().await;
     });
+}
+
+/// Our own servers, started on loopback as a user's issuer and API would be, with
+/// `ttl` access tokens; and a runtime to keep them running.
+fn external(ttl: &str) -> (tokio::runtime::Runtime, live::Servers) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let yaml = format!(
+        "name: ext\nduration: 1h\nissuer: {{ access_token: {{ ttl: {ttl} }} }}\nclients: [ {{ name: c, count: 1 }} ]\n"
+    );
+    let external = scenario::parse(&yaml, "ext.yaml").unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let servers = rt
+        .block_on(live::serve(&external, any, any, Limits::default()))
+        .unwrap();
+    (rt, servers)
+}
+
+/// A `targets` scenario against `servers`: `clients` clients sending every 50 ms for
+/// 2 s, with these extra `targets` keys (indented by four spaces).
+fn targets_scenario(servers: &live::Servers, clients: u32, keys: &str) -> String {
+    format!(
+        "name: t\nmode: live\nduration: 2s\ntargets:\n    issuer: http://{}/token\n    resource: http://{}/api/me\n{keys}clients:\n  - name: c\n    count: {clients}\n    requests: {{ every: 50ms, distribution: constant }}\n",
+        servers.issuer, servers.resource
+    )
+}
+
+#[test]
+fn targets_get_tokens_with_client_credentials_and_ask_again_when_they_run_out() {
+    let (rt, servers) = external("1s");
+    let yaml = targets_scenario(
+        &servers,
+        3,
+        "    client_id: demo\n    client_secret: demo-secret\n    client_auth: client_secret_post\n    grant: client_credentials\n    token_request: { scope: api }\n",
+    );
+    let s = scenario::parse(&yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let r = run::run(&s, &Control::default()).unwrap();
+    assert_eq!(r.requests.failed, 0, "{:?}", r.requests);
+    assert_eq!(
+        r.login.initial, 3,
+        "one first login per client: {:?}",
+        r.login
+    );
+    assert_eq!(r.clients.with_token, 3);
+    // No refresh token: a client renews by asking again (1-second tokens, 2 seconds).
+    assert_eq!(r.refresh.attempts, 0, "{:?}", r.refresh);
+    assert!(r.login.renewed >= 3, "{:?}", r.login);
+    assert_eq!(r.login.forced, 0);
+    let (issuer, _, _) = servers.stats();
+    assert_eq!(issuer.logins, 0, "no password grant: {issuer:?}");
+    let asked = r.login.initial + r.login.renewed;
+    assert!(
+        (asked..=asked + 3).contains(&issuer.client_credentials),
+        "{issuer:?} {:?}",
+        r.login
+    );
+    let t = r.targets.as_ref().expect("a targets run says so");
+    assert_eq!(
+        (t.grant.as_str(), t.client_auth.as_str()),
+        ("client_credentials", "client_secret_post")
+    );
+    rt.block_on(servers.stop());
+}
+
+/// A refresh token of our issuer for user `user`, by a password grant over HTTP.
+fn refresh_token_of(issuer: SocketAddr, user: &str) -> String {
+    use std::io::{Read, Write};
+    let body = format!("grant_type=password&username={user}&password=demo-password");
+    let mut conn = std::net::TcpStream::connect(issuer).unwrap();
+    write!(
+        conn,
+        "POST /token HTTP/1.1\r\nHost: {issuer}\r\nAuthorization: Basic ZGVtbzpkZW1vLXNlY3JldA==\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let json = answer.split("\r\n\r\n").nth(1).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    v["refresh_token"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn targets_start_each_client_from_a_refresh_token_it_was_provisioned_with() {
+    let (rt, servers) = external("1s");
+    let dir = common::temp_dir("live", "provisioned");
+    let tokens: Vec<String> = (0..3)
+        .map(|n| refresh_token_of(servers.issuer, &format!("device-{n}")))
+        .collect();
+    std::fs::write(dir.join("tokens.txt"), tokens.join("\n") + "\n\n").unwrap();
+    let yaml = targets_scenario(
+        &servers,
+        3,
+        "    grant: refresh_token\n    refresh_tokens: tokens.txt\n",
+    );
+    let file = dir.join("t.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    // The file is read relative to the scenario's folder.
+    let s = scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    let (before, _, _) = servers.stats();
+    let r = run::run(&s, &Control::default()).unwrap();
+    assert_eq!(r.requests.failed, 0, "{:?}", r.requests);
+    assert_eq!(r.login.initial, 0, "no login at all: {:?}", r.login);
+    assert_eq!(r.clients.with_token, 3);
+    assert!(r.refresh.succeeded >= 3, "{:?}", r.refresh);
+    let (after, _, _) = servers.stats();
+    assert_eq!(after.logins, before.logins, "{after:?}");
+    assert!(after.refreshes - before.refreshes >= r.refresh.succeeded);
+    assert_eq!(
+        after.reuse_detected, 0,
+        "each client its own token: {after:?}"
+    );
+
+    // Fewer tokens than clients: refused before the run, naming the file.
+    let four = targets_scenario(
+        &servers,
+        4,
+        "    grant: refresh_token\n    refresh_tokens: tokens.txt\n",
+    );
+    std::fs::write(&file, four).unwrap();
+    let e = scenario::load(&file).unwrap_err().to_string();
+    assert!(
+        e.contains("targets.refresh_tokens") && e.contains("3 refresh token(s) for 4 client(s)"),
+        "{e}"
+    );
+    rt.block_on(servers.stop());
+}
+
+#[test]
+fn a_targets_run_whose_clients_get_no_token_counts_clients_and_keeps_the_issuers_error() {
+    let (rt, servers) = external("1m");
+    let yaml = targets_scenario(
+        &servers,
+        2,
+        "    client_id: demo\n    client_secret: wrong\n",
+    );
+    let s = scenario::parse(&yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let r = run::run(&s, &Control::default()).unwrap();
+    assert_eq!(r.requests.ok, 0);
+    assert_eq!(r.login.initial, 2, "clients, not attempts: {:?}", r.login);
+    assert!(
+        r.login.retried > 0 && r.login.failed > r.login.initial,
+        "{:?}",
+        r.login
+    );
+    assert_eq!(r.clients.with_token, 0);
+    let error = r.login.first_error.as_deref().unwrap_or_default();
+    assert!(error.starts_with("401 invalid_client"), "{error}");
+    let why = tokenstorm::report::no_token_obtained(&r).expect("a failed run");
+    assert!(
+        why.contains("invalid_client") && why.contains("grant password"),
+        "{why}"
+    );
+    rt.block_on(servers.stop());
 }

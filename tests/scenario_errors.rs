@@ -469,3 +469,97 @@ fn faults_are_checked_key_by_key() {
     ));
     assert_eq!(p.path, "issuer.rate_limit.per_second");
 }
+
+/// A `targets` scenario with these lines added under `targets` (two spaces in).
+fn with_targets(keys: &str) -> String {
+    format!(
+        "name: t\nmode: live\nduration: 1m\nclients: [ {{ name: c, count: 2 }} ]\ntargets:\n  issuer: http://127.0.0.1:1/token\n  resource: http://127.0.0.1:1/api\n{keys}"
+    )
+}
+
+#[test]
+fn a_targets_grant_that_cannot_work_is_refused_with_what_is_accepted() {
+    let p = problem(&with_targets("  grant: implicit\n"));
+    assert_eq!((p.path.as_str(), p.line), ("targets.grant", Some(8)));
+    assert!(
+        p.message
+            .contains("password, client_credentials, refresh_token"),
+        "{p}"
+    );
+    let p = problem(&with_targets("  grant: authorization_code\n"));
+    assert_eq!(p.path, "targets.grant");
+    assert!(
+        p.message.contains("person") && p.message.contains("accepted: password"),
+        "{p}"
+    );
+    let p = problem(&with_targets("  client_auth: private_key_jwt\n"));
+    assert!(
+        p.message
+            .contains("client_secret_basic, client_secret_post, none"),
+        "{p}"
+    );
+}
+
+#[test]
+fn refresh_tokens_are_refused_unless_a_readable_file_gives_one_per_client() {
+    let p = problem(&with_targets("  grant: refresh_token\n"));
+    assert!(
+        p.path == "targets.refresh_tokens" && p.message.contains("one per client"),
+        "{p}"
+    );
+    let p = problem(&with_targets(
+        "  grant: refresh_token\n  refresh_tokens: /nonexistent/t.txt\n",
+    ));
+    assert!(
+        p.message.contains("cannot read `/nonexistent/t.txt`"),
+        "{p}"
+    );
+    let p = problem(&with_targets("  refresh_tokens: t.txt\n"));
+    assert!(
+        p.message.contains("only with `grant: refresh_token`"),
+        "{p}"
+    );
+    let dir = std::env::temp_dir().join(format!("tokenstorm-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tokens = dir.join("one.txt");
+    std::fs::write(&tokens, "rt-1\n\n").unwrap();
+    let text = with_targets(&format!(
+        "  grant: refresh_token\n  refresh_tokens: {}\n",
+        tokens.display()
+    ));
+    let p = problem(&text);
+    assert!(
+        p.message.contains("1 refresh token(s) for 2 client(s)"),
+        "{p}"
+    );
+    std::fs::write(&tokens, "rt-1\nrt-2\n").unwrap();
+    parse(&text, FILE).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn client_authentication_and_token_request_parameters_are_checked() {
+    let p = problem(&with_targets("  client_auth: none\n  client_secret: s\n"));
+    assert_eq!(p.path, "targets.client_secret");
+    let p = problem(&with_targets("  client_auth: none\n"));
+    assert!(
+        p.path == "targets.client_id" && p.message.contains("public client"),
+        "{p}"
+    );
+    let p = problem(&with_targets(
+        "  token_request: { resource: [https://a/, not-a-uri] }\n",
+    ));
+    assert_eq!(p.path, "targets.token_request.resource[1]");
+    assert!(p.message.contains("RFC 8707"), "{p}");
+    let p = problem(&with_targets(
+        "  token_request: { extra: { grant_type: x } }\n",
+    ));
+    assert_eq!(p.path, "targets.token_request.extra.grant_type");
+    let p = problem(&with_targets("  token_request: { extra: { scope: x } }\n"));
+    assert!(p.message.contains("token_request.scope"), "{p}");
+    parse(
+        &with_targets("  client_auth: none\n  client_id: spa\n  token_request: { scope: openid offline_access, resource: https://api.example/, audience: api, extra: { prompt: none } }\n"),
+        FILE,
+    )
+    .unwrap();
+}

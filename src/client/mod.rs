@@ -6,6 +6,7 @@
 //! workers send API requests until the run ends. The same code runs on the sim's
 //! virtual clock and, over an HTTP exchange, in real time.
 
+mod credentials;
 mod flight;
 mod instance;
 pub(crate) mod session;
@@ -24,10 +25,9 @@ use crate::exchange::Exchange;
 pub use crate::exchange::basic_auth;
 use crate::metrics::Metrics;
 use crate::rng::{self, stream};
-use crate::scenario::{
-    ClientGroup, ClockOffset, Coordination, Dialect, IssuerConfig, RefreshMode, Start,
-};
+use crate::scenario::{ClientGroup, ClockOffset, Coordination, Dialect, RefreshMode, Start};
 use crate::shard::Shard;
+pub use credentials::{ClientAuth, Credentials};
 pub use instance::Instance;
 pub use session::{Client, Group, Need};
 
@@ -86,7 +86,7 @@ struct Plan {
 pub(crate) fn spawn_group<E: Exchange>(
     g: usize,
     group: &ClientGroup,
-    issuer: &IssuerConfig,
+    credentials: Credentials,
     dialect: Dialect,
     exchange: Arc<E>,
     metrics: Arc<Metrics>,
@@ -102,8 +102,7 @@ pub(crate) fn spawn_group<E: Exchange>(
         metrics,
         policy: group.resolved.clone(),
         login_latency: group.login.latency,
-        client_auth: basic_auth(&issuer.client_id, &issuer.client_secret),
-        password: issuer.password.clone(),
+        credentials,
         api: api_uri(group.dialect),
         dialect: group.dialect.unwrap_or(dialect),
         lock,
@@ -153,6 +152,9 @@ fn new_client<E: Exchange>(
         clock.fixed_skew(offset),
         draws,
     ));
+    if let Some(token) = shared.credentials.provisioned(c) {
+        client.provision(token);
+    }
     (at, client)
 }
 

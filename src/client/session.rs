@@ -14,9 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::clock::Instant;
-use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
-use http::{HeaderValue, Method, StatusCode, Uri};
+use http::{HeaderValue, StatusCode, Uri};
 use rand::RngExt;
 
 use super::store::{AccessToken, TokenResponse, TokenState};
@@ -28,7 +26,7 @@ use crate::metrics::{LoginKind, Metrics, RefreshEnd};
 use crate::rng::Rng;
 use crate::scenario::policy::Policy;
 use crate::scenario::{
-    Dialect, JitterDirection, JitterPer, OnInvalidGrant, OnLockTimeout, RetryAfter,
+    Dialect, Grant, JitterDirection, JitterPer, OnInvalidGrant, OnLockTimeout, RetryAfter,
 };
 
 /// What every client of a group shares.
@@ -39,9 +37,8 @@ pub struct Group<E> {
     pub metrics: Arc<Metrics>,
     pub policy: Policy,
     pub login_latency: Dur,
-    /// `Basic ...` for client_secret_basic.
-    pub client_auth: HeaderValue,
-    pub password: String,
+    /// How its clients get tokens and authenticate at the token endpoint.
+    pub credentials: super::Credentials,
     /// The API request every worker sends (its query names the group's dialect).
     pub api: Uri,
     /// How the API answers a rejected token: a 403 counts as unauthorized in
@@ -112,6 +109,34 @@ pub(super) fn draw_jitter(policy: &Policy, rng: &mut Rng) -> i64 {
     }
 }
 
+/// An error answer of the token endpoint in a line: `400 invalid_client: unknown
+/// client` from an RFC 6749 §5.2 body, else the status and the body's start.
+fn describe_error(resp: &Response) -> String {
+    #[derive(serde::Deserialize)]
+    struct E {
+        error: String,
+        #[serde(default)]
+        error_description: Option<String>,
+    }
+    let status = resp.status().as_u16();
+    match serde_json::from_slice::<E>(resp.body()) {
+        Ok(E {
+            error,
+            error_description: Some(d),
+        }) => format!("{status} {error}: {d}"),
+        Ok(E { error, .. }) => format!("{status} {error}"),
+        Err(_) => {
+            let body = String::from_utf8_lossy(resp.body());
+            let body: String = body.trim().chars().take(200).collect();
+            if body.is_empty() {
+                status.to_string()
+            } else {
+                format!("{status}: {body}")
+            }
+        }
+    }
+}
+
 /// The `error` code of an RFC 6749 §5.2 error body.
 fn oauth_error(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
@@ -132,6 +157,8 @@ pub struct Client<E> {
     /// Logged out for good: its refresh token died and it cannot log in again.
     logged_out: AtomicBool,
     logged_in: AtomicBool,
+    /// Its first login has started (so later ones while not logged in are retries).
+    began: AtomicBool,
     pub(super) clock: ActorClock,
     /// Its number in the group: it names its user and its key (made when needed, not
     /// kept: two strings a client are 100 bytes and two allocations).
@@ -156,10 +183,16 @@ impl<E: Exchange> Client<E> {
             clock,
             store: Mutex::new(TokenState::default()),
             logged_in: AtomicBool::new(false),
+            began: AtomicBool::new(false),
             logged_out: AtomicBool::new(false),
             throttled: Default::default(),
             last_refresh: Mutex::new(None),
         }
+    }
+
+    /// Starts it from a refresh token it was provisioned with (`grant: refresh_token`).
+    pub(crate) fn provision(&self, refresh_token: &str) {
+        lock(&self.store).refresh_token = Some(refresh_token.into());
     }
 
     pub(crate) fn group(&self) -> &Group<E> {
@@ -239,22 +272,6 @@ impl<E: Exchange> Client<E> {
         self.group.exchange.api_touches()
     }
 
-    fn token_request(&self, pairs: &[(&str, &str)]) -> Request {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        let mut req = Request::new(Bytes::from(body));
-        *req.method_mut() = Method::POST;
-        *req.uri_mut() = Uri::from_static("/token");
-        let h = req.headers_mut();
-        h.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        h.insert(AUTHORIZATION, self.group.client_auth.clone());
-        req
-    }
-
     /// Drops the access token of `version` (on_401: drop_token); the next caller
     /// renews it.
     pub(crate) fn drop_access(&self, version: u64) {
@@ -320,7 +337,7 @@ impl<E: Exchange> Client<E> {
         sent: &mut u64,
     ) -> Result<(), Failure> {
         let result = match need {
-            Need::Login { .. } => self.login(rng).await,
+            Need::Login { .. } => self.login_counted(rng, sent).await,
             Need::Refresh { .. } => self.refresh(rng, sent).await,
         };
         self.push().await;
@@ -446,17 +463,29 @@ impl<E: Exchange> Client<E> {
         }
     }
 
-    /// A full authentication (password grant): the first, or a forced one after the
-    /// refresh token died. A client that cannot log in again by itself
-    /// (`on_invalid_grant: fail`) is logged out instead of a forced login.
+    /// A full authentication (the grant of its credentials): the first, or a new one
+    /// after the refresh token died (or, without one, to renew). A client that cannot
+    /// log in again by itself (`on_invalid_grant: fail`, or a provisioned refresh token
+    /// that died) is logged out instead of a forced login.
     pub async fn login(&self, rng: &mut Rng) -> Result<(), Failure> {
+        self.login_counted(rng, &mut 0).await
+    }
+
+    /// `login`, adding the refresh attempts it sends to `sent` (a client provisioned
+    /// with a refresh token logs in by refreshing it).
+    async fn login_counted(&self, rng: &mut Rng, sent: &mut u64) -> Result<(), Failure> {
+        let credentials = &self.group.credentials;
+        if credentials.grant == Grant::RefreshToken {
+            // Its refresh token died, or it never had one: it cannot get another.
+            if self.usable().is_none() {
+                self.log_out();
+                return Err(Failure::LoggedOut);
+            }
+            return Box::pin(self.refresh(rng, sent)).await;
+        }
         let metrics = &self.group.metrics;
         let g = self.group.index;
-        let kind = if self.logged_in.load(Ordering::Relaxed) {
-            LoginKind::Forced
-        } else {
-            LoginKind::Initial
-        };
+        let kind = self.login_kind();
         if kind == LoginKind::Forced && self.policy().on_invalid_grant == OnInvalidGrant::Fail {
             self.log_out();
             return Err(Failure::LoggedOut);
@@ -466,12 +495,8 @@ impl<E: Exchange> Client<E> {
             crate::clock::time::sleep(self.group.login_latency.to_std()).await;
         }
         let username = self.username();
-        let key = format!("password:{username}");
-        let pairs = [
-            ("grant_type", "password"),
-            ("username", username.as_str()),
-            ("password", self.group.password.as_str()),
-        ];
+        let key = format!("{}:{username}", credentials.grant.as_str());
+        let pairs = credentials.login_pairs(&username);
         let attempts = self.policy().retry.attempts;
         for attempt in 1..=attempts {
             let (answer, latency, replayed) = self.token_call(&key, &pairs, || {}).await;
@@ -479,7 +504,7 @@ impl<E: Exchange> Client<E> {
                 Some(resp) if resp.status() == StatusCode::OK => {
                     if let Some((access, refresh_token)) = self.tokens_of(resp) {
                         self.keep(access, refresh_token, rng);
-                        self.logged_in.store(true, Ordering::Relaxed);
+                        self.obtained();
                         metrics.login_attempt_done(g, true, latency);
                         return Ok(());
                     }
@@ -501,6 +526,28 @@ impl<E: Exchange> Client<E> {
         Err(Failure::Login)
     }
 
+    /// Why it logs in now: its first login, a retry of a first that failed, a refresh
+    /// token that died, or no refresh token to renew with.
+    fn login_kind(&self) -> LoginKind {
+        if !self.logged_in.load(Ordering::Relaxed) {
+            return match self.began.swap(true, Ordering::Relaxed) {
+                false => LoginKind::Initial,
+                true => LoginKind::Retried,
+            };
+        }
+        match lock(&self.store).refresh_token {
+            Some(_) => LoginKind::Forced,
+            None => LoginKind::Renewed,
+        }
+    }
+
+    /// It holds tokens: the first time, it is counted.
+    fn obtained(&self) {
+        if !self.logged_in.swap(true, Ordering::Relaxed) {
+            self.group.metrics.obtained_first_token(self.group.index);
+        }
+    }
+
     /// Sends one token request, or replays the answer the throttle kept for `key`
     /// (`before_send` runs only when it is sent): the answer, how long it took, and
     /// whether it was replayed.
@@ -516,9 +563,24 @@ impl<E: Exchange> Client<E> {
             return (Some(kept), Duration::ZERO, true);
         }
         before_send();
-        let req = self.token_request(pairs);
+        let req = self.group.credentials.token_request(pairs);
         let t0 = crate::clock::time::now();
-        let answer = self.send(Endpoint::Token, req).await.ok();
+        let answer = match self.send(Endpoint::Token, req).await {
+            Ok(resp) => {
+                if !resp.status().is_success() {
+                    let g = self.group.index;
+                    self.group.metrics.token_error(g, || describe_error(&resp));
+                }
+                Some(resp)
+            }
+            Err(e) => {
+                let g = self.group.index;
+                self.group
+                    .metrics
+                    .token_error(g, || format!("no answer: {e}"));
+                None
+            }
+        };
         let latency = crate::clock::time::now().saturating_duration_since(t0);
         if let (Some(throttle), Some(resp)) = (&self.policy().throttle, &answer)
             && !resp.status().is_success()
@@ -571,6 +633,7 @@ impl<E: Exchange> Client<E> {
                     if let Some((access, refresh_token)) = self.tokens_of(resp) {
                         end(RefreshEnd::Ok);
                         self.keep(access, refresh_token, rng);
+                        self.obtained();
                         return Ok(());
                     }
                     false

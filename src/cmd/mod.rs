@@ -119,6 +119,11 @@ pub fn passed(report: &Report) -> bool {
 pub fn verdict(reports: &[Report]) -> Result<(), Failure> {
     if reports.iter().any(|r| r.run_info.interrupted) {
         Err(Failure::Interrupted)
+    } else if let Some(why) = reports
+        .iter()
+        .find_map(tokenstorm::report::no_token_obtained)
+    {
+        Err(Failure::run(why))
     } else if reports.iter().all(passed) {
         Ok(())
     } else {

@@ -45,8 +45,15 @@ pub(crate) enum RefreshEnd {
 /// Why a login happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LoginKind {
+    /// A client's first.
     Initial,
+    /// Its refresh token died (expired, revoked, its family revoked).
     Forced,
+    /// It has no refresh token to renew with (client_credentials, or an issuer that
+    /// gave none): logging in again is how it renews.
+    Renewed,
+    /// Its every earlier login failed.
+    Retried,
 }
 
 /// A latency histogram in microseconds, 1 µs to 1 h, 3 significant digits.
@@ -132,6 +139,13 @@ pub(crate) struct Counts {
     pub login_initial: u64,
     pub login_forced: u64,
     pub login_failed: u64,
+    pub login_renewed: u64,
+    pub login_retried: u64,
+    /// Clients that obtained a token at least once.
+    pub with_token: u64,
+    /// The first error answer of the token endpoint to a login or refresh
+    /// (`400 invalid_client: ...`).
+    pub token_error: Option<String>,
     /// Login answers replayed from the client's throttle without being sent.
     pub login_replayed: u64,
     /// Clients logged out for good (`on_invalid_grant: fail`).
@@ -176,6 +190,12 @@ impl Counts {
             t.login_initial += c.login_initial;
             t.login_forced += c.login_forced;
             t.login_failed += c.login_failed;
+            t.login_renewed += c.login_renewed;
+            t.login_retried += c.login_retried;
+            t.with_token += c.with_token;
+            if t.token_error.is_none() {
+                t.token_error.clone_from(&c.token_error);
+            }
             t.logged_out += c.logged_out;
             t.lock_acquisitions += c.lock_acquisitions;
             t.lock_contended += c.lock_contended;
@@ -466,6 +486,24 @@ impl Metrics {
                 gc.login_forced += 1;
                 m.series_forced_logins.add(tick, 1);
             }
+            LoginKind::Renewed => gc.login_renewed += 1,
+            LoginKind::Retried => gc.login_retried += 1,
+        }
+    }
+
+    /// A client obtained its first token.
+    pub(crate) fn obtained_first_token(&self, g: usize) {
+        let (mut guard, _, _) = self.at();
+        group(&mut guard.groups, g).with_token += 1;
+    }
+
+    /// The token endpoint answered a login or refresh with an error; the group keeps
+    /// the first.
+    pub(crate) fn token_error(&self, g: usize, error: impl FnOnce() -> String) {
+        let (mut guard, _, _) = self.at();
+        let gc = group(&mut guard.groups, g);
+        if gc.token_error.is_none() {
+            gc.token_error = Some(error());
         }
     }
 

@@ -16,3 +16,22 @@ pub(crate) mod verdicts;
 /// The report model, under the name it has always had.
 pub use crate::contract as model;
 pub use crate::contract::Report;
+
+/// Why a run against a user's own issuer (`targets`) failed as a run: no client
+/// obtained a token, so nothing it measured is about tokens. Names the issuer and its
+/// first error answer. None for every other report.
+pub fn no_token_obtained(report: &Report) -> Option<String> {
+    let targets = report.targets.as_ref()?;
+    if report.clients.with_token > 0 || report.login.initial + report.refresh.attempts == 0 {
+        return None;
+    }
+    let why = report
+        .login
+        .first_error
+        .as_deref()
+        .unwrap_or("no error answer was received");
+    Some(format!(
+        "no client could obtain a token from {} (grant {}, client authentication {}): {why}",
+        targets.issuer, targets.grant, targets.client_auth
+    ))
+}

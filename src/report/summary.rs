@@ -117,7 +117,7 @@ fn headline(report: &Report) -> String {
         .map(|v| format!(" [{v}]"))
         .unwrap_or_default();
     format!(
-        "{}{variant} — seed {}, {}, {} {} in {:.2}s wall{}\n\n",
+        "{}{variant} — seed {}, {}, {} {} in {:.2}s wall{}{}\n\n",
         report.scenario,
         report.seed,
         report.mode,
@@ -133,7 +133,22 @@ fn headline(report: &Report) -> String {
         } else {
             ""
         },
+        against(report),
     )
+}
+
+/// The external servers of a `targets` run, on a line of their own.
+fn against(report: &Report) -> String {
+    report
+        .targets
+        .as_ref()
+        .map(|t| {
+            format!(
+                "\nagainst {} and {} (grant {}, client authentication {})",
+                t.issuer, t.resource, t.grant, t.client_auth
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// One line per section of figures, named on the left.
@@ -261,6 +276,17 @@ fn logins_line(report: &Report) -> String {
         thousands(report.login.initial),
         thousands(report.login.forced)
     );
+    if report.login.renewed > 0 {
+        line.push_str(&format!(" · {} renewed", thousands(report.login.renewed)));
+    }
+    if report.login.failed > 0 {
+        line.push_str(&format!(" · {} failed", thousands(report.login.failed)));
+    }
+    if report.clients.with_token == 0
+        && let Some(error) = &report.login.first_error
+    {
+        line.push_str(&format!(" · no client got a token: {error}"));
+    }
     if report.clients.logged_out > 0 {
         line.push_str(&format!(
             " · {} clients logged out",

@@ -75,6 +75,9 @@ fn login(c: &Counts) -> m::Login {
         forced: c.login_forced,
         failed: c.login_failed,
         replayed: c.login_replayed,
+        renewed: c.login_renewed,
+        retried: c.login_retried,
+        first_error: c.token_error.clone(),
     }
 }
 
@@ -97,6 +100,7 @@ fn group(c: &Counts) -> m::Group {
         login: login(c),
         clients: m::Clients {
             logged_out: c.logged_out,
+            with_token: c.with_token,
         },
         lock: m::GroupLock {
             acquisitions: c.lock_acquisitions,
@@ -105,6 +109,15 @@ fn group(c: &Counts) -> m::Group {
             lost: c.lock_lost,
             refreshes_under_lost_lock: c.lock_lost_refreshes,
         },
+    }
+}
+
+fn targets(t: &crate::scenario::Targets) -> m::Targets {
+    m::Targets {
+        issuer: t.issuer.clone(),
+        resource: t.resource.clone(),
+        grant: t.grant.as_str().to_string(),
+        client_auth: t.client_auth.as_str().to_string(),
     }
 }
 
@@ -121,6 +134,7 @@ pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
         variant: None,
         seed: scenario.seed,
         mode: scenario.mode.as_str().to_string(),
+        targets: scenario.targets.as_ref().map(targets),
         duration_seconds,
         run_info: m::RunInfo {
             wall_seconds: 0.0,
@@ -136,6 +150,7 @@ pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
         login: login(c),
         clients: m::Clients {
             logged_out: c.logged_out,
+            with_token: c.with_token,
         },
         rotation: rotation(&o),
         lock: lock(c, r),

@@ -117,6 +117,9 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         }
     })?;
     scenario.resolve();
+    if let Some(t) = &mut scenario.targets {
+        t.read_provisioned(Path::new(file).parent().unwrap_or(Path::new("")));
+    }
     let problems: Vec<Problem> = validate::check(&scenario)
         .into_iter()
         .map(|(path, message)| {

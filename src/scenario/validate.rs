@@ -222,9 +222,92 @@ impl Checks {
                     );
                 }
             }
+            self.getting_tokens(t, s.clients.iter().map(|g| u64::from(g.count)).sum());
             // The servers are someone else's: their knobs cannot be set from here.
             self.untouched("issuer", &s.issuer, &IssuerConfig::default());
             self.untouched("resource", &s.resource, &ResourceConfig::default());
+        }
+    }
+
+    /// How `targets` gets its tokens: a grant an external issuer can be driven with,
+    /// the credentials its client authentication needs, a refresh token for every
+    /// client, token-request parameters that are well formed.
+    fn getting_tokens(&mut self, t: &Targets, clients: u64) {
+        match t.grant {
+            Grant::AuthorizationCode => self.bad(
+                "targets.grant",
+                "`authorization_code` needs a person to sign in at the issuer's login page, which an external issuer cannot be made to skip; accepted: password, client_credentials, refresh_token (refresh tokens obtained once, in a file: `refresh_tokens`)",
+            ),
+            Grant::RefreshToken => self.provisioned(t, clients),
+            Grant::Password | Grant::ClientCredentials => {
+                if t.refresh_tokens.is_some() {
+                    self.bad(
+                        "targets.refresh_tokens",
+                        format!(
+                            "read only with `grant: refresh_token` (the grant is `{}`); remove it, or set the grant",
+                            t.grant.as_str()
+                        ),
+                    );
+                }
+            }
+        }
+        let secret = t.client_secret.is_some();
+        match t.client_auth {
+            ClientAuthMethod::None if secret => self.bad(
+                "targets.client_secret",
+                "`client_auth: none` is a public client, which sends no secret; remove the secret, or use client_secret_basic or client_secret_post",
+            ),
+            ClientAuthMethod::None if t.client_id.is_none() => self.bad(
+                "targets.client_id",
+                "a public client (`client_auth: none`) names itself with its client_id; set it",
+            ),
+            _ => {}
+        }
+        for (i, r) in t.token_request.resource.iter().enumerate() {
+            // RFC 8707 §2: an absolute URI without a fragment.
+            let absolute = r.parse::<http::Uri>().is_ok_and(|u| u.scheme().is_some());
+            if !absolute || r.contains('#') {
+                self.bad(
+                    format!("targets.token_request.resource[{i}]"),
+                    format!("`{r}`: accepted an absolute URI without a fragment (RFC 8707 §2)"),
+                );
+            }
+        }
+        for key in t.token_request.extra.keys() {
+            let path = format!("targets.token_request.extra.{key}");
+            if ["scope", "resource", "audience"].contains(&key.as_str()) {
+                self.bad(
+                    path,
+                    format!("`{key}` has its own key: `token_request.{key}`"),
+                );
+            } else if RESERVED.contains(&key.as_str()) {
+                self.bad(
+                    path,
+                    format!(
+                        "`{key}` is set by the grant or the client authentication; accepted: any other parameter name"
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `grant: refresh_token`: a readable file with a refresh token for every client.
+    fn provisioned(&mut self, t: &Targets, clients: u64) {
+        let path = "targets.refresh_tokens";
+        match (&t.refresh_tokens, &t.provisioned) {
+            (None, _) => self.bad(
+                path,
+                "`grant: refresh_token` starts each client from a refresh token: name a file with one a line, one per client",
+            ),
+            (Some(_), Some(Err(e))) => self.bad(path, e.clone()),
+            (Some(file), Some(Ok(tokens))) if (tokens.len() as u64) < clients => self.bad(
+                path,
+                format!(
+                    "`{file}` has {} refresh token(s) for {clients} client(s): accepted one a line, at least one per client",
+                    tokens.len()
+                ),
+            ),
+            _ => {}
         }
     }
 
@@ -809,6 +892,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     prev[b.len()]
 }
+
+/// Token-request parameters the grant or the client authentication sets.
+const RESERVED: &[&str] = &[
+    "grant_type",
+    "username",
+    "password",
+    "refresh_token",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+];
 
 #[cfg(test)]
 mod tests {

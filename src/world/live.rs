@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::exchange::ExchangeStats;
 use crate::issuer::IssuerStats;
 use crate::resource::ResourceStats;
-use crate::scenario::{IssuerConfig, Scenario, Targets};
+use crate::scenario::{Scenario, Targets};
 use crate::server::http::{Limits, bind};
 
 #[derive(Debug, thiserror::Error)]
@@ -123,9 +123,8 @@ pub(crate) async fn run(
         super::Keep::Figures
     };
     let metrics = super::metrics_for(scenario, clock, control, keep);
-    let mut issuer_config = scenario.issuer.clone();
     let (exchange, servers) = match &scenario.targets {
-        Some(t) => (to_targets(t, &mut issuer_config), None),
+        Some(t) => (to_targets(t), None),
         None => {
             let world = World::build(scenario, clock, Some(metrics.clone()), Transport::Wire)?;
             let (exchange, servers) = on_loopback(world).await?;
@@ -134,7 +133,6 @@ pub(crate) async fn run(
     };
     let driven = super::drive(
         scenario,
-        &issuer_config,
         control,
         Arc::new(exchange),
         &metrics,
@@ -147,17 +145,9 @@ pub(crate) async fn run(
     Ok(Outcome::of(&metrics, stats, driven, started))
 }
 
-/// The exchange to a user's own servers, with the credentials `targets` gives.
-fn to_targets(t: &Targets, issuer: &mut IssuerConfig) -> LiveExchange {
-    if let Some(id) = &t.client_id {
-        issuer.client_id = id.clone();
-    }
-    if let Some(secret) = &t.client_secret {
-        issuer.client_secret = secret.clone();
-    }
-    if let Some(password) = &t.password {
-        issuer.password = password.clone();
-    }
+/// The exchange to a user's own servers (the clients take their credentials from
+/// `targets`, [`crate::client::Credentials::of_group`]).
+fn to_targets(t: &Targets) -> LiveExchange {
     LiveExchange::new(
         Address::Exact(t.issuer.clone()),
         Address::Exact(t.resource.clone()),

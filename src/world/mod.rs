@@ -40,7 +40,7 @@ use crate::lock::LockService;
 use crate::metrics::{Metrics, Recorded};
 use crate::resource::{Resource, ResourceStats};
 use crate::rng::{self, stream};
-use crate::scenario::{Coordination, IssuerConfig, Mode, Scenario};
+use crate::scenario::{Coordination, Mode, Scenario};
 use crate::server::Front;
 use crate::server::gate::{Gate, Side};
 use crate::shard::Shard;
@@ -266,7 +266,6 @@ pub(crate) fn metrics_for(
 /// stop request). Returns the run time covered and whether it was interrupted.
 pub(crate) async fn drive<E: crate::exchange::Exchange>(
     scenario: &Scenario,
-    issuer: &IssuerConfig,
     control: &Control,
     exchange: Arc<E>,
     metrics: &Arc<Metrics>,
@@ -281,7 +280,7 @@ pub(crate) async fn drive<E: crate::exchange::Exchange>(
         client::spawn_group(
             g,
             group,
-            issuer,
+            client::Credentials::of_group(scenario, g),
             scenario.resource.dialect,
             exchange.clone(),
             metrics.clone(),

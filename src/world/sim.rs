@@ -102,7 +102,6 @@ async fn run_keeping(
     let exchange = Arc::new(SimExchange { world });
     let driven = super::drive(
         scenario,
-        &scenario.issuer,
         control,
         exchange.clone(),
         &metrics,

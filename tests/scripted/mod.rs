@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
-use tokenstorm::client::basic_auth;
-use tokenstorm::client::{Client, Group, Instance};
+use tokenstorm::client::{Client, Credentials, Group, Instance};
 use tokenstorm::clock::{Clock, SIM_EPOCH_MS};
 use tokenstorm::duration::Dur;
 use tokenstorm::exchange::{Endpoint, Exchange, ExchangeError, Request, Response};
@@ -168,8 +167,7 @@ pub fn client_with(
         metrics,
         policy,
         login_latency: Dur::ZERO,
-        client_auth: basic_auth("demo", "demo-secret"),
-        password: "demo-password".into(),
+        credentials: Credentials::of_issuer(&Default::default()),
         api: http::Uri::from_static("/api/me"),
         dialect: tokenstorm::scenario::Dialect::Rfc6750,
         lock: None,

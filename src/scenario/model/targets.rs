@@ -1,8 +1,12 @@
-//! `targets`: a user's own issuer and API, driven in `live` mode instead of ours.
+//! `targets`: a user's own issuer and API, driven in `live` mode instead of ours, and
+//! how the clients get their tokens from it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::*;
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Targets {
     /// The URL of the external token endpoint.
@@ -17,4 +21,148 @@ pub struct Targets {
     /// is `<group>-<n>`). Default: `issuer.password`.
     #[serde(default)]
     pub password: Option<String>,
+    /// How a client gets its first tokens, and new ones when it has no refresh token
+    /// left. Default: `password`.
+    #[serde(default)]
+    pub grant: Grant,
+    /// How a client authenticates at the token endpoint (RFC 6749 §2.3.1; `none`: a
+    /// public client, which sends only its `client_id`, §2.1). Default:
+    /// `client_secret_basic`.
+    #[serde(default)]
+    pub client_auth: ClientAuthMethod,
+    /// `grant: refresh_token`: a file of refresh tokens, one a line, one per client
+    /// (group by group, in order). A path relative to the scenario file's folder.
+    #[serde(default)]
+    pub refresh_tokens: Option<String>,
+    /// What the grants that get tokens afresh (`password`, `client_credentials`) add to
+    /// the token request. Refreshes send the refresh token alone.
+    #[serde(default)]
+    pub token_request: TokenRequest,
+    /// The lines of `refresh_tokens`, read by [`crate::scenario::parse`] (None: not
+    /// read, or not readable; validation says which).
+    #[serde(skip)]
+    pub provisioned: Option<Result<Arc<[String]>, String>>,
+}
+
+/// How a client gets its tokens from the issuer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    /// RFC 6749 §4.3, as `<group>-<n>` with `password`.
+    #[default]
+    Password,
+    /// RFC 6749 §4.4: the client alone, no refresh token; the policy decides when to
+    /// ask again.
+    ClientCredentials,
+    /// RFC 6749 §6 from the start: each client presents a refresh token of
+    /// `refresh_tokens`, as a device or service provisioned once does. A client whose
+    /// refresh token dies cannot get a new one and is logged out.
+    RefreshToken,
+    /// RFC 6749 §4.1 with PKCE: needs a person at the issuer's login page, so an
+    /// external issuer cannot be driven with it (refused by validation).
+    AuthorizationCode,
+}
+
+impl Grant {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::Password => "password",
+            Grant::ClientCredentials => "client_credentials",
+            Grant::RefreshToken => "refresh_token",
+            Grant::AuthorizationCode => "authorization_code",
+        }
+    }
+}
+
+/// Client authentication at the token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    /// `Authorization: Basic`, RFC 6749 §2.3.1.
+    #[default]
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body, RFC 6749 §2.3.1.
+    ClientSecretPost,
+    /// A public client: `client_id` in the form body, no secret (RFC 6749 §2.1, §3.2.1).
+    None,
+}
+
+impl ClientAuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
+            ClientAuthMethod::ClientSecretPost => "client_secret_post",
+            ClientAuthMethod::None => "none",
+        }
+    }
+}
+
+/// Parameters added to a token request that gets tokens afresh.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// RFC 6749 §3.3, space-separated (`openid offline_access`).
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// RFC 8707 resource indicators: one absolute URI, or a list of them.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub resource: Vec<String>,
+    /// The `audience` parameter some issuers take instead of `resource`.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Any other parameters, as they are (names and values are form-encoded).
+    #[serde(default)]
+    pub extra: BTreeMap<String, String>,
+}
+
+impl TokenRequest {
+    /// The form pairs it adds, in a fixed order.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        let mut pairs = Vec::new();
+        if let Some(scope) = &self.scope {
+            pairs.push(("scope".to_string(), scope.clone()));
+        }
+        for r in &self.resource {
+            pairs.push(("resource".to_string(), r.clone()));
+        }
+        if let Some(audience) = &self.audience {
+            pairs.push(("audience".to_string(), audience.clone()));
+        }
+        pairs.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+        pairs
+    }
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+impl Targets {
+    /// Reads `refresh_tokens` (relative to `folder`): its non-empty lines, trimmed.
+    pub(crate) fn read_provisioned(&mut self, folder: &std::path::Path) {
+        let Some(file) = &self.refresh_tokens else {
+            return;
+        };
+        let path = folder.join(file);
+        self.provisioned = Some(
+            std::fs::read_to_string(&path)
+                .map(|text| {
+                    text.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display())),
+        );
+    }
 }
