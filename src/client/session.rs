@@ -109,22 +109,24 @@ pub(super) fn draw_jitter(policy: &Policy, rng: &mut Rng) -> i64 {
     }
 }
 
+/// An RFC 6749 §5.2 error body.
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
 /// An error answer of the token endpoint in a line: `400 invalid_client: unknown
 /// client` from an RFC 6749 §5.2 body, else the status and the body's start.
 fn describe_error(resp: &Response) -> String {
-    #[derive(serde::Deserialize)]
-    struct E {
-        error: String,
-        #[serde(default)]
-        error_description: Option<String>,
-    }
     let status = resp.status().as_u16();
-    match serde_json::from_slice::<E>(resp.body()) {
-        Ok(E {
+    match serde_json::from_slice::<ErrorBody>(resp.body()) {
+        Ok(ErrorBody {
             error,
             error_description: Some(d),
         }) => format!("{status} {error}: {d}"),
-        Ok(E { error, .. }) => format!("{status} {error}"),
+        Ok(ErrorBody { error, .. }) => format!("{status} {error}"),
         Err(_) => {
             let body = String::from_utf8_lossy(resp.body());
             let body: String = body.trim().chars().take(200).collect();
@@ -139,11 +141,9 @@ fn describe_error(resp: &Response) -> String {
 
 /// The `error` code of an RFC 6749 §5.2 error body.
 fn oauth_error(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct E {
-        error: String,
-    }
-    serde_json::from_slice::<E>(body).ok().map(|e| e.error)
+    serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .map(|e| e.error)
 }
 
 // In this order (repr C): what every request reads first, in one or two cache lines;

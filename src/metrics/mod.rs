@@ -144,8 +144,9 @@ pub(crate) struct Counts {
     /// Clients that obtained a token at least once.
     pub with_token: u64,
     /// The first error answer of the token endpoint to a login or refresh
-    /// (`400 invalid_client: ...`).
-    pub token_error: Option<String>,
+    /// (`400 invalid_client: ...`), and when (ms into the run). Of two at one instant,
+    /// the lesser text: the same whatever the order or the thread they came on.
+    pub token_error: Option<(u64, String)>,
     /// Login answers replayed from the client's throttle without being sent.
     pub login_replayed: u64,
     /// Clients logged out for good (`on_invalid_grant: fail`).
@@ -193,8 +194,10 @@ impl Counts {
             t.login_renewed += c.login_renewed;
             t.login_retried += c.login_retried;
             t.with_token += c.with_token;
-            if t.token_error.is_none() {
-                t.token_error.clone_from(&c.token_error);
+            if let Some(e) = &c.token_error
+                && t.token_error.as_ref().is_none_or(|kept| e < kept)
+            {
+                t.token_error = Some(e.clone());
             }
             t.logged_out += c.logged_out;
             t.lock_acquisitions += c.lock_acquisitions;
@@ -498,12 +501,16 @@ impl Metrics {
     }
 
     /// The token endpoint answered a login or refresh with an error; the group keeps
-    /// the first.
+    /// the first (see [`Counts::token_error`]; the text is made only when it may be).
     pub(crate) fn token_error(&self, g: usize, error: impl FnOnce() -> String) {
-        let (mut guard, _, _) = self.at();
+        let (mut guard, now, _) = self.at();
         let gc = group(&mut guard.groups, g);
-        if gc.token_error.is_none() {
-            gc.token_error = Some(error());
+        if gc.token_error.as_ref().is_some_and(|(at, _)| *at < now) {
+            return;
+        }
+        let e = (now, error());
+        if gc.token_error.as_ref().is_none_or(|kept| e < *kept) {
+            gc.token_error = Some(e);
         }
     }
 
@@ -738,5 +745,27 @@ mod tests {
         assert_eq!(p.p99, 99);
         assert_eq!(p.max, 100);
         assert!((p.mean - 50.5).abs() < 0.1, "{}", p.mean);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_token_error_is_the_same_whatever_the_order_or_the_thread() {
+        let first = |order: [&str; 2]| {
+            let m = recorder(10);
+            for e in order {
+                m.token_error(0, || e.to_string());
+            }
+            m.finish().groups[0].token_error.clone()
+        };
+        // Two at one instant: the lesser text, in either order.
+        assert_eq!(first(["503 b", "429 a"]), Some((0, "429 a".into())));
+        assert_eq!(first(["429 a", "503 b"]), Some((0, "429 a".into())));
+        // Across threads' counts, the earliest.
+        let at = |ms, e: &str| Counts {
+            token_error: Some((ms, e.to_string())),
+            ..Counts::default()
+        };
+        let (late, early) = (at(5, "400 a"), at(2, "503 z"));
+        assert_eq!(Counts::sum([&late, &early]).token_error, early.token_error);
+        assert_eq!(Counts::sum([&early, &late]).token_error, early.token_error);
     }
 }

@@ -77,7 +77,7 @@ fn login(c: &Counts) -> m::Login {
         replayed: c.login_replayed,
         renewed: c.login_renewed,
         retried: c.login_retried,
-        first_error: c.token_error.clone(),
+        first_error: c.token_error.as_ref().map(|(_, e)| e.clone()),
     }
 }
 
