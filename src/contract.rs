@@ -154,7 +154,8 @@ pub struct Clients {
     /// Clients logged out for good: their refresh token was refused and their policy
     /// cannot log in again (`on_invalid_grant: fail`); their requests fail from then on.
     pub logged_out: u64,
-    /// Clients that obtained a token at least once.
+    /// Clients that obtained a token from the issuer at least once (one adopted from
+    /// another process's shared store is not counted).
     #[serde(default)]
     pub with_token: u64,
 }

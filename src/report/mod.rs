@@ -19,10 +19,14 @@ pub use crate::contract::Report;
 
 /// Why a run against a user's own issuer (`targets`) failed as a run: no client
 /// obtained a token, so nothing it measured is about tokens. Names the issuer and its
-/// first error answer. None for every other report.
+/// first error answer. None for every other report, and for a worker's of a split
+/// run: its clients may hold tokens another worker obtained (a shared store).
 pub fn no_token_obtained(report: &Report) -> Option<String> {
     let targets = report.targets.as_ref()?;
-    if report.clients.with_token > 0 || report.login.initial + report.refresh.attempts == 0 {
+    if report.worker.is_some()
+        || report.clients.with_token > 0
+        || report.login.initial + report.refresh.attempts == 0
+    {
         return None;
     }
     let why = report
