@@ -69,6 +69,21 @@ pub struct Targets {
     pub grant: String,
     /// `client_secret_basic`, `client_secret_post` or `none`.
     pub client_auth: String,
+    /// The token endpoint the clients used: `issuer` itself, or the one discovery found.
+    #[serde(default)]
+    pub token_endpoint: String,
+    /// The metadata URL the endpoints were read from; null when `issuer` was the token
+    /// endpoint itself.
+    #[serde(default)]
+    pub discovered_from: Option<String>,
+    /// The issuer's revocation and introspection endpoints, as its metadata names them.
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
+    /// Certificates were not checked (`targets.insecure: true`).
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

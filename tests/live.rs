@@ -143,6 +143,7 @@ fn a_connection_the_server_closed_while_idle_is_replaced_not_failed() {
         let exchange = LiveExchange::new(
             Address::Root(format!("http://{}", servers.issuer)),
             Address::Root(format!("http://{}", servers.resource)),
+            None,
         );
         let get = || {
             let mut r = Request::new(bytes::Bytes::new());

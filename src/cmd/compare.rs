@@ -81,7 +81,7 @@ fn run_variants(
     cmp::run_all(scenarios, &names, jobs, &control)
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Failure::run(format!("{}: {e}", args.scenario.display())))
+        .map_err(|e| super::run_failed(&args.scenario, e))
 }
 
 /// Writes every variant's report and then the comparison's. When one cannot be

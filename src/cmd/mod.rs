@@ -73,6 +73,17 @@ impl fmt::Display for Failure {
 
 /// A scenario's problems already say where (file:line:column), one per line, so they
 /// are printed as they are.
+/// A run of `file` that failed: exit 2 when its `targets` refused it before it began
+/// (named at their key, as a scenario error is), else exit 3.
+fn run_failed(file: &std::path::Path, e: tokenstorm::run::RunError) -> Failure {
+    match e {
+        tokenstorm::run::RunError::Targets { key, message } => {
+            ScenarioError::at(file, key, message).into()
+        }
+        e => Failure::run(format!("{}: {e}", file.display())),
+    }
+}
+
 impl From<ScenarioError> for Failure {
     fn from(e: ScenarioError) -> Self {
         Self::Input(e.to_string())

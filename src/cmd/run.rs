@@ -32,7 +32,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         threads: args.threads,
     };
     let report = run_watched(&scenario, &options, args.quiet)
-        .map_err(|e| Failure::run(format!("{}: {e}", args.scenario.display())))?;
+        .map_err(|e| super::run_failed(&args.scenario, e))?;
     deliver(&report, &args.reports.out, &formats, args.quiet)?;
     verdict(std::slice::from_ref(&report))
 }

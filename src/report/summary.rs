@@ -143,8 +143,17 @@ fn against(report: &Report) -> String {
         .targets
         .as_ref()
         .map(|t| {
+            let found = match &t.discovered_from {
+                Some(_) => format!(", token endpoint {} discovered", t.token_endpoint),
+                None => String::new(),
+            };
+            let insecure = if t.insecure {
+                ", certificates NOT checked (insecure)"
+            } else {
+                ""
+            };
             format!(
-                "\nagainst {} and {} (grant {}, client authentication {})",
+                "\nagainst {} and {} (grant {}, client authentication {}{found}{insecure})",
                 t.issuer, t.resource, t.grant, t.client_auth
             )
         })

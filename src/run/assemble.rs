@@ -112,15 +112,6 @@ fn group(c: &Counts) -> m::Group {
     }
 }
 
-fn targets(t: &crate::scenario::Targets) -> m::Targets {
-    m::Targets {
-        issuer: t.issuer.clone(),
-        resource: t.resource.clone(),
-        grant: t.grant.as_str().to_string(),
-        client_auth: t.client_auth.as_str().to_string(),
-    }
-}
-
 pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
     let r = &o.recorded;
     let c = &Counts::sum(&r.groups);
@@ -134,7 +125,7 @@ pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
         variant: None,
         seed: scenario.seed,
         mode: scenario.mode.as_str().to_string(),
-        targets: scenario.targets.as_ref().map(targets),
+        targets: o.targets.clone(),
         duration_seconds,
         run_info: m::RunInfo {
             wall_seconds: 0.0,

@@ -71,6 +71,26 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+impl ScenarioError {
+    /// One problem with the key `path` of the scenario file `file`, found after it was
+    /// read (a `targets` server that refused the run before it began), placed at the
+    /// key's line when the file still has it.
+    pub fn at(file: &Path, path: &str, message: String) -> ScenarioError {
+        let at = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|text| locate::Index::new(&text).locate(path));
+        ScenarioError {
+            problems: vec![Problem {
+                file: file.display().to_string(),
+                line: at.map(|a| a.0),
+                column: at.map(|a| a.1),
+                path: path.to_string(),
+                message,
+            }],
+        }
+    }
+}
+
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
@@ -118,7 +138,7 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     })?;
     scenario.resolve();
     if let Some(t) = &mut scenario.targets {
-        t.read_provisioned(Path::new(file).parent().unwrap_or(Path::new("")));
+        t.read_files(Path::new(file).parent().unwrap_or(Path::new("")));
     }
     let problems: Vec<Problem> = validate::check(&scenario)
         .into_iter()

@@ -214,14 +214,26 @@ impl Checks {
                     "external servers are driven in real time: set `mode: live`, or remove `targets` to simulate",
                 );
             }
-            for (key, url) in [("issuer", &t.issuer), ("resource", &t.resource)] {
-                if !(url.starts_with("http://") && url.parse::<http::Uri>().is_ok()) {
+            for (key, url, what) in [
+                (
+                    "issuer",
+                    &t.issuer,
+                    "the issuer's identifier, or its token endpoint",
+                ),
+                ("resource", &t.resource, "the API endpoint itself"),
+            ] {
+                let scheme = url.parse::<http::Uri>().ok().and_then(|u| {
+                    u.host()?;
+                    u.scheme_str().map(str::to_string)
+                });
+                if !matches!(scheme.as_deref(), Some("http" | "https")) {
                     self.bad(
                         format!("targets.{key}"),
-                        format!("`{url}`: accepted an http:// URL (the {key} endpoint itself)"),
+                        format!("`{url}`: accepted an http:// or https:// URL ({what})"),
                     );
                 }
             }
+            self.trust(t);
             self.getting_tokens(t, s.clients.iter().map(|g| u64::from(g.count)).sum());
             // The servers are someone else's: their knobs cannot be set from here.
             self.untouched("issuer", &s.issuer, &IssuerConfig::default());
@@ -288,6 +300,33 @@ impl Checks {
                     ),
                 );
             }
+        }
+    }
+
+    /// How servers' certificates are checked: a readable `ca_file` of PEM
+    /// certificates, or `insecure`, not both.
+    fn trust(&mut self, t: &Targets) {
+        let path = "targets.ca_file";
+        match (&t.ca_file, &t.ca_pem) {
+            (Some(_), _) if t.insecure => self.bad(
+                path,
+                "`insecure: true` accepts any certificate, so a CA to check them with has no effect; keep one of the two",
+            ),
+            (Some(_), Some(Err(e))) => self.bad(path, e.clone()),
+            (Some(file), Some(Ok(pem))) => {
+                use rustls_pki_types::CertificateDer;
+                use rustls_pki_types::pem::PemObject;
+                let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem).collect();
+                match certs {
+                    Ok(c) if !c.is_empty() => {}
+                    Ok(_) => self.bad(
+                        path,
+                        format!("`{file}` holds no certificate: accepted a PEM file of `-----BEGIN CERTIFICATE-----` blocks"),
+                    ),
+                    Err(e) => self.bad(path, format!("`{file}` is not a PEM file of certificates: {e}")),
+                }
+            }
+            _ => {}
         }
     }
 

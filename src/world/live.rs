@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::exchange::ExchangeStats;
 use crate::issuer::IssuerStats;
 use crate::resource::ResourceStats;
-use crate::scenario::{Scenario, Targets};
+use crate::scenario::Scenario;
 use crate::server::http::{Limits, bind};
 
 #[derive(Debug, thiserror::Error)]
@@ -123,12 +123,15 @@ pub(crate) async fn run(
         super::Keep::Figures
     };
     let metrics = super::metrics_for(scenario, clock, control, keep);
-    let (exchange, servers) = match &scenario.targets {
-        Some(t) => (to_targets(t), None),
+    let (exchange, servers, reached) = match &scenario.targets {
+        Some(t) => {
+            let (exchange, reached) = super::targets::reach(t).await?;
+            (exchange, None, Some(reached))
+        }
         None => {
             let world = World::build(scenario, clock, Some(metrics.clone()), Transport::Wire)?;
             let (exchange, servers) = on_loopback(world).await?;
-            (exchange, Some(servers))
+            (exchange, Some(servers), None)
         }
     };
     let driven = super::drive(
@@ -142,16 +145,9 @@ pub(crate) async fn run(
     .await?;
     let stats = servers.as_ref().map(Servers::stats).unwrap_or_default();
     let started = clock.epoch_ms().max(0) as u64;
-    Ok(Outcome::of(&metrics, stats, driven, started))
-}
-
-/// The exchange to a user's own servers (the clients take their credentials from
-/// `targets`, [`crate::client::Credentials::of_group`]).
-fn to_targets(t: &Targets) -> LiveExchange {
-    LiveExchange::new(
-        Address::Exact(t.issuer.clone()),
-        Address::Exact(t.resource.clone()),
-    )
+    let mut outcome = Outcome::of(&metrics, stats, driven, started);
+    outcome.targets = reached;
+    Ok(outcome)
 }
 
 /// `world` served on loopback ports, and the exchange to it.
@@ -167,6 +163,7 @@ async fn on_loopback(world: World) -> Result<(LiveExchange, Servers), RunError> 
     let exchange = LiveExchange::new(
         Address::Root(format!("http://{}", servers.issuer)),
         Address::Root(format!("http://{}", servers.resource)),
+        None,
     );
     Ok((exchange, servers))
 }

@@ -26,7 +26,9 @@
 pub(crate) mod events;
 pub mod live;
 pub(crate) mod sim;
+pub(crate) mod targets;
 pub(crate) mod threads;
+pub(crate) mod tls;
 pub mod wire;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -70,6 +72,9 @@ pub enum RunError {
     Stalled,
     #[error("could not encode the worker's latency histograms: {0}")]
     Histogram(String),
+    /// A `targets` server refused the run before it began (discovery, certificates).
+    #[error("{key}: {message}")]
+    Targets { key: &'static str, message: String },
 }
 
 /// How a run is split when it is one worker of several (`run --worker I/N`).
@@ -203,6 +208,8 @@ pub(crate) struct Outcome {
     /// Wall clock (Unix ms) at the start: 0 in the sim, whose clock is not the wall's
     /// (sim/live: the clock).
     pub started_unix_ms: u64,
+    /// A `targets` run: the servers it drove, as they were reached.
+    pub targets: Option<crate::contract::Targets>,
 }
 
 impl Outcome {
@@ -223,6 +230,7 @@ impl Outcome {
             elapsed_ms,
             interrupted,
             started_unix_ms,
+            targets: None,
         }
     }
 }

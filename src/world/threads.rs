@@ -71,6 +71,7 @@ fn merge(parts: Vec<Outcome>, tick_ms: u64) -> Outcome {
         elapsed_ms,
         interrupted,
         started_unix_ms: 0,
+        targets: None,
     }
 }
 

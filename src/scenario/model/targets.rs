@@ -9,7 +9,9 @@ use super::*;
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Targets {
-    /// The URL of the external token endpoint.
+    /// The external issuer: its identifier, whose token endpoint discovery finds
+    /// (RFC 8414, OpenID Connect Discovery 1.0), or the URL of the token endpoint
+    /// itself. See [`Targets::discovers`].
     pub issuer: String,
     /// The URL of the external API resource the clients call.
     pub resource: String,
@@ -38,6 +40,23 @@ pub struct Targets {
     /// the token request. Refreshes send the refresh token alone.
     #[serde(default)]
     pub token_request: TokenRequest,
+    /// Whether `issuer` is an issuer identifier to discover the endpoints from. Default:
+    /// yes, unless its path ends in `token` (the token endpoint of every common
+    /// issuer does: `/token`, `/oauth/token`, `/oauth2/v2.0/token`,
+    /// `/protocol/openid-connect/token`).
+    #[serde(default)]
+    pub discovery: Option<bool>,
+    /// A PEM file of CA certificates trusted besides the system's roots, for servers
+    /// whose certificates a private CA signed. Relative to the scenario file's folder.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// Accept any server certificate (self-signed test setups). Recorded in the report.
+    #[serde(default)]
+    pub insecure: bool,
+    /// The bytes of `ca_file`, read by [`crate::scenario::parse`] (None: not read, or
+    /// not readable; validation says which).
+    #[serde(skip)]
+    pub ca_pem: Option<Result<Arc<[u8]>, String>>,
     /// The lines of `refresh_tokens`, read by [`crate::scenario::parse`] (None: not
     /// read, or not readable; validation says which).
     #[serde(skip)]
@@ -147,8 +166,32 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 }
 
 impl Targets {
+    /// Whether the endpoints are discovered from `issuer` (see [`Targets::discovery`]).
+    pub fn discovers(&self) -> bool {
+        self.discovery.unwrap_or_else(|| {
+            let path = self
+                .issuer
+                .parse::<http::Uri>()
+                .map(|u| u.path().to_string());
+            !path.is_ok_and(|p| p.trim_end_matches('/').ends_with("token"))
+        })
+    }
+
+    /// Reads the files the targets name (relative to `folder`).
+    pub(crate) fn read_files(&mut self, folder: &std::path::Path) {
+        self.read_provisioned(folder);
+        if let Some(file) = &self.ca_file {
+            let path = folder.join(file);
+            self.ca_pem = Some(
+                std::fs::read(&path)
+                    .map(Arc::from)
+                    .map_err(|e| format!("cannot read `{}`: {e}", path.display())),
+            );
+        }
+    }
+
     /// Reads `refresh_tokens` (relative to `folder`): its non-empty lines, trimmed.
-    pub(crate) fn read_provisioned(&mut self, folder: &std::path::Path) {
+    fn read_provisioned(&mut self, folder: &std::path::Path) {
         let Some(file) = &self.refresh_tokens else {
             return;
         };
