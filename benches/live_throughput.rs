@@ -109,6 +109,7 @@ fn bench(c: &mut Criterion) {
     let exchange = Arc::new(LiveExchange::new(
         Address::Root(format!("http://{}", servers.issuer)),
         Address::Root(format!("http://{}", servers.resource)),
+        None,
     ));
     let one = rt.block_on(token(&exchange, 0));
     let same = Arc::new(vec![bearer(&one); BATCH]);
