@@ -1,0 +1,186 @@
+//! tokenstorm's `targets` against a real OpenID provider: the `oidc-provider` package
+//! of `peers/oidc-provider` (pinned there), with rotation, 2-second JWT access tokens
+//! and an API verifying them with `jose`. Each case compares the report with the
+//! provider's own counters.
+//!
+//! It needs the peer installed (`npm ci --prefix peers/oidc-provider`, as `.ci/run`
+//! does). Without it the test says so and passes, unless `TOKENSTORM_OIDC_PROVIDER`
+//! is set, as CI sets it, when it fails.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+use tokenstorm::report::Report;
+use tokenstorm::run::{self, Control};
+use tokenstorm::scenario;
+
+const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/oidc-provider");
+
+/// The provider, stopped when dropped.
+struct Provider {
+    child: Child,
+    token_endpoint: String,
+    api: String,
+    counters: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Option<Provider> {
+    if !Path::new(PEER).join("node_modules/oidc-provider").exists() {
+        assert!(
+            std::env::var_os("TOKENSTORM_OIDC_PROVIDER").is_none(),
+            "TOKENSTORM_OIDC_PROVIDER is set but {PEER} is not installed: npm ci --prefix peers/oidc-provider"
+        );
+        eprintln!(
+            "skipped: the oidc-provider peer is not installed (npm ci --prefix peers/oidc-provider)"
+        );
+        return None;
+    }
+    let mut child = Command::new("node")
+        .arg(Path::new(PEER).join("provider.mjs"))
+        .env("ACCESS_TTL", "2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node runs");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let text = |k: &str| ready[k].as_str().unwrap().to_string();
+    Some(Provider {
+        token_endpoint: text("token_endpoint"),
+        api: text("api"),
+        counters: text("counters"),
+        child,
+    })
+}
+
+/// One HTTP/1.0 request to `url` on loopback (so no chunked answer), its JSON answer.
+fn http(method: &str, url: &str) -> Value {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
+/// A run of `clients` against the provider, its report and the provider's counters
+/// for that run alone.
+fn run_against(p: &Provider, clients: &str) -> (Report, Value) {
+    http("POST", &format!("{}/reset", p.counters));
+    let yaml = format!(
+        "name: oidc\nmode: live\nseed: 3\nduration: 7s\ntargets:\n  issuer: {}\n  resource: {}\n  client_id: demo\n  client_secret: demo-secret\n  password: demo-password\n  token_request: {{ scope: openid offline_access }}\nclients:\n{clients}",
+        p.token_endpoint, p.api
+    );
+    let s = scenario::parse(&yaml, "oidc.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let report = run::run(&s, &Control::default()).unwrap();
+    // What was still in flight when the run ended reaches the provider's counts.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    (report, http("GET", &p.counters))
+}
+
+fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+/// The figures both sides count. A request cut off by the run's end reached the
+/// provider without an answer the client could count, so the provider may count up
+/// to `in_flight` more of each.
+fn same_counts(r: &Report, c: &Value, in_flight: u64) {
+    let within = |what: &str, server: u64, client: u64| {
+        assert!(
+            (client..=client + in_flight).contains(&server),
+            "{what}: the provider counted {server}, tokenstorm {client}\n{c:#}\n{:?}\n{:?}\n{:?}",
+            r.requests,
+            r.refresh,
+            r.login
+        );
+    };
+    within("API 200s", n(&c["api_ok"]), r.requests.ok);
+    within(
+        "API 401s",
+        n(&c["api_unauthorized"]),
+        r.requests.unauthorized,
+    );
+    let refresh = &c["token_requests"]["refresh_token"];
+    within("refresh grants ok", n(&refresh["ok"]), r.refresh.succeeded);
+    within(
+        "refresh grants invalid_grant",
+        n(&refresh["invalid_grant"]),
+        r.refresh.invalid_grant,
+    );
+    let password = &c["token_requests"]["password"];
+    let logins = r.login.initial + r.login.forced + r.login.renewed + r.login.retried;
+    within(
+        "password grants",
+        n(&password["ok"]),
+        logins - r.login.failed,
+    );
+    assert_eq!(r.requests.failed, 0, "{:?}", r.requests);
+}
+
+#[test]
+fn tokenstorms_figures_are_the_real_providers_own() {
+    let Some(p) = start() else { return };
+
+    // Reactive: 2-second tokens, each client meets expiries, 401s, refreshes.
+    let (r, c) = run_against(
+        &p,
+        "  - name: app\n    count: 5\n    requests: { every: 200ms, distribution: constant }\n    policy: { refresh: reactive }\n",
+    );
+    same_counts(&r, &c, 5);
+    assert!(
+        r.requests.unauthorized > 0 && r.refresh.succeeded > 0,
+        "{:?}",
+        r.refresh
+    );
+    assert_eq!(n(&c["grants_revoked"]), 0);
+
+    // Proactive: refreshed before expiry, so (nearly) no 401.
+    let (r, c) = run_against(
+        &p,
+        "  - name: app\n    count: 5\n    requests: { every: 200ms, distribution: constant }\n    policy: { refresh: proactive, buffer: 1s }\n",
+    );
+    same_counts(&r, &c, 5);
+    assert!(r.refresh.succeeded >= 10, "{:?}", r.refresh);
+    assert_eq!(r.refresh.invalid_grant, 0);
+
+    // The race: 4 instances share a refresh token and refresh it uncoordinated; the
+    // provider takes the second presentation for reuse and revokes the grant
+    // (actions/grants/refresh_token.js:107-112 of oidc-provider 9.13.3).
+    let race = "  - name: app\n    count: 5\n    instances: 4\n    requests: { every: 200ms, distribution: constant }\n    policy: { refresh: reactive, coordination: none }\n";
+    let (r, c) = run_against(&p, race);
+    same_counts(&r, &c, 20);
+    assert!(r.refresh.invalid_grant > 0, "{:?}", r.refresh);
+    assert!(n(&c["grants_revoked_by_reuse"]) > 0, "{c:#}");
+    assert!(r.login.forced > 0, "{:?}", r.login);
+
+    // The same race under a lock shared by the instances: one refresh per token.
+    let (r, c) = run_against(
+        &p,
+        &race.replace(
+            "coordination: none",
+            "coordination: lock, lock: { backend: local }",
+        ),
+    );
+    same_counts(&r, &c, 20);
+    assert_eq!(r.refresh.invalid_grant, 0, "{:?}", r.refresh);
+    assert_eq!(n(&c["grants_revoked"]), 0, "{c:#}");
+}
