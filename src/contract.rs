@@ -342,6 +342,10 @@ pub struct ThresholdResult {
     #[serde(deserialize_with = "nan_if_null")]
     pub actual: f64,
     pub pass: bool,
+    /// Why the figure is not observed in this run (a `targets` run cannot see inside
+    /// the external servers); the threshold then fails. Absent when it was observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_observed: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

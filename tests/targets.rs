@@ -287,3 +287,52 @@ fn a_ca_file_that_holds_no_certificate_is_refused_by_validation() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_threshold_on_what_an_external_issuer_keeps_to_itself_fails_and_says_why() {
+    let rt = runtime();
+    let servers = ours(&rt);
+    let dir = temp_dir("targets", "not-observed");
+    let text = scenario_text(&format!(
+        "  issuer: http://{}/token\n  resource: http://{}/api/me\n",
+        servers.issuer, servers.resource
+    ));
+    let file = write(
+        &dir,
+        "s.yaml",
+        &format!(
+            "{text}thresholds:\n  requests.failed: \"== 0\"\n  rotation.reuse_detected: \"== 0\"\n"
+        ),
+    );
+    let out = tokenstorm(&[
+        "run",
+        &file,
+        "--out",
+        &dir.display().to_string(),
+        "--format",
+        "json,junit",
+    ]);
+    // The figure reads 0 in the report, yet the threshold fails: 0 would be a guess.
+    assert_eq!(out.status.code(), Some(1), "{}", common::show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("✓ requests.failed == 0"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "✗ rotation.reuse_detected == 0  (actual not observed: the issuer is external"
+        ),
+        "{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("t.json")).unwrap()).unwrap();
+    let verdict = &json["thresholds"][1];
+    assert_eq!(verdict["actual"], serde_json::Value::Null);
+    assert!(
+        verdict["not_observed"]
+            .as_str()
+            .unwrap()
+            .contains("external")
+    );
+    let junit = std::fs::read_to_string(dir.join("t.junit.xml")).unwrap();
+    assert!(junit.contains("not observed, so it cannot pass"), "{junit}");
+    rt.block_on(servers.stop());
+}

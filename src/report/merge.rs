@@ -645,6 +645,7 @@ mod tests {
         r.groups.insert("a".into(), g);
         r.groups.insert("b".into(), Group::default());
         r.thresholds.push(ThresholdResult {
+            not_observed: None,
             metric: "requests.total".into(),
             condition: ">= 30".into(),
             actual: r.requests.total as f64,

@@ -391,6 +391,7 @@ mod tests {
             ..Default::default()
         };
         r.thresholds.push(ThresholdResult {
+            not_observed: None,
             metric: "unauthorized_rate".into(),
             condition: "< 0.001".into(),
             actual: 0.5,
@@ -430,6 +431,7 @@ mod tests {
             ..Default::default()
         });
         r.thresholds.push(ThresholdResult {
+            not_observed: None,
             metric: "outages.1.recovery_seconds".into(),
             condition: "< 60".into(),
             actual: f64::NAN,

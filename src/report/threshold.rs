@@ -16,10 +16,21 @@ use crate::scenario::threshold::Condition;
 /// beforehand, but a figure may be null in a run (`outages.0.recovery_seconds` when the
 /// run never recovered).
 pub(crate) fn evaluate(thresholds: &Thresholds, report: &Value) -> Vec<ThresholdResult> {
+    let external = report.get("targets").is_some_and(|t| !t.is_null());
     thresholds
         .0
         .iter()
         .map(|(metric, text)| {
+            let not_observed = external.then(|| not_observed(metric)).flatten();
+            if let Some(why) = not_observed {
+                return ThresholdResult {
+                    metric: metric.clone(),
+                    condition: text.trim().to_string(),
+                    actual: f64::NAN,
+                    pass: false,
+                    not_observed: Some(why.to_string()),
+                };
+            }
             let actual = lookup(report, metric).and_then(Value::as_f64);
             let pass = match (Condition::parse(text), actual) {
                 (Ok(c), Some(a)) => c.holds(a),
@@ -30,9 +41,25 @@ pub(crate) fn evaluate(thresholds: &Thresholds, report: &Value) -> Vec<Threshold
                 condition: text.trim().to_string(),
                 actual: actual.unwrap_or(f64::NAN),
                 pass,
+                not_observed: None,
             }
         })
         .collect()
+}
+
+/// Why `metric` cannot be observed from the clients' side of a `targets` run, whose
+/// servers are someone else's: what happens inside them is theirs to count.
+fn not_observed(metric: &str) -> Option<&'static str> {
+    let section = metric.split('.').next().unwrap_or(metric);
+    match section {
+        "issuer" | "resource" => Some(
+            "the issuer and API are external (`targets`): their own counts are not visible to the clients; read them from the servers",
+        ),
+        "rotation" => Some(
+            "the issuer is external (`targets`): which presentations it took for reuse, and which families it revoked, it does not tell the clients",
+        ),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -61,6 +88,33 @@ mod tests {
         assert_eq!(r[1].actual, 40.0);
         assert_eq!(r[0].metric, "unauthorized_rate");
         assert!(r[3].actual.is_nan());
+    }
+
+    #[test]
+    fn a_figure_a_targets_run_cannot_observe_fails_with_the_reason() {
+        let report = serde_json::json!({
+            "targets": {"issuer": "https://id.example.com"},
+            "rotation": {"reuse_detected": 0},
+            "issuer": {"token_requests": 0},
+            "requests": {"failed": 0},
+        });
+        let t = Thresholds(vec![
+            ("rotation.reuse_detected".into(), "== 0".into()),
+            ("issuer.token_requests".into(), "== 0".into()),
+            ("requests.failed".into(), "== 0".into()),
+        ]);
+        let r = evaluate(&t, &report);
+        assert_eq!(
+            r.iter().map(|r| r.pass).collect::<Vec<_>>(),
+            [false, false, true]
+        );
+        assert!(r[0].actual.is_nan());
+        assert!(r[0].not_observed.as_deref().unwrap().contains("external"));
+        assert_eq!(r[2].not_observed, None);
+        // Without targets the same figures are the fake servers' own, and observed.
+        let ours = serde_json::json!({"targets": null, "rotation": {"reuse_detected": 0}});
+        let r = evaluate(&Thresholds(vec![t.0[0].clone()]), &ours);
+        assert!(r[0].pass);
     }
 
     #[test]

@@ -37,8 +37,14 @@ impl<'a> Verdicts<'a> {
                 mark: if t.pass { "✓" } else { "✗" },
                 metric: &t.metric,
                 condition: &t.condition,
-                actual: actual(t.actual),
-                actual_figure: figure(t.actual),
+                actual: match &t.not_observed {
+                    Some(why) => format!("not observed: {why}"),
+                    None => actual(t.actual),
+                },
+                actual_figure: match &t.not_observed {
+                    Some(_) => "not observed".to_string(),
+                    None => figure(t.actual),
+                },
             })
             .collect();
         let passed = rows.iter().filter(|v| v.pass).count();
@@ -79,6 +85,7 @@ mod tests {
         let mut r = Report::default();
         for (metric, actual, pass) in [("a", 0.1234567, true), ("b", f64::NAN, false)] {
             r.thresholds.push(ThresholdResult {
+                not_observed: None,
                 metric: metric.into(),
                 condition: "< 1".into(),
                 actual,

@@ -20,12 +20,15 @@ fn suite(report: &Report) -> TestSuite {
             TestCaseStatus::success()
         } else {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(format!(
-                "actual {}, expected {} {}",
-                crate::report::format::figure(t.actual),
-                t.metric,
-                t.condition
-            ));
+            s.set_message(match &t.not_observed {
+                Some(why) => format!("not observed, so it cannot pass: {why}"),
+                None => format!(
+                    "actual {}, expected {} {}",
+                    crate::report::format::figure(t.actual),
+                    t.metric,
+                    t.condition
+                ),
+            });
             s.set_type("threshold");
             s
         };
