@@ -180,6 +180,11 @@ pub struct Rotation {
     pub reuse_detected: u64,
     pub families_revoked: u64,
     pub grace_accepted: u64,
+    /// Inferred on the clients' side, so known in a `targets` run too: refresh tokens
+    /// of which one presentation got new tokens and another invalid_grant, which only
+    /// an issuer detecting the second as a reuse answers.
+    #[serde(default)]
+    pub suspected_reuse: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -418,6 +423,85 @@ impl Report {
     }
 }
 
+/// What a `targets` run cannot see from the clients' side: the counts kept inside the
+/// external issuer and API, each prefix (a section, or one figure) with the reason a
+/// person reads. `rotation.suspected_reuse` is the clients' own inference, so observed.
+const NOT_OBSERVED: &[(&str, &str)] = &[
+    ("issuer", EXTERNAL_SERVERS),
+    ("resource", EXTERNAL_SERVERS),
+    ("rotation.reuse_detected", EXTERNAL_ROTATION),
+    ("rotation.families_revoked", EXTERNAL_ROTATION),
+    ("rotation.grace_accepted", EXTERNAL_ROTATION),
+    ("timeline.series.issuer_queue", EXTERNAL_SERVERS),
+];
+
+const EXTERNAL_SERVERS: &str = "the issuer and API are external (`targets`): their own counts are not visible to the clients; read them from the servers";
+const EXTERNAL_ROTATION: &str = "the issuer is external (`targets`): which presentations it took for reuse, and which families it revoked, it does not tell the clients (see rotation.suspected_reuse, the clients' inference)";
+
+/// Why the figure at `path` (a dotted report path) is not observed in a `targets` run,
+/// or None when the clients see it.
+pub fn not_observed(path: &str) -> Option<&'static str> {
+    NOT_OBSERVED
+        .iter()
+        .find(|(prefix, _)| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+        .map(|(_, why)| *why)
+}
+
+impl Report {
+    /// Whether the servers were someone else's (`targets`): then [`not_observed`]
+    /// figures were never counted.
+    pub fn is_external(&self) -> bool {
+        self.targets.is_some()
+    }
+
+    /// The report as the JSON of SPEC §2. In a `targets` run every figure the clients
+    /// cannot observe is null, not the 0 its type holds, so that nobody reads a count
+    /// that was never made as "none happened".
+    pub fn to_json(&self) -> Value {
+        let mut value = serde_json::to_value(self).expect("a report always serializes");
+        if self.is_external() {
+            for (path, _) in NOT_OBSERVED {
+                if let Some(v) = value.pointer_mut(&format!("/{}", path.replace('.', "/"))) {
+                    null_figures(v);
+                }
+            }
+        }
+        value
+    }
+}
+
+/// Every number under `v` (itself included) made null; arrays of numbers become null.
+fn null_figures(v: &mut Value) {
+    match v {
+        Value::Object(map) => map.values_mut().for_each(null_figures),
+        _ => *v = Value::Null,
+    }
+}
+
+/// A report read back (`merge`): the nulls [`Report::to_json`] wrote for what a
+/// `targets` run cannot observe, as the zeros and empty series its types hold.
+pub fn unnull_not_observed(value: &mut Value) {
+    if value.get("targets").is_none_or(Value::is_null) {
+        return;
+    }
+    fn zero(v: &mut Value, series: bool) {
+        match v {
+            Value::Object(map) => map.values_mut().for_each(|v| zero(v, series)),
+            Value::Null if series => *v = Value::Array(Vec::new()),
+            Value::Null => *v = Value::from(0),
+            _ => {}
+        }
+    }
+    for (path, _) in NOT_OBSERVED {
+        if let Some(v) = value.pointer_mut(&format!("/{}", path.replace('.', "/"))) {
+            zero(v, path.starts_with("timeline"));
+        }
+    }
+}
+
 /// A number, or NaN for the null that serde_json writes for NaN.
 fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
@@ -506,6 +590,31 @@ pub fn numeric_paths(report: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_targets_report_nulls_what_it_cannot_observe_and_reads_back_the_same() {
+        let mut r = Report::default();
+        r.requests.total = 5;
+        r.rotation.suspected_reuse = 2;
+        r.timeline.series.issuer_queue = vec![0, 0];
+        // Without targets every figure is the fake servers' own.
+        assert_eq!(r.to_json()["issuer"]["token_requests"], 0);
+        r.targets = Some(Targets::default());
+        let mut json = r.to_json();
+        assert!(json["issuer"]["token_requests"].is_null());
+        assert!(json["issuer"]["queue_wait_ms"]["max"].is_null());
+        assert!(json["resource"]["requests"].is_null());
+        assert!(json["rotation"]["reuse_detected"].is_null());
+        assert!(json["timeline"]["series"]["issuer_queue"].is_null());
+        assert_eq!(json["rotation"]["suspected_reuse"], 2);
+        assert_eq!(json["requests"]["total"], 5);
+        unnull_not_observed(&mut json);
+        r.timeline.series.issuer_queue.clear();
+        assert_eq!(serde_json::from_value::<Report>(json).unwrap(), r);
+        assert_eq!(not_observed("issuer"), Some(EXTERNAL_SERVERS));
+        assert_eq!(not_observed("rotation.suspected_reuse"), None);
+        assert_eq!(not_observed("issuers.x"), None);
+    }
 
     #[test]
     fn numeric_paths_skip_series() {

@@ -492,12 +492,68 @@ fn a_targets_grant_that_cannot_work_is_refused_with_what_is_accepted() {
         p.message.contains("person") && p.message.contains("accepted: password"),
         "{p}"
     );
-    let p = problem(&with_targets("  client_auth: private_key_jwt\n"));
+    let p = problem(&with_targets("  client_auth: tls_client_auth\n"));
     assert!(
         p.message
-            .contains("client_secret_basic, client_secret_post, none"),
+            .contains("client_secret_basic, client_secret_post, none, private_key_jwt"),
         "{p}"
     );
+}
+
+#[test]
+fn private_key_jwt_needs_a_client_id_and_a_key_that_signs() {
+    let mut p = problems(&with_targets(
+        "  client_auth: private_key_jwt\n  client_secret: s\n",
+    ));
+    p.sort_by(|a, b| a.path.cmp(&b.path));
+    let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "targets.client_id",
+            "targets.client_secret",
+            "targets.private_key"
+        ],
+        "{p:#?}"
+    );
+    assert!(p[2].message.contains("name its PEM file"), "{}", p[2]);
+    let p = problem(&with_targets("  key_id: k1\n"));
+    assert!(
+        p.path == "targets.key_id"
+            && p.message
+                .contains("only with `client_auth: private_key_jwt`"),
+        "{p}"
+    );
+    let dir = std::env::temp_dir().join(format!("tokenstorm-jwt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("key.pem");
+    let text = with_targets(&format!(
+        "  client_id: svc\n  client_auth: private_key_jwt\n  private_key: {}\n",
+        key.display()
+    ));
+    let p = problem(&text);
+    assert!(p.message.contains("cannot read"), "{p}");
+    std::fs::write(
+        &key,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let p = problem(&text);
+    assert!(
+        p.path == "targets.private_key" && p.message.contains("not a PEM private key"),
+        "{p}"
+    );
+    std::fs::write(&key, rcgen::KeyPair::generate().unwrap().serialize_pem()).unwrap();
+    parse(&text, FILE).unwrap();
+    // A P-256 key signs ES256, not RS256.
+    let p = problem(&format!("{text}  assertion_alg: RS256\n"));
+    assert!(p.message.contains("cannot sign RS256"), "{p}");
+    let p = problem(&format!("{text}  assertion_alg: HS256\n"));
+    assert!(
+        p.path == "targets.assertion_alg" && p.message.contains("accepted RS256, PS256"),
+        "{p}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -234,11 +234,21 @@ clients:
     );
     let strict = run(&yaml.replace("GRACE", "0s"));
     assert!(strict.rotation.reuse_detected > 0, "{:?}", strict.rotation);
+    // The clients' inference counts the issuer's detections, one for one.
+    assert_eq!(
+        strict.rotation.suspected_reuse, strict.rotation.reuse_detected,
+        "{:?}",
+        strict.rotation
+    );
     assert!(strict.rotation.families_revoked > 0);
     assert!(strict.login.forced > 0);
     assert!(strict.refresh.invalid_grant > 0);
     let lenient = run(&yaml.replace("GRACE", "30s"));
     assert_eq!(lenient.rotation.reuse_detected, 0);
+    assert_eq!(
+        lenient.rotation.suspected_reuse, 0,
+        "a graced reuse is not refused"
+    );
     assert!(lenient.rotation.grace_accepted > 0);
     assert_eq!(lenient.login.forced, 0);
 }

@@ -310,9 +310,9 @@ fn a_threshold_on_what_an_external_issuer_keeps_to_itself_fails_and_says_why() {
         "--out",
         &dir.display().to_string(),
         "--format",
-        "json,junit",
+        "json,junit,md,html,csv",
     ]);
-    // The figure reads 0 in the report, yet the threshold fails: 0 would be a guess.
+    // The threshold fails: passing on a 0 never counted would be a guess.
     assert_eq!(out.status.code(), Some(1), "{}", common::show(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("✓ requests.failed == 0"), "{stdout}");
@@ -324,6 +324,25 @@ fn a_threshold_on_what_an_external_issuer_keeps_to_itself_fails_and_says_why() {
     );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("t.json")).unwrap()).unwrap();
+    // What only the servers know is null in the report, not 0; what the clients
+    // counted or inferred is a number.
+    for unseen in ["reuse_detected", "families_revoked", "grace_accepted"] {
+        assert!(json["rotation"][unseen].is_null(), "{}", json["rotation"]);
+    }
+    assert!(json["rotation"]["suspected_reuse"].is_u64());
+    assert!(
+        json["issuer"]["token_requests"].is_null(),
+        "{}",
+        json["issuer"]
+    );
+    assert!(json["issuer"]["queue_wait_ms"]["p99"].is_null());
+    assert!(json["resource"]["rejected_expired"].is_null());
+    assert!(json["timeline"]["series"]["issuer_queue"].is_null());
+    assert!(json["requests"]["total"].as_u64().unwrap() > 0);
+    assert!(
+        stdout.contains("issuer    not observed (the servers are external"),
+        "{stdout}"
+    );
     let verdict = &json["thresholds"][1];
     assert_eq!(verdict["actual"], serde_json::Value::Null);
     assert!(
@@ -332,6 +351,20 @@ fn a_threshold_on_what_an_external_issuer_keeps_to_itself_fails_and_says_why() {
             .unwrap()
             .contains("external")
     );
+    let md = std::fs::read_to_string(dir.join("t.md")).unwrap();
+    let row = md.lines().find(|l| l.contains("`issuer.token_requests`"));
+    assert!(row.is_some_and(|r| r.contains("| not observed")), "{md}");
+    let html = std::fs::read_to_string(dir.join("t.html")).unwrap();
+    assert!(html.contains("<td>not observed</td>"), "{html}");
+    let csv = std::fs::read_to_string(dir.join("t.csv")).unwrap();
+    let row = csv.lines().nth(1).unwrap();
+    let queue = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "issuer_queue");
+    assert_eq!(row.split(',').nth(queue.unwrap()), Some(""), "{csv}");
     let junit = std::fs::read_to_string(dir.join("t.junit.xml")).unwrap();
     assert!(junit.contains("not observed, so it cannot pass"), "{junit}");
     rt.block_on(servers.stop());

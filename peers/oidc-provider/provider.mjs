@@ -8,7 +8,8 @@
 //
 // When both servers listen it prints one line of JSON on stdout:
 //   {"issuer":"http://127.0.0.1:P","token_endpoint":"http://127.0.0.1:P/token",
-//    "jwks_uri":"...","api":"http://127.0.0.1:Q/api/me","counters":"http://127.0.0.1:Q/counters"}
+//    "jwks_uri":"...","api":"http://127.0.0.1:Q/api/me","counters":"http://127.0.0.1:Q/counters",
+//    "private_key_jwt":{"client_id":"demo-jwt","kid":"demo-jwt-1","private_key_pem":"..."}}
 // Everything else (the provider's development warnings) goes to stderr.
 //
 // Environment: ISSUER_PORT, API_PORT, ACCESS_TTL (seconds, default 60), REFRESH_TTL
@@ -86,6 +87,13 @@ const byGrant = (ctx) => {
 const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
 const signingKey = { ...(await jose.exportJWK(privateKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
 
+// The `demo-jwt` client authenticates with private_key_jwt (RFC 7523): its key pair is
+// made here too, its public half registered, its private half handed to the test in
+// the startup line (a test setup; a real client keeps its key to itself).
+const { publicKey: clientPublic, privateKey: clientPrivate } =
+  await jose.generateKeyPair('ES256', { extractable: true });
+const clientJwk = { ...(await jose.exportJWK(clientPublic)), kid: 'demo-jwt-1', alg: 'ES256', use: 'sig' };
+
 // Any username is an account of its own (devInteractions accepts any login too).
 const findAccount = async (ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) });
 
@@ -112,8 +120,15 @@ const client = (id, method) => ({
   redirect_uris: ['http://127.0.0.1/callback'],
 });
 
+const jwtClient = {
+  ...client('demo-jwt', 'private_key_jwt'),
+  client_secret: undefined,
+  token_endpoint_auth_signing_alg: 'ES256',
+  jwks: { keys: [clientJwk] },
+};
+
 const provider = new Provider(ISSUER, {
-  clients: [client('demo', 'client_secret_basic'), client('demo-post', 'client_secret_post')],
+  clients: [client('demo', 'client_secret_basic'), client('demo-post', 'client_secret_post'), jwtClient],
   jwks: { keys: [signingKey] },
   cookies: { keys: [randomBytes(32).toString('hex')] },
   findAccount,
@@ -287,6 +302,11 @@ process.stdout.write(`${JSON.stringify({
   jwks_uri: discovery.jwks_uri,
   api: API,
   counters: `${API_ORIGIN}/counters`,
+  private_key_jwt: {
+    client_id: 'demo-jwt',
+    kid: clientJwk.kid,
+    private_key_pem: await jose.exportPKCS8(clientPrivate),
+  },
 })}\n`);
 
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));

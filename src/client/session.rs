@@ -563,7 +563,10 @@ impl<E: Exchange> Client<E> {
             return (Some(kept), Duration::ZERO, true);
         }
         before_send();
-        let req = self.group.credentials.token_request(pairs);
+        let req = self
+            .group
+            .credentials
+            .token_request(pairs, self.clock.now_ms());
         let t0 = crate::clock::time::now();
         let answer = match self.send(Endpoint::Token, req).await {
             Ok(resp) => {
@@ -632,6 +635,7 @@ impl<E: Exchange> Client<E> {
                 Some(resp) if resp.status() == StatusCode::OK => {
                     if let Some((access, refresh_token)) = self.tokens_of(resp) {
                         end(RefreshEnd::Ok);
+                        self.refresh_ended(version, true);
                         self.keep(access, refresh_token, rng);
                         self.obtained();
                         return Ok(());
@@ -643,6 +647,7 @@ impl<E: Exchange> Client<E> {
                         && oauth_error(resp.body()).as_deref() == Some("invalid_grant") =>
                 {
                     end(RefreshEnd::InvalidGrant);
+                    self.refresh_ended(version, false);
                     return self.refused(version, rng).await;
                 }
                 Some(resp) => self.policy().retry.retryable(resp.status().as_u16()),
@@ -655,6 +660,14 @@ impl<E: Exchange> Client<E> {
             }
         }
         Err(Failure::Refresh)
+    }
+
+    /// Counts a suspected reuse when the refresh token of `version` has now been both
+    /// rotated and refused ([`super::store::TokenState::refresh_ended`]).
+    fn refresh_ended(&self, version: u64, rotated: bool) {
+        if lock(&self.store).refresh_ended(version, rotated) {
+            self.group.metrics.suspected_reuse(self.group.index);
+        }
     }
 
     /// The refresh token of `version` was refused (invalid_grant): it is dead, and the

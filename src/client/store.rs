@@ -54,7 +54,14 @@ pub(crate) struct TokenState {
     /// The highest version whose refresh token some refresh operation presented; 0:
     /// none yet (a refresh token comes with a stored response, version 1 or later).
     pub presented: u64,
+    /// The latest version whose refresh token a refresh ended with, and how:
+    /// [`ROTATED`], [`REFUSED`], [`SUSPECTED`] bits.
+    ended: (u64, u8),
 }
+
+const ROTATED: u8 = 1;
+const REFUSED: u8 = 2;
+const SUSPECTED: u8 = 4;
 
 impl TokenState {
     /// Stores a fresh token response; returns the new version.
@@ -82,6 +89,27 @@ impl TokenState {
         let duplicate = self.presented != 0 && self.presented >= version;
         self.presented = self.presented.max(version);
         duplicate
+    }
+
+    /// Records that a refresh with the refresh token of `version` ended, `rotated` (new
+    /// tokens) or refused (invalid_grant); true the first time one token has been both,
+    /// which only a second presentation can cause: the clients' inference of a reuse
+    /// the issuer detected (in either order of the two answers).
+    pub(crate) fn refresh_ended(&mut self, version: u64, rotated: bool) -> bool {
+        let (at, mut how) = self.ended;
+        if version < at {
+            return false;
+        }
+        if version > at {
+            how = 0;
+        }
+        how |= if rotated { ROTATED } else { REFUSED };
+        let suspected = how & (ROTATED | REFUSED | SUSPECTED) == ROTATED | REFUSED;
+        if suspected {
+            how |= SUSPECTED;
+        }
+        self.ended = (version, how);
+        suspected
     }
 }
 
@@ -286,5 +314,23 @@ mod tests {
         assert!(s.present(1));
         assert!(!s.present(2));
         assert!(s.present(1));
+    }
+
+    #[test]
+    fn a_token_both_rotated_and_refused_is_one_suspected_reuse_in_either_order() {
+        let mut s = TokenState::default();
+        // The refusal first (the real provider answers it sooner), then the rotation.
+        assert!(!s.refresh_ended(1, false));
+        assert!(s.refresh_ended(1, true));
+        // A third presentation refused: the same reuse, not another.
+        assert!(!s.refresh_ended(1, false));
+        // The rotated token's successor refused alone (its family was revoked): none.
+        assert!(!s.refresh_ended(2, false));
+        assert!(!s.refresh_ended(2, false));
+        // Rotation first, then the refusal.
+        assert!(!s.refresh_ended(3, true));
+        assert!(s.refresh_ended(3, false));
+        // An older token's late answer changes nothing.
+        assert!(!s.refresh_ended(1, true));
     }
 }

@@ -134,6 +134,8 @@ pub(crate) struct Counts {
     pub refresh_failed: u64,
     pub refresh_invalid_grant: u64,
     pub refresh_duplicates: u64,
+    /// Refresh tokens both rotated and refused (the clients' inference of a reuse).
+    pub refresh_suspected_reuse: u64,
     /// Refresh answers replayed from the client's throttle without being sent.
     pub refresh_replayed: u64,
     pub login_initial: u64,
@@ -186,6 +188,7 @@ impl Counts {
             t.refresh_failed += c.refresh_failed;
             t.refresh_invalid_grant += c.refresh_invalid_grant;
             t.refresh_duplicates += c.refresh_duplicates;
+            t.refresh_suspected_reuse += c.refresh_suspected_reuse;
             t.refresh_replayed += c.refresh_replayed;
             t.login_replayed += c.login_replayed;
             t.login_initial += c.login_initial;
@@ -512,6 +515,13 @@ impl Metrics {
         if gc.token_error.as_ref().is_none_or(|kept| e < *kept) {
             gc.token_error = Some(e);
         }
+    }
+
+    /// A refresh token was both rotated and refused: the issuer probably took one of
+    /// its presentations for a reuse (the clients' own inference).
+    pub(crate) fn suspected_reuse(&self, g: usize) {
+        let (mut guard, _, _) = self.at();
+        group(&mut guard.groups, g).refresh_suspected_reuse += 1;
     }
 
     /// A refresh got the answer its client's throttle kept, without sending.

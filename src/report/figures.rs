@@ -40,6 +40,6 @@ pub(crate) fn mean_per_second(attempts: u64, duration_seconds: f64) -> f64 {
 /// verdicts it had (`merge` judges the merged figures the same way).
 pub(crate) fn judge(report: &mut Report, thresholds: &Thresholds) {
     report.thresholds.clear();
-    let value = serde_json::to_value(&*report).unwrap_or_default();
+    let value = report.to_json();
     report.thresholds = threshold::evaluate(thresholds, &value);
 }

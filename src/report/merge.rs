@@ -97,6 +97,8 @@ pub(crate) fn parse(text: &str, file: &str) -> Result<Part, MergeError> {
             "not a worker report: run it with --worker I/N",
         ));
     }
+    let mut value = value;
+    crate::contract::unnull_not_observed(&mut value);
     let report: Report = serde_json::from_value(value.clone())
         .map_err(|e| problem(file, format!("not a tokenstorm report: {e}")))?;
     Ok(Part {

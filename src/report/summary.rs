@@ -166,15 +166,7 @@ fn figures(report: &Report) -> String {
         ("requests", requests_line(report)),
         ("refresh", refresh_line(report)),
         ("logins", logins_line(report)),
-        (
-            "rotation",
-            format!(
-                "{} reuse detected · {} families revoked · {} accepted within grace",
-                thousands(report.rotation.reuse_detected),
-                thousands(report.rotation.families_revoked),
-                thousands(report.rotation.grace_accepted),
-            ),
-        ),
+        ("rotation", rotation_line(report)),
         ("lock", lock_line(report)),
         ("issuer", issuer_line(report)),
         ("resource", resource_line(report)),
@@ -185,6 +177,24 @@ fn figures(report: &Report) -> String {
         table.add_row(vec![Cell::new(name), Cell::new(text)]);
     }
     trimmed(&table)
+}
+
+/// The issuer's own rotation counts, and the clients' inference, which is all a
+/// `targets` run has.
+fn rotation_line(report: &Report) -> String {
+    let r = &report.rotation;
+    let suspected = thousands(r.suspected_reuse);
+    if report.is_external() {
+        return format!(
+            "{suspected} reuse suspected by the clients · reuse detected, families revoked: not observed (the issuer is external)"
+        );
+    }
+    format!(
+        "{} reuse detected · {} families revoked · {} accepted within grace · {suspected} suspected by the clients",
+        thousands(r.reuse_detected),
+        thousands(r.families_revoked),
+        thousands(r.grace_accepted),
+    )
 }
 
 fn requests_line(report: &Report) -> String {
@@ -242,7 +252,13 @@ fn lock_line(report: &Report) -> String {
     line
 }
 
+/// What an external server counted is its own: the line says so instead of zeros.
+const NOT_OBSERVED: &str = "not observed (the servers are external: read their own counts)";
+
 fn issuer_line(report: &Report) -> String {
+    if report.is_external() {
+        return NOT_OBSERVED.to_string();
+    }
     let i = &report.issuer;
     format!(
         "{} token requests · {} rate limited · {} errors injected{}",
@@ -261,6 +277,9 @@ fn issuer_line(report: &Report) -> String {
 }
 
 fn resource_line(report: &Report) -> String {
+    if report.is_external() {
+        return NOT_OBSERVED.to_string();
+    }
     let r = &report.resource;
     format!(
         "{} rejected expired · {} not yet valid · {} invalid{}",

@@ -143,7 +143,7 @@ pub(crate) fn assemble(scenario: &Scenario, o: Outcome) -> Report {
             logged_out: c.logged_out,
             with_token: c.with_token,
         },
-        rotation: rotation(&o),
+        rotation: rotation(&o, c),
         lock: lock(c, r),
         latency_ms: latency(r),
         issuer: issuer(&o),
@@ -186,8 +186,9 @@ fn refresh(c: &Counts, r: &Recorded, duration_seconds: f64) -> m::Refresh {
     }
 }
 
-fn rotation(o: &Outcome) -> m::Rotation {
+fn rotation(o: &Outcome, c: &Counts) -> m::Rotation {
     m::Rotation {
+        suspected_reuse: c.refresh_suspected_reuse,
         reuse_detected: o.issuer.reuse_detected,
         families_revoked: o.issuer.families_revoked,
         grace_accepted: o.issuer.grace_accepted,

@@ -273,7 +273,26 @@ impl Checks {
                 "targets.client_id",
                 "a public client (`client_auth: none`) names itself with its client_id; set it",
             ),
+            ClientAuthMethod::PrivateKeyJwt => self.private_key_jwt(t),
             _ => {}
+        }
+        if t.client_auth != ClientAuthMethod::PrivateKeyJwt {
+            for (key, set) in [
+                ("private_key", t.private_key.is_some()),
+                ("key_id", t.key_id.is_some()),
+                ("assertion_alg", t.assertion_alg.is_some()),
+                ("assertion_audience", t.assertion_audience.is_some()),
+            ] {
+                if set {
+                    self.bad(
+                        format!("targets.{key}"),
+                        format!(
+                            "read only with `client_auth: private_key_jwt` (it is `{}`); remove it, or set client_auth",
+                            t.client_auth.as_str()
+                        ),
+                    );
+                }
+            }
         }
         for (i, r) in t.token_request.resource.iter().enumerate() {
             // RFC 8707 §2: an absolute URI without a fragment.
@@ -300,6 +319,41 @@ impl Checks {
                     ),
                 );
             }
+        }
+    }
+
+    /// `private_key_jwt` (RFC 7523 §2.2): a client_id to be the assertion's issuer and
+    /// subject, no secret, and a private key that signs.
+    fn private_key_jwt(&mut self, t: &Targets) {
+        if t.client_secret.is_some() {
+            self.bad(
+                "targets.client_secret",
+                "`client_auth: private_key_jwt` signs with `private_key` and sends no secret; remove the secret",
+            );
+        }
+        if t.client_id.is_none() {
+            self.bad(
+                "targets.client_id",
+                "`private_key_jwt` names the client in the assertion's `iss` and `sub`; set it",
+            );
+        }
+        let path = "targets.private_key";
+        match (&t.private_key, &t.private_key_pem) {
+            (None, _) => self.bad(
+                path,
+                "`client_auth: private_key_jwt` signs with the client's private key: name its PEM file",
+            ),
+            (Some(_), Some(Err(e))) => self.bad(path, e.clone()),
+            (Some(file), Some(Ok(pem))) => {
+                if let Err(e) = t.assertion_key(pem) {
+                    let key = match &t.assertion_alg {
+                        Some(alg) if e.starts_with(&format!("`{alg}`")) => "targets.assertion_alg",
+                        _ => path,
+                    };
+                    self.bad(key, format!("`{file}`: {e}"));
+                }
+            }
+            (Some(_), None) => {}
         }
     }
 

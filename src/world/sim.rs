@@ -104,6 +104,7 @@ async fn run_keeping(
         scenario,
         control,
         exchange.clone(),
+        None,
         &metrics,
         clock,
         options,

@@ -2,6 +2,7 @@
 //! plotting tools.
 
 use super::{ExportError, Exporter};
+use crate::contract::not_observed;
 use crate::report::Report;
 
 pub struct Csv;
@@ -20,16 +21,20 @@ impl Exporter for Csv {
         w.write_record(&header).map_err(encode)?;
         let ticks = columns.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
         let tick_ms = report.timeline.tick_ms;
+        let external = report.is_external();
         for t in 0..ticks {
             let mut row = vec![
                 t.to_string(),
                 crate::report::format::figure((t as u64 * tick_ms) as f64 / 1000.0),
             ];
-            row.extend(
-                columns
-                    .iter()
-                    .map(|(_, v)| v.get(t).copied().unwrap_or(0).to_string()),
-            );
+            // A series a `targets` run cannot observe is left empty, not zero.
+            row.extend(columns.iter().map(|(name, v)| {
+                if external && not_observed(&format!("timeline.series.{name}")).is_some() {
+                    String::new()
+                } else {
+                    v.get(t).copied().unwrap_or(0).to_string()
+                }
+            }));
             w.write_record(&row).map_err(encode)?;
         }
         w.into_inner()

@@ -7,14 +7,12 @@ use std::fmt::Write as _;
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use serde_json::Value;
 
 use super::{ExportError, Exporter};
-use crate::contract::Percentiles;
-use crate::contract::lookup;
+use crate::contract::{Percentiles, not_observed};
 use crate::report::Report;
 use crate::report::comparison::Comparison;
-use crate::report::format::figure;
+use crate::report::format::{figure, figure_at};
 use crate::report::verdicts::Verdicts;
 
 pub struct Html;
@@ -449,15 +447,14 @@ fn heading(r: &Report, name: &str, judged: &Verdicts) -> String {
 /// The figures `compare` puts side by side, for one run.
 fn key_figures(r: &Report) -> Result<String, ExportError> {
     // Read by their dotted paths, as thresholds and `compare` read them.
-    let json = serde_json::to_value(r).map_err(|e| ExportError::Encode(e.to_string()))?;
+    let json = r.to_json();
     let mut b =
         String::from("<h2>Key figures</h2>\n<table><tr><th>metric</th><th>value</th></tr>\n");
     for m in crate::report::comparison::METRICS {
-        let v = lookup(&json, m).and_then(Value::as_f64).unwrap_or(f64::NAN);
         let _ = writeln!(
             b,
             "<tr><td><code>{m}</code></td><td>{}</td></tr>",
-            figure(v)
+            figure_at(&json, m)
         );
     }
     b.push_str("</table>\n");
@@ -504,6 +501,14 @@ fn over_time(r: &Report) -> Result<String, ExportError> {
     )?);
     // The first two of TIME_CHARTS are drawn together above.
     for (id, title, y, s) in &TIME_CHARTS[2..] {
+        if r.is_external() && not_observed(&format!("timeline.series.{s}")).is_some() {
+            let note = format!(
+                "<p class=\"meta\">{}: not observed (the issuer is external)</p>",
+                escape(title)
+            );
+            b.push_str(&figure_of(id, &note));
+            continue;
+        }
         b.push_str(&time_chart(
             id,
             title,

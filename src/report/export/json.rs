@@ -12,8 +12,8 @@ impl Exporter for Json {
     }
 
     fn export(&self, report: &Report) -> Result<Vec<u8>, ExportError> {
-        let mut bytes =
-            serde_json::to_vec_pretty(report).map_err(|e| ExportError::Encode(e.to_string()))?;
+        let mut bytes = serde_json::to_vec_pretty(&report.to_json())
+            .map_err(|e| ExportError::Encode(e.to_string()))?;
         bytes.push(b'\n');
         Ok(bytes)
     }

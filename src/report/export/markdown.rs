@@ -5,12 +5,10 @@
 
 use comfy_table::Table;
 use comfy_table::presets::ASCII_MARKDOWN;
-use serde_json::Value;
 
 use super::{ExportError, Exporter};
-use crate::contract::lookup;
 use crate::report::comparison::{Comparison, METRICS};
-use crate::report::format::figure;
+use crate::report::format::{figure, figure_at};
 use crate::report::verdicts::Verdicts;
 use crate::report::{Report, recovery};
 
@@ -73,7 +71,7 @@ impl Exporter for Markdown {
     }
 
     fn export(&self, report: &Report) -> Result<Vec<u8>, ExportError> {
-        let json = serde_json::to_value(report).map_err(|e| ExportError::Encode(e.to_string()))?;
+        let json = report.to_json();
         let judged = Verdicts::of(report);
         let mut out = title(report, &judged);
         if !report.description.is_empty() {
@@ -98,10 +96,7 @@ impl Exporter for Markdown {
             vec!["metric".into(), "value".into()],
             METRICS
                 .iter()
-                .map(|m| {
-                    let v = lookup(&json, m).and_then(Value::as_f64).unwrap_or(f64::NAN);
-                    vec![format!("`{m}`"), figure(v)]
-                })
+                .map(|m| vec![format!("`{m}`"), figure_at(&json, m)])
                 .collect(),
         ));
         if !report.outages.is_empty() {

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
 use super::*;
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -46,6 +48,22 @@ pub struct Targets {
     /// `/protocol/openid-connect/token`).
     #[serde(default)]
     pub discovery: Option<bool>,
+    /// `client_auth: private_key_jwt`: the client's private key, a PEM file (PKCS#8,
+    /// or PKCS#1 RSA / SEC1 EC), relative to the scenario file's folder.
+    #[serde(default)]
+    pub private_key: Option<String>,
+    /// `private_key_jwt`: the key's `kid` in the client's registered key set, put in
+    /// each assertion's header so the issuer picks the key without trying each.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// `private_key_jwt`: the assertion's signing algorithm (RS256, PS256, ES256,
+    /// ES384, EdDSA). Default: the one the key's type signs with (RS256 for RSA).
+    #[serde(default)]
+    pub assertion_alg: Option<String>,
+    /// `private_key_jwt`: the assertion's `aud`. Default: the token endpoint's URL
+    /// (OpenID Connect Core §9; RFC 7523 §3 accepts it).
+    #[serde(default)]
+    pub assertion_audience: Option<String>,
     /// A PEM file of CA certificates trusted besides the system's roots, for servers
     /// whose certificates a private CA signed. Relative to the scenario file's folder.
     #[serde(default)]
@@ -57,6 +75,9 @@ pub struct Targets {
     /// not readable; validation says which).
     #[serde(skip)]
     pub ca_pem: Option<Result<Arc<[u8]>, String>>,
+    /// The bytes of `private_key`, read by [`crate::scenario::parse`].
+    #[serde(skip)]
+    pub private_key_pem: Option<Result<Arc<[u8]>, String>>,
     /// The lines of `refresh_tokens`, read by [`crate::scenario::parse`] (None: not
     /// read, or not readable; validation says which).
     #[serde(skip)]
@@ -104,6 +125,9 @@ pub enum ClientAuthMethod {
     ClientSecretPost,
     /// A public client: `client_id` in the form body, no secret (RFC 6749 §2.1, §3.2.1).
     None,
+    /// A JWT signed with the client's private key in the form body (RFC 7523 §2.2,
+    /// OpenID Connect Core §9), made afresh for every token request.
+    PrivateKeyJwt,
 }
 
 impl ClientAuthMethod {
@@ -112,6 +136,7 @@ impl ClientAuthMethod {
             ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
             ClientAuthMethod::ClientSecretPost => "client_secret_post",
             ClientAuthMethod::None => "none",
+            ClientAuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -152,6 +177,16 @@ impl TokenRequest {
     }
 }
 
+/// The algorithms `private_key_jwt` signs with, by their JOSE names.
+const ASSERTION_ALGS: &[(&str, Algorithm)] = &[
+    ("RS256", Algorithm::RS256),
+    ("PS256", Algorithm::PS256),
+    ("ES256", Algorithm::ES256),
+    ("ES384", Algorithm::ES384),
+    ("EdDSA", Algorithm::EdDSA),
+];
+const ASSERTION_ALG_NAMES: &[&str] = &["RS256", "PS256", "ES256", "ES384", "EdDSA"];
+
 fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -180,14 +215,58 @@ impl Targets {
     /// Reads the files the targets name (relative to `folder`).
     pub(crate) fn read_files(&mut self, folder: &std::path::Path) {
         self.read_provisioned(folder);
-        if let Some(file) = &self.ca_file {
+        let read = |file: &String| {
             let path = folder.join(file);
-            self.ca_pem = Some(
-                std::fs::read(&path)
-                    .map(Arc::from)
-                    .map_err(|e| format!("cannot read `{}`: {e}", path.display())),
-            );
+            std::fs::read(&path)
+                .map(Arc::from)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+        };
+        self.ca_pem = self.ca_file.as_ref().map(read);
+        self.private_key_pem = self.private_key.as_ref().map(read);
+    }
+
+    /// `private_key_jwt`'s signing key from the bytes of `private_key`, with the
+    /// algorithm named by `assertion_alg` or else the first its type signs with;
+    /// what is wrong with it otherwise.
+    pub fn assertion_key(&self, pem: &[u8]) -> Result<(EncodingKey, Algorithm), String> {
+        let named = match self.assertion_alg.as_deref() {
+            Some(name) => vec![
+                ASSERTION_ALGS
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, a)| *a)
+                    .ok_or_else(|| {
+                        format!("`{name}`: accepted {}", ASSERTION_ALG_NAMES.join(", "))
+                    })?,
+            ],
+            None => vec![
+                Algorithm::ES256,
+                Algorithm::EdDSA,
+                Algorithm::RS256,
+                Algorithm::ES384,
+            ],
+        };
+        for alg in named {
+            let key = match alg {
+                Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(pem),
+                Algorithm::EdDSA => EncodingKey::from_ed_pem(pem),
+                _ => EncodingKey::from_rsa_pem(pem),
+            };
+            // Parsing only reads the PEM; a signature proves the key fits the algorithm.
+            let Ok(key) = key else { continue };
+            if jsonwebtoken::encode(&Header::new(alg), &serde_json::json!({}), &key).is_ok() {
+                return Ok((key, alg));
+            }
         }
+        Err(match &self.assertion_alg {
+            Some(alg) => format!(
+                "the key cannot sign {alg}: accepted a PEM private key of the algorithm's type"
+            ),
+            None => format!(
+                "not a PEM private key tokenstorm can sign with: accepted an RSA, EC (P-256, P-384) or Ed25519 key, PKCS#8 or its type's own PEM ({})",
+                ASSERTION_ALG_NAMES.join(", ")
+            ),
+        })
     }
 
     /// Reads `refresh_tokens` (relative to `folder`): its non-empty lines, trimmed.
