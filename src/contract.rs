@@ -65,7 +65,7 @@ pub struct Report {
 pub struct Targets {
     pub issuer: String,
     pub resource: String,
-    /// `password`, `client_credentials` or `refresh_token`.
+    /// `password`, `client_credentials`, `refresh_token` or `authorization_code`.
     pub grant: String,
     /// `client_secret_basic`, `client_secret_post` or `none`.
     pub client_auth: String,
@@ -81,6 +81,10 @@ pub struct Targets {
     pub revocation_endpoint: Option<String>,
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
+    /// `grant: authorization_code`: the authorization endpoint the clients asked,
+    /// `targets.authorization_endpoint` or the one discovery found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
     /// Certificates were not checked (`targets.insecure: true`).
     #[serde(default)]
     pub insecure: bool,

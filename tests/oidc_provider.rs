@@ -36,6 +36,11 @@ impl Drop for Provider {
 }
 
 fn start() -> Option<Provider> {
+    start_with(&[])
+}
+
+/// The provider with `env` set besides its short access tokens.
+fn start_with(env: &[(&str, &str)]) -> Option<Provider> {
     if !Path::new(PEER).join("node_modules/oidc-provider").exists() {
         assert!(
             std::env::var_os("TOKENSTORM_OIDC_PROVIDER").is_none(),
@@ -49,6 +54,7 @@ fn start() -> Option<Provider> {
     let mut child = Command::new("node")
         .arg(Path::new(PEER).join("provider.mjs"))
         .env("ACCESS_TTL", "2")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -106,9 +112,17 @@ fn run_against(p: &Provider, clients: &str) -> (Report, Value) {
 fn run_as(p: &Provider, auth: &str, key: Option<&str>, clients: &str) -> (Report, Value) {
     http("POST", &format!("{}/reset", p.counters));
     let yaml = format!(
-        "name: oidc\nmode: live\nseed: 3\nduration: 7s\ntargets:\n  issuer: {}\n  resource: {}\n{auth}  password: demo-password\n  token_request: {{ scope: openid offline_access }}\nclients:\n{clients}",
+        "name: oidc\nmode: live\nseed: 3\nduration: 7s\ntargets:\n  issuer: {}\n  resource: {}\n{auth}  password: demo-password\nclients:\n{clients}",
         p.token_endpoint, p.api
     );
+    let yaml = if yaml.contains("token_request") {
+        yaml
+    } else {
+        yaml.replace(
+            "\nclients:\n",
+            "\n  token_request: { scope: openid offline_access }\nclients:\n",
+        )
+    };
     // The scenario's folder, where `private_key: key.pem` is read.
     let dir = std::env::temp_dir().join(format!("tokenstorm-oidc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -244,4 +258,68 @@ fn private_key_jwt_logs_in_and_refreshes_at_the_real_provider() {
     assert!(n(&c["other_errors"]["invalid_client"]) >= 3, "{c:#}");
     let error = r.login.first_error.unwrap_or_default();
     assert!(error.contains("invalid_client"), "{error}");
+}
+
+/// The authorization code grant's targets keys (the tests name the issuer by its
+/// identifier, so the authorization endpoint is discovered). offline_access is kept only with
+/// prompt=consent (OpenID Connect Core §11; lib/actions/authorization/scopes.js).
+const AUTHORIZATION_CODE: &str = "  client_id: demo\n  client_secret: demo-secret\n  grant: authorization_code\n  redirect_uri: http://127.0.0.1/callback\n  token_request: { scope: openid offline_access, extra: { prompt: consent } }\n";
+
+#[test]
+fn the_authorization_code_grant_logs_in_where_the_issuer_completes_it_by_itself() {
+    // AUTO_LOGIN: the provider finishes its login and consent interactions itself.
+    let Some(mut p) = start_with(&[("AUTO_LOGIN", "1")]) else {
+        return;
+    };
+    p.token_endpoint = p.token_endpoint.trim_end_matches("/token").to_string();
+    let auth = AUTHORIZATION_CODE;
+    let race = "  - name: web\n    count: 4\n    instances: 3\n    requests: { every: 200ms, distribution: constant }\n    policy: { refresh: reactive, coordination: none }\n";
+    let (r, c) = run_as(&p, auth, None, race);
+    let codes = &c["token_requests"]["authorization_code"];
+    // Every login, the first and the forced ones after a reuse, went through an
+    // authorization and its code: the provider's count of code grants is theirs.
+    let logins = r.login.initial + r.login.forced + r.login.retried;
+    assert_eq!(r.clients.with_token, 4, "{:?}", r.login);
+    assert!(
+        (logins..=logins + 12).contains(&n(&codes["ok"])),
+        "{logins} logins, provider {c:#}"
+    );
+    assert_eq!(n(&codes["invalid_grant"]), 0, "{c:#}");
+    let refresh = &c["token_requests"]["refresh_token"];
+    assert!(r.refresh.succeeded > 0, "{:?}", r.refresh);
+    assert!(
+        (r.refresh.succeeded..=r.refresh.succeeded + 12).contains(&n(&refresh["ok"])),
+        "{:?} {c:#}",
+        r.refresh
+    );
+    assert!(r.login.forced > 0, "the race forces logins: {:?}", r.login);
+    assert_eq!(r.requests.failed, 0, "{:?}", r.requests);
+    let reached = r.targets.unwrap();
+    assert!(
+        reached
+            .authorization_endpoint
+            .is_some_and(|a| a.ends_with("/auth")),
+        "discovered"
+    );
+}
+
+#[test]
+fn the_authorization_code_grant_says_why_when_a_person_must_sign_in() {
+    // The stock provider shows its login form.
+    let Some(mut p) = start() else { return };
+    p.token_endpoint = p.token_endpoint.trim_end_matches("/token").to_string();
+    let auth = AUTHORIZATION_CODE;
+    let clients = "  - name: web\n    count: 2\n    requests: { every: 1s }\n";
+    let (r, c) = run_as(&p, auth, None, clients);
+    assert_eq!(r.clients.with_token, 0, "{:?}", r.login);
+    assert_eq!(r.login.initial, 2);
+    let error = r.login.first_error.unwrap_or_default();
+    assert!(
+        error.contains("answered with a page") && error.contains("asks a person to sign in"),
+        "{error}"
+    );
+    assert!(
+        c["token_requests"].get("authorization_code").is_none(),
+        "{c:#}"
+    );
 }

@@ -486,12 +486,7 @@ fn a_targets_grant_that_cannot_work_is_refused_with_what_is_accepted() {
             .contains("password, client_credentials, refresh_token"),
         "{p}"
     );
-    let p = problem(&with_targets("  grant: authorization_code\n"));
-    assert_eq!(p.path, "targets.grant");
-    assert!(
-        p.message.contains("person") && p.message.contains("accepted: password"),
-        "{p}"
-    );
+
     let p = problem(&with_targets("  client_auth: tls_client_auth\n"));
     assert!(
         p.message
@@ -554,6 +549,43 @@ fn private_key_jwt_needs_a_client_id_and_a_key_that_signs() {
         "{p}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_authorization_code_grant_needs_a_redirect_uri_and_an_authorization_endpoint() {
+    // The token endpoint's URL names no authorization endpoint, and nothing is set.
+    let mut p = problems(&with_targets("  grant: authorization_code\n"));
+    p.sort_by(|a, b| a.path.cmp(&b.path));
+    let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "targets.authorization_endpoint",
+            "targets.client_id",
+            "targets.redirect_uri"
+        ],
+        "{p:#?}"
+    );
+    assert!(p[0].message.contains("discover it from"), "{}", p[0]);
+    assert!(p[2].message.contains("registered redirect URI"), "{}", p[2]);
+    let p = problem(&with_targets(
+        "  grant: authorization_code\n  client_id: app\n  redirect_uri: app:/cb#x\n  authorization_endpoint: https://id.example/authorize\n",
+    ));
+    assert!(
+        p.path == "targets.redirect_uri" && p.message.contains("without a fragment"),
+        "{p}"
+    );
+    let p = problem(&with_targets("  redirect_uri: https://app.example/cb\n"));
+    assert!(
+        p.path == "targets.redirect_uri"
+            && p.message.contains("only with `grant: authorization_code`"),
+        "{p}"
+    );
+    parse(
+        &with_targets("  grant: authorization_code\n  client_id: app\n  redirect_uri: https://app.example/cb\n  authorization_endpoint: https://id.example/authorize\n"),
+        FILE,
+    )
+    .unwrap();
 }
 
 #[test]

@@ -13,7 +13,8 @@
 // Everything else (the provider's development warnings) goes to stderr.
 //
 // Environment: ISSUER_PORT, API_PORT, ACCESS_TTL (seconds, default 60), REFRESH_TTL
-// (seconds, default 14 days), DEMO_PASSWORD (default demo-password).
+// (seconds, default 14 days), DEMO_PASSWORD (default demo-password), AUTO_LOGIN (1:
+// interactions complete by themselves, for the authorization code grant at load).
 
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -36,6 +37,10 @@ const API_PORT = num(args['api-port'] ?? process.env.API_PORT, 0);
 const ACCESS_TTL = num(process.env.ACCESS_TTL, 60);
 const REFRESH_TTL = num(process.env.REFRESH_TTL, 14 * 24 * 3600);
 const PASSWORD = process.env.DEMO_PASSWORD ?? 'demo-password';
+// AUTO_LOGIN=1: the provider's interactions (login, consent) complete by themselves,
+// as the user named by login_hint, instead of showing devInteractions' forms: an
+// issuer a load test can drive through the authorization code flow.
+const AUTO_LOGIN = process.env.AUTO_LOGIN === '1';
 
 // Both ports first: the issuer URL and the API URL (the resource indicator, hence the
 // access tokens' audience) go into the provider's configuration.
@@ -151,7 +156,8 @@ const provider = new Provider(ISSUER, {
     Session: REFRESH_TTL,
   },
   features: {
-    devInteractions: { enabled: true }, // the stock login/consent pages, for provision.mjs
+    // The stock login/consent pages, for provision.mjs; AUTO_LOGIN answers them itself.
+    devInteractions: { enabled: !AUTO_LOGIN },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     revocation: { enabled: true },
@@ -253,7 +259,40 @@ provider.on('access_token.saved', () => { counters.access_tokens_issued += 1; })
 provider.on('client_credentials.issued', () => { counters.access_tokens_issued += 1; });
 provider.on('client_credentials.saved', () => { counters.access_tokens_issued += 1; });
 
-issuerServer.on('request', provider.callback());
+// AUTO_LOGIN: the interaction the provider sends a user agent to (its default URL,
+// /interaction/:uid) is finished at once, as the stock example's routes finish it once
+// a person has submitted the forms: login as login_hint, then consent to every scope
+// and resource asked for (Provider#interactionDetails, #interactionFinished).
+async function autoInteraction(req, res) {
+  const { prompt, params, session, grantId } = await provider.interactionDetails(req, res);
+  if (prompt.name === 'login') {
+    const accountId = params.login_hint || 'auto';
+    return provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
+  }
+  const grant = grantId
+    ? await provider.Grant.find(grantId)
+    : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+  const d = prompt.details;
+  if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+  if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) {
+    grant.addResourceScope(indicator, scopes.join(' '));
+  }
+  const consent = { grantId: await grant.save() };
+  return provider.interactionFinished(req, res, { consent }, { mergeWithLastSubmission: true });
+}
+
+const callback = provider.callback();
+issuerServer.on('request', (req, res) => {
+  if (AUTO_LOGIN && req.method === 'GET' && req.url.startsWith('/interaction/')) {
+    autoInteraction(req, res).catch((e) => {
+      console.error('interaction', e);
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(String(e));
+    });
+    return;
+  }
+  callback(req, res);
+});
 
 // ---- the API ---------------------------------------------------------------------
 // Its key set from the provider's discovery document, as any API would find it.

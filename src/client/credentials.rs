@@ -17,6 +17,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, Uri};
 
+use crate::contract as m;
 use crate::exchange::{Request, basic_auth};
 use crate::scenario::{ClientAuthMethod, Grant, IssuerConfig, Scenario};
 
@@ -77,6 +78,8 @@ pub struct Credentials {
     /// `grant: refresh_token`: the run's provisioned refresh tokens, and the index of
     /// this group's first client among them.
     pub provisioned: Option<(Arc<[String]>, usize)>,
+    /// `grant: authorization_code`: where and as whom the clients ask.
+    pub authorize: Option<super::authorize::AuthorizeAt>,
 }
 
 impl Credentials {
@@ -88,13 +91,15 @@ impl Credentials {
             password: issuer.password.clone(),
             extra: Vec::new(),
             provisioned: None,
+            authorize: None,
         }
     }
 
     /// Group `g`'s: `targets`' when the scenario has them, else our issuer's.
-    /// `token_endpoint`: where a targets run sends token requests, `private_key_jwt`'s
-    /// default audience.
-    pub fn of_group(scenario: &Scenario, g: usize, token_endpoint: Option<&str>) -> Credentials {
+    /// `reached`: the endpoints a targets run found (the token endpoint is
+    /// `private_key_jwt`'s default audience).
+    pub fn of_group(scenario: &Scenario, g: usize, reached: Option<&m::Targets>) -> Credentials {
+        let token_endpoint = reached.map(|r| r.token_endpoint.as_str());
         let issuer = &scenario.issuer;
         let Some(t) = &scenario.targets else {
             return Credentials::of_issuer(issuer);
@@ -117,6 +122,18 @@ impl Credentials {
             }
         };
         let first = scenario.clients[..g].iter().map(|c| c.count as usize).sum();
+        let authorize = match (t.grant, reached, &t.redirect_uri) {
+            (Grant::AuthorizationCode, Some(r), Some(redirect_uri)) => r
+                .authorization_endpoint
+                .as_ref()
+                .map(|endpoint| super::authorize::AuthorizeAt {
+                    endpoint: endpoint.clone(),
+                    redirect_uri: redirect_uri.clone(),
+                    client_id: t.client_id.clone().unwrap_or_default(),
+                    params: t.token_request.pairs(),
+                }),
+            _ => None,
+        };
         Credentials {
             grant: t.grant,
             auth,
@@ -129,6 +146,7 @@ impl Credentials {
                 Some(Ok(tokens)) if t.grant == Grant::RefreshToken => Some((tokens.clone(), first)),
                 _ => None,
             },
+            authorize,
         }
     }
 
@@ -148,11 +166,29 @@ impl Credentials {
                 ("password", self.password.as_str()),
             ],
             Grant::ClientCredentials => vec![("grant_type", "client_credentials")],
-            // Refused by validation; as a refresh, never sent.
+            // A refresh, or a code exchange ([`Credentials::code_pairs`]).
             Grant::RefreshToken | Grant::AuthorizationCode => Vec::new(),
         };
         pairs.extend(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         pairs
+    }
+
+    /// The form exchanging an authorization's code for tokens (RFC 6749 §4.1.3, with
+    /// RFC 7636 §4.5's verifier).
+    pub(crate) fn code_pairs<'a>(
+        &'a self,
+        code: &'a super::authorize::Code,
+    ) -> Vec<(&'a str, &'a str)> {
+        let redirect_uri = self
+            .authorize
+            .as_ref()
+            .map_or("", |a| a.redirect_uri.as_str());
+        vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.code.as_str()),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", code.verifier.as_str()),
+        ]
     }
 
     /// A token request with `pairs`, authenticated as the client, sent at `now_ms`
@@ -225,7 +261,14 @@ mod tests {
             "name: t\nmode: live\nduration: 1s\nclients: [ {{ name: c, count: 1 }} ]\ntargets:\n  issuer: http://127.0.0.1:1/token\n  resource: http://127.0.0.1:1/api\n{targets}"
         );
         let s = crate::scenario::parse(&yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
-        Credentials::of_group(&s, 0, Some("https://id.example/token"))
+        Credentials::of_group(&s, 0, Some(&reached("https://id.example/token")))
+    }
+
+    fn reached(token_endpoint: &str) -> m::Targets {
+        m::Targets {
+            token_endpoint: token_endpoint.into(),
+            ..Default::default()
+        }
     }
 
     fn form(req: &Request) -> Vec<(String, String)> {
@@ -283,7 +326,7 @@ mod tests {
         );
         let s = crate::scenario::parse(&yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
         let _ = std::fs::remove_file(&file);
-        let c = Credentials::of_group(&s, 0, Some("https://id.example/oauth/token"));
+        let c = Credentials::of_group(&s, 0, Some(&reached("https://id.example/oauth/token")));
         let now_ms = 1_700_000_000_123;
         let sent: Vec<_> = (0..2)
             .map(|_| form(&c.token_request(&[("grant_type", "client_credentials")], now_ms)))

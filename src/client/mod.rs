@@ -6,6 +6,7 @@
 //! workers send API requests until the run ends. The same code runs on the sim's
 //! virtual clock and, over an HTTP exchange, in real time.
 
+mod authorize;
 mod credentials;
 mod flight;
 mod instance;

@@ -496,10 +496,26 @@ impl<E: Exchange> Client<E> {
         }
         let username = self.username();
         let key = format!("{}:{username}", credentials.grant.as_str());
-        let pairs = credentials.login_pairs(&username);
+        let login_pairs = credentials.login_pairs(&username);
         let attempts = self.policy().retry.attempts;
         for attempt in 1..=attempts {
+            let t0 = crate::clock::time::now();
+            let code = match self.authorization(&username, rng).await {
+                Ok(code) => code,
+                Err(why) => {
+                    // A page, a refusal or a redirect loop: asking again changes nothing.
+                    metrics.token_error(g, || why.clone());
+                    metrics.login_attempt_done(g, false, crate::clock::time::now() - t0);
+                    break;
+                }
+            };
+            let pairs = match &code {
+                Some(code) => credentials.code_pairs(code),
+                None => login_pairs.clone(),
+            };
             let (answer, latency, replayed) = self.token_call(&key, &pairs, || {}).await;
+            // A login's time is its authorization's too.
+            let latency = latency.max(crate::clock::time::now() - t0);
             let retry = match &answer {
                 Some(resp) if resp.status() == StatusCode::OK => {
                     if let Some((access, refresh_token)) = self.tokens_of(resp) {
@@ -524,6 +540,22 @@ impl<E: Exchange> Client<E> {
             }
         }
         Err(Failure::Login)
+    }
+
+    /// `grant: authorization_code`: the code of a new authorization as `user`, its
+    /// requests sent through this client's exchange; None for the other grants.
+    async fn authorization(
+        &self,
+        user: &str,
+        rng: &mut Rng,
+    ) -> Result<Option<super::authorize::Code>, String> {
+        let Some(at) = &self.group.credentials.authorize else {
+            return Ok(None);
+        };
+        let send = |req| self.send(Endpoint::Authorize, req);
+        super::authorize::authorize(at, user, rng, send)
+            .await
+            .map(Some)
     }
 
     /// Why it logs in now: its first login, a retry of a first that failed, a refresh

@@ -19,6 +19,10 @@ use http::HeaderValue;
 pub enum Endpoint {
     /// The issuer's token endpoint (RFC 6749 §3.2).
     Token,
+    /// The issuer's authorization endpoint (RFC 6749 §3.1), and the pages it sends a
+    /// user agent on to: the request's URI is the absolute URL to get, or a path at the
+    /// issuer.
+    Authorize,
     /// The issuer's introspection endpoint (RFC 7662), called by the resource.
     Introspect,
     /// The issuer's key set (RFC 7517), fetched by the resource.

@@ -246,22 +246,25 @@ impl Checks {
     /// client, token-request parameters that are well formed.
     fn getting_tokens(&mut self, t: &Targets, clients: u64) {
         match t.grant {
-            Grant::AuthorizationCode => self.bad(
-                "targets.grant",
-                "`authorization_code` needs a person to sign in at the issuer's login page, which an external issuer cannot be made to skip; accepted: password, client_credentials, refresh_token (refresh tokens obtained once, in a file: `refresh_tokens`)",
-            ),
+            Grant::AuthorizationCode => self.authorization_code(t),
             Grant::RefreshToken => self.provisioned(t, clients),
-            Grant::Password | Grant::ClientCredentials => {
-                if t.refresh_tokens.is_some() {
-                    self.bad(
-                        "targets.refresh_tokens",
-                        format!(
-                            "read only with `grant: refresh_token` (the grant is `{}`); remove it, or set the grant",
-                            t.grant.as_str()
-                        ),
-                    );
-                }
-            }
+            Grant::Password | Grant::ClientCredentials => {}
+        }
+        if t.grant != Grant::AuthorizationCode {
+            let keys = [
+                ("redirect_uri", t.redirect_uri.is_some()),
+                ("authorization_endpoint", t.authorization_endpoint.is_some()),
+            ];
+            self.only_with(
+                &keys,
+                "grant: authorization_code",
+                "grant",
+                t.grant.as_str(),
+            );
+        }
+        if t.grant != Grant::RefreshToken {
+            let keys = [("refresh_tokens", t.refresh_tokens.is_some())];
+            self.only_with(&keys, "grant: refresh_token", "grant", t.grant.as_str());
         }
         let secret = t.client_secret.is_some();
         match t.client_auth {
@@ -277,22 +280,14 @@ impl Checks {
             _ => {}
         }
         if t.client_auth != ClientAuthMethod::PrivateKeyJwt {
-            for (key, set) in [
+            let keys = [
                 ("private_key", t.private_key.is_some()),
                 ("key_id", t.key_id.is_some()),
                 ("assertion_alg", t.assertion_alg.is_some()),
                 ("assertion_audience", t.assertion_audience.is_some()),
-            ] {
-                if set {
-                    self.bad(
-                        format!("targets.{key}"),
-                        format!(
-                            "read only with `client_auth: private_key_jwt` (it is `{}`); remove it, or set client_auth",
-                            t.client_auth.as_str()
-                        ),
-                    );
-                }
-            }
+            ];
+            let is = t.client_auth.as_str();
+            self.only_with(&keys, "client_auth: private_key_jwt", "client_auth", is);
         }
         for (i, r) in t.token_request.resource.iter().enumerate() {
             // RFC 8707 §2: an absolute URI without a fragment.
@@ -319,6 +314,52 @@ impl Checks {
                     ),
                 );
             }
+        }
+    }
+
+    /// Each of `keys` that is set, refused: it is read only with `needs`, and `what` is
+    /// `is`.
+    fn only_with(&mut self, keys: &[(&str, bool)], needs: &str, what: &str, is: &str) {
+        for (key, _) in keys.iter().filter(|(_, set)| *set) {
+            self.bad(
+                format!("targets.{key}"),
+                format!(
+                    "read only with `{needs}` (the {what} is `{is}`); remove it, or set the {what}"
+                ),
+            );
+        }
+    }
+
+    /// `grant: authorization_code`: a redirect URI to wait for, and an authorization
+    /// endpoint to ask (given, or from discovery).
+    fn authorization_code(&mut self, t: &Targets) {
+        match &t.redirect_uri {
+            None => self.bad(
+                "targets.redirect_uri",
+                "`grant: authorization_code` waits for the issuer to redirect to the client's registered redirect URI: set it (it is never fetched)",
+            ),
+            Some(u) if !is_http_url(u) || u.contains('#') => self.bad(
+                "targets.redirect_uri",
+                format!("`{u}`: accepted an absolute http:// or https:// URI without a fragment (RFC 6749 §3.1.2)"),
+            ),
+            Some(_) => {}
+        }
+        match &t.authorization_endpoint {
+            Some(u) if !is_http_url(u) => self.bad(
+                "targets.authorization_endpoint",
+                format!("`{u}`: accepted an http:// or https:// URL"),
+            ),
+            None if !t.discovers() => self.bad(
+                "targets.authorization_endpoint",
+                "`issuer` is the token endpoint, so nothing names the authorization endpoint: set it, or give the issuer's identifier to discover it from",
+            ),
+            _ => {}
+        }
+        if t.client_id.is_none() {
+            self.bad(
+                "targets.client_id",
+                "the authorization request names the client: set its client_id",
+            );
         }
     }
 
@@ -987,6 +1028,12 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Token-request parameters the grant or the client authentication sets.
+/// An absolute `http://` or `https://` URL with a host.
+fn is_http_url(u: &str) -> bool {
+    u.parse::<http::Uri>()
+        .is_ok_and(|u| u.host().is_some() && matches!(u.scheme_str(), Some("http" | "https")))
+}
+
 const RESERVED: &[&str] = &[
     "grant_type",
     "username",

@@ -138,7 +138,7 @@ pub(crate) async fn run(
         scenario,
         control,
         Arc::new(exchange),
-        reached.as_ref().map(|t| t.token_endpoint.as_str()),
+        reached.as_ref(),
         &metrics,
         clock,
         options,

@@ -272,13 +272,13 @@ pub(crate) fn metrics_for(
 
 /// Starts every client group against `exchange` and waits for the run's end (or a
 /// stop request). Returns the run time covered and whether it was interrupted.
-/// `token_endpoint`: a targets run's, which `private_key_jwt` assertions name.
+/// `reached`: a targets run's endpoints, which its clients' credentials name.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn drive<E: crate::exchange::Exchange>(
     scenario: &Scenario,
     control: &Control,
     exchange: Arc<E>,
-    token_endpoint: Option<&str>,
+    reached: Option<&crate::contract::Targets>,
     metrics: &Arc<Metrics>,
     clock: Clock,
     options: &RunOptions,
@@ -291,7 +291,7 @@ pub(crate) async fn drive<E: crate::exchange::Exchange>(
         client::spawn_group(
             g,
             group,
-            client::Credentials::of_group(scenario, g, token_endpoint),
+            client::Credentials::of_group(scenario, g, reached),
             scenario.resource.dialect,
             exchange.clone(),
             metrics.clone(),

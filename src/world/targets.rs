@@ -27,6 +27,7 @@ const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(10);
 struct Metadata {
     issuer: Option<String>,
     token_endpoint: Option<String>,
+    authorization_endpoint: Option<String>,
     revocation_endpoint: Option<String>,
     introspection_endpoint: Option<String>,
 }
@@ -42,6 +43,7 @@ pub(crate) async fn reach(t: &Targets) -> Result<(LiveExchange, m::Targets), Run
         grant: t.grant.as_str().to_string(),
         client_auth: t.client_auth.as_str().to_string(),
         token_endpoint: t.issuer.clone(),
+        authorization_endpoint: t.authorization_endpoint.clone(),
         insecure: t.insecure,
         ..Default::default()
     };
@@ -53,6 +55,23 @@ pub(crate) async fn reach(t: &Targets) -> Result<(LiveExchange, m::Targets), Run
         report.token_endpoint = metadata.token_endpoint.unwrap_or_default();
         report.revocation_endpoint = metadata.revocation_endpoint;
         report.introspection_endpoint = metadata.introspection_endpoint;
+        if report.authorization_endpoint.is_none() {
+            report.authorization_endpoint = metadata.authorization_endpoint;
+        }
+    }
+    if t.grant == crate::scenario::Grant::AuthorizationCode
+        && report.authorization_endpoint.is_none()
+    {
+        return Err(RunError::Targets {
+            key: "targets.authorization_endpoint",
+            message: format!(
+                "`grant: authorization_code` needs the issuer's authorization endpoint, which {} does not name: set `targets.authorization_endpoint`",
+                report
+                    .discovered_from
+                    .as_deref()
+                    .unwrap_or("the issuer's metadata")
+            ),
+        });
     }
     let exchange = LiveExchange::new(
         Address::Exact(report.token_endpoint.clone()),
@@ -181,6 +200,7 @@ mod tests {
         Metadata {
             issuer: issuer.map(String::from),
             token_endpoint: token.map(String::from),
+            authorization_endpoint: None,
             revocation_endpoint: None,
             introspection_endpoint: None,
         }

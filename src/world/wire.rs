@@ -177,6 +177,10 @@ where
 pub struct LiveExchange {
     issuer: Parsed,
     resource: Parsed,
+    /// The origins an authorization's redirects went to, each with its connections
+    /// (the authorization endpoint's first; rarely more than two).
+    browsed: std::sync::Mutex<Vec<(String, Arc<Parsed>)>>,
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl LiveExchange {
@@ -188,8 +192,26 @@ impl LiveExchange {
     ) -> LiveExchange {
         LiveExchange {
             issuer: Parsed::new(issuer, tls.clone()),
-            resource: Parsed::new(resource, tls),
+            resource: Parsed::new(resource, tls.clone()),
+            browsed: std::sync::Mutex::new(Vec::new()),
+            tls,
         }
+    }
+
+    /// The server at the origin of the absolute `uri`, reached as a user agent would.
+    fn origin(&self, uri: &Uri) -> Arc<Parsed> {
+        let origin = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or("http"),
+            uri.authority().map_or("", |a| a.as_str())
+        );
+        let mut browsed = self.browsed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, p)) = browsed.iter().find(|(o, _)| *o == origin) {
+            return p.clone();
+        }
+        let p = Arc::new(Parsed::new(Address::Root(origin.clone()), self.tls.clone()));
+        browsed.push((origin, p.clone()));
+        p
     }
 
     /// The issuer's side and the API's, to check before a run.
@@ -207,6 +229,10 @@ impl Exchange for LiveExchange {
         // The server over the wire draws its own.
         _draw: u64,
     ) -> Result<Response, ExchangeError> {
+        if endpoint == Endpoint::Authorize && request.uri().scheme().is_some() {
+            let origin = self.origin(request.uri());
+            return origin.send(request, timeout).await;
+        }
         let address = if endpoint.is_issuer() {
             &self.issuer
         } else {

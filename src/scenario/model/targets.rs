@@ -48,6 +48,14 @@ pub struct Targets {
     /// `/protocol/openid-connect/token`).
     #[serde(default)]
     pub discovery: Option<bool>,
+    /// `grant: authorization_code`: the client's registered redirect URI, where the
+    /// issuer sends the code (never fetched: the code is read from the redirect).
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// `grant: authorization_code`: the authorization endpoint's URL. Default: the one
+    /// discovery finds.
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
     /// `client_auth: private_key_jwt`: the client's private key, a PEM file (PKCS#8,
     /// or PKCS#1 RSA / SEC1 EC), relative to the scenario file's folder.
     #[serde(default)]
@@ -98,8 +106,10 @@ pub enum Grant {
     /// `refresh_tokens`, as a device or service provisioned once does. A client whose
     /// refresh token dies cannot get a new one and is logged out.
     RefreshToken,
-    /// RFC 6749 §4.1 with PKCE: needs a person at the issuer's login page, so an
-    /// external issuer cannot be driven with it (refused by validation).
+    /// RFC 6749 §4.1 with PKCE (RFC 7636, S256): each login asks the authorization
+    /// endpoint as `login_hint=<group>-<n>` and follows the issuer's redirects to
+    /// `redirect_uri`; it works with an issuer that completes the authorization by
+    /// itself, and fails with the reason where a page asks a person to sign in.
     AuthorizationCode,
 }
 
