@@ -69,6 +69,11 @@ pub struct ServeArgs {
     /// The API's port (0: any free port).
     #[arg(long, default_value_t = 8081)]
     pub resource_port: u16,
+    /// The issuer's identifier: its tokens' `iss`, its metadata's `issuer` and the base
+    /// of its endpoints' URLs (behind a proxy, or bound to 0.0.0.0). Default: the URL it
+    /// is served at, unless the scenario sets `issuer.issuer`.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 #[derive(Args)]

@@ -309,3 +309,58 @@ async fn an_in_process_call_is_answered_as_its_http_request() {
     };
     assert!(invalid_token(&w.resource.call(call).await).contains("expired"));
 }
+
+/// A token with `claims` and the `crit` header given, signed with the issuer's own
+/// HMAC key as its key set publishes it (the default signing, hs256).
+async fn minted(issuer: &Issuer, claims: Value, crit: Option<Vec<String>>) -> String {
+    use base64::Engine;
+    let req = http::Request::get("/jwks.json").body(Bytes::new()).unwrap();
+    let set: Value = serde_json::from_slice(issuer.handle(req).await.body()).unwrap();
+    let key = &set["keys"][0];
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key["k"].as_str().unwrap())
+        .unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = key["kid"].as_str().map(String::from);
+    header.crit = crit;
+    let key = jsonwebtoken::EncodingKey::from_secret(&secret);
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_critical_headers_array_issuers_and_absurd_dates_are_invalid() {
+    let w = world(Dur::ZERO, ResourceConfig::default());
+    let c = IssuerConfig::default();
+    let now = SIM_EPOCH_MS / 1000;
+    let claims = |iss: Value, exp: i64| serde_json::json!({"iss": iss, "aud": c.audience, "sub": "m", "exp": exp, "nbf": now});
+    // The same minting, with sane claims, is accepted: the refusals below are theirs.
+    let fine = minted(&w.issuer, claims(c.issuer.as_str().into(), now + 60), None).await;
+    assert_eq!(
+        w.resource.handle(bearer(&fine)).await.status(),
+        StatusCode::OK
+    );
+    let iss = || Value::from(c.issuer.as_str());
+    for (why, token) in [
+        (
+            "crit names an extension the API does not know (RFC 7515 §4.1.11)",
+            minted(&w.issuer, claims(iss(), now + 60), Some(vec!["exp".into()])).await,
+        ),
+        (
+            "iss is an array, not a StringOrURI (RFC 7519 §4.1.1)",
+            minted(
+                &w.issuer,
+                claims(serde_json::json!([c.issuer]), now + 60),
+                None,
+            )
+            .await,
+        ),
+        (
+            "exp is no date",
+            minted(&w.issuer, claims(iss(), i64::MAX), None).await,
+        ),
+    ] {
+        let resp = w.resource.handle(bearer(&token)).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{why}");
+        invalid_token(&resp);
+    }
+}

@@ -266,8 +266,9 @@ async fn a_slow_request_head_is_cut_off() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_issuer_lists_its_endpoints_and_revokes_tokens() {
     let s = start("").await;
-    // URLs on the host the request named (`Host: t` in these requests).
-    let host = "t";
+    // The issuer is identified by the URL it is served at, and its endpoints are under
+    // it: never under the Host a request names (`Host: t` in these requests).
+    let base = format!("http://{}", s.issuer);
     let (status, _, body) = raw(
         s.issuer,
         &request("GET", "/.well-known/oauth-authorization-server", &[], ""),
@@ -281,9 +282,16 @@ async fn the_issuer_lists_its_endpoints_and_revokes_tokens() {
         ("introspection_endpoint", "/introspect"),
         ("jwks_uri", "/jwks.json"),
     ] {
-        assert_eq!(meta[key], format!("http://{host}{path}"), "{key}");
+        assert_eq!(meta[key], format!("{base}{path}"), "{key}");
     }
-    assert!(meta["issuer"].is_string());
+    assert_eq!(meta["issuer"], base.as_str());
+    assert_eq!(s.issuer_id, base);
+    let evil = request("GET", "/.well-known/oauth-authorization-server", &[], "");
+    let evil = String::from_utf8(evil)
+        .unwrap()
+        .replace("Host: t", "Host: evil.example");
+    let (_, _, body) = raw(s.issuer, evil.as_bytes()).await;
+    assert!(!body.contains("evil.example"), "{body}");
 
     // A refresh token revoked (RFC 7009): refreshing with it fails; an unknown token
     // is answered 200 all the same; no client authentication, 401.
@@ -367,5 +375,50 @@ async fn a_request_no_answer_is_given_gets_none_at_all() {
     assert!(started.elapsed() >= hold / 2, "{:?}", started.elapsed());
     assert!(buf.is_empty(), "{}", String::from_utf8_lossy(&buf));
     assert_eq!(servers.stats().2.resource_injected, 1);
+    servers.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_issuer_is_the_public_url_its_tokens_and_metadata_name() {
+    let s = scenario::parse(
+        "name: t\nduration: 1h\nclients: [ { name: c, count: 1 } ]\n",
+        "t.yaml",
+    )
+    .unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let public = "https://id.example.com/tenant";
+    let servers = live::serve_at(&s, any, any, Limits::default(), Some(public))
+        .await
+        .unwrap();
+    let (_, _, body) = raw(
+        servers.issuer,
+        &request("GET", "/.well-known/oauth-authorization-server", &[], ""),
+    )
+    .await;
+    let meta: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(meta["issuer"], public);
+    assert_eq!(meta["token_endpoint"], format!("{public}/token"));
+    // The tokens carry it as `iss`, and the API accepts them.
+    let token = login(&servers).await;
+    let payload = token.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["iss"], public);
+    let (status, _, _) = raw(
+        servers.resource,
+        &request(
+            "GET",
+            "/api/me",
+            &[("Authorization", &format!("Bearer {token}"))],
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
     servers.stop().await;
 }

@@ -179,6 +179,30 @@ fn an_issuer_identifier_is_discovered_at_rfc_8414s_well_known_url() {
 }
 
 #[test]
+fn tokenstorms_own_served_issuer_is_discovered_by_its_url() {
+    // `serve` names itself by the URL it is served at, so the identical-issuer check
+    // of RFC 8414 §3.3 passes against it.
+    let rt = runtime();
+    let servers = ours(&rt);
+    let yaml = scenario_text(&format!(
+        "  issuer: http://{}\n  resource: http://{}/api/me\n",
+        servers.issuer, servers.resource
+    ));
+    let s = scenario::parse(&yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let r = run::run(&s, &Control::default()).unwrap();
+    assert_eq!(r.requests.failed, 0, "{:?}", r.login);
+    let t = r.targets.unwrap();
+    assert_eq!(t.token_endpoint, format!("http://{}/token", servers.issuer));
+    // It has no OpenID configuration yet: RFC 8414's document is found.
+    let from = t.discovered_from.unwrap();
+    assert!(
+        from.ends_with("/.well-known/oauth-authorization-server"),
+        "{from}"
+    );
+    rt.block_on(servers.stop());
+}
+
+#[test]
 fn metadata_naming_another_issuer_is_not_used() {
     let rt = runtime();
     let meta = metadata_server(&rt, "/.well-known/openid-configuration", |at| {

@@ -362,3 +362,50 @@ async fn the_issuer_clock_offset_moves_iat() {
     let claims = jwt_part(b["access_token"].as_str().unwrap(), 1);
     assert_eq!(claims["iat"].as_i64(), Some(SIM_EPOCH_MS / 1000 + 60));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_may_narrow_its_scope_but_not_widen_it() {
+    let mut config = rotating(Dur::ZERO);
+    config.scope = "read write admin".into();
+    let iss = issuer(&config);
+    let login = token_request(&[
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", &config.password),
+        ("scope", "read write"),
+    ]);
+    let rt = refresh_token_of(&iss, login).await.unwrap();
+    // RFC 6749 §6: wider than granted is invalid_scope, and the token is not used up.
+    let wider = token_request(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &rt),
+        ("scope", "read admin"),
+    ]);
+    let resp = iss.handle(wider).await;
+    assert_eq!(
+        error(&resp),
+        (StatusCode::BAD_REQUEST, "invalid_scope".into())
+    );
+    // Narrower: granted, for this access token; the refresh token keeps the grant.
+    let narrower = token_request(&[
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &rt),
+        ("scope", "read"),
+    ]);
+    let resp = iss.handle(narrower).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "the refused request rotated nothing"
+    );
+    let b = body(&resp);
+    assert_eq!(b["scope"], "read");
+    assert_eq!(
+        jwt_part(b["access_token"].as_str().unwrap(), 1)["scope"],
+        "read"
+    );
+    let next = b["refresh_token"].as_str().unwrap();
+    let resp = iss.handle(refresh(next)).await;
+    assert_eq!(body(&resp)["scope"], "read write");
+    assert_eq!(iss.stats().reuse_detected, 0);
+}

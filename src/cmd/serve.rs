@@ -31,10 +31,17 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
 async fn serve_until_ctrl_c(scenario: &Scenario, args: &ServeArgs) -> Result<(), Failure> {
     let issuer_addr = SocketAddr::new(args.bind, args.issuer_port);
     let resource_addr = SocketAddr::new(args.bind, args.resource_port);
-    let servers = live::serve(scenario, issuer_addr, resource_addr, Limits::default())
-        .await
-        .map_err(Failure::run)?;
-    out(&banner(scenario, servers.issuer, servers.resource));
+    let public_url = args.public_url.as_deref();
+    let servers = live::serve_at(
+        scenario,
+        issuer_addr,
+        resource_addr,
+        Limits::default(),
+        public_url,
+    )
+    .await
+    .map_err(Failure::run)?;
+    out(&banner(scenario, &servers));
     let _ = tokio::signal::ctrl_c().await;
     eprintln!("stopping");
     servers.stop().await;
@@ -43,17 +50,17 @@ async fn serve_until_ctrl_c(scenario: &Scenario, args: &ServeArgs) -> Result<(),
 
 /// Where the servers listen (the ports may have been chosen by the system) and the
 /// credentials that log in, for pointing another program at them.
-fn banner(scenario: &Scenario, issuer: SocketAddr, resource: SocketAddr) -> String {
+fn banner(scenario: &Scenario, servers: &live::Servers) -> String {
     let i = &scenario.issuer;
     format!(
-        "tokenstorm serve — scenario {}\n\n  issuer    http://{iss}  (POST /token, POST /revoke, POST /introspect, GET /jwks.json,\n             GET /.well-known/oauth-authorization-server)\n  API       http://{res}/api/me  (GET, Authorization: Bearer <token>)\n\n  client_id      {}\n  client_secret  {}\n  log in with the password grant: any username, password {}\n  access tokens live {}; signing {}\n\nCtrl-C stops.\n",
+        "tokenstorm serve — scenario {}\n\n  issuer    {iss}  (POST /token, POST /revoke, POST /introspect, GET /jwks.json,\n             GET /.well-known/oauth-authorization-server)\n  API       {res}/api/me  (GET, Authorization: Bearer <token>)\n\n  client_id      {}\n  client_secret  {}\n  log in with the password grant: any username, password {}\n  access tokens live {}; signing {}\n\nCtrl-C stops.\n",
         scenario.name,
         i.client_id,
         i.client_secret,
         i.password,
         i.access_token.ttl,
         i.signing.as_str(),
-        iss = issuer,
-        res = resource,
+        iss = servers.issuer_id,
+        res = live::served_url(servers.resource),
     )
 }

@@ -1,22 +1,19 @@
 //! `GET /.well-known/oauth-authorization-server`: the issuer's metadata (RFC 8414 §2,
 //! at the well-known URI of §3), its endpoints, grant types, client authentication
-//! methods and scopes.
+//! methods and scopes. `serve` identifies the issuer by the URL it is served at (or
+//! `--public-url`), so the document names the endpoints where they are.
 
 use http::StatusCode;
 use http::header::{self, HeaderValue};
 
 use super::{Issuer, json};
-use crate::exchange::{Request, Response};
+use crate::exchange::Response;
 
 impl Issuer {
-    /// RFC 8414 metadata, its URLs on the host the request was sent to.
-    pub(super) fn metadata(&self, req: &Request) -> Response {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("127.0.0.1");
-        let base = format!("http://{host}");
+    /// RFC 8414 metadata, its endpoints' URLs under the issuer's identifier: never
+    /// under the request's `Host`, which anyone sending it chooses.
+    pub(super) fn metadata(&self) -> Response {
+        let base = self.config.issuer.trim_end_matches('/');
         let mut resp = json(
             StatusCode::OK,
             &serde_json::json!({

@@ -306,7 +306,7 @@ impl Issuer {
                 if let Some(refused) = only(&req, Method::GET) {
                     return refused;
                 }
-                self.metadata(&req)
+                self.metadata()
             }
             "/jwks.json" => {
                 self.state().stats.key_set_requests += 1;

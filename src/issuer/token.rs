@@ -273,6 +273,8 @@ impl Issuer {
         let now = self.clock.now_ms();
         let mut guard = self.state();
         let state = &mut *guard;
+        // Checked before the presentation, so a refused scope rotates nothing.
+        let narrowed = narrowed_scope(form.get("scope"), state.families.scope_of(presented))?;
         let outcome = state.families.present(presented, now, self.rules());
         let granted = match outcome {
             Presented::Granted(g) => g,
@@ -297,10 +299,33 @@ impl Issuer {
             }
             Presented::Dead(why) => return Err(OAuthError::invalid_grant(why)),
         };
-        let minted = self.access_token(state, &granted.sub, &granted.scope, Some(granted.family));
+        let scope = narrowed.unwrap_or(&granted.scope);
+        let minted = self.access_token(state, &granted.sub, scope, Some(granted.family));
         state.stats.refreshes += 1;
         drop(guard);
         let access = self.finish(minted)?;
-        Ok(self.tokens(access, Some(granted.refresh_token), &granted.scope))
+        Ok(self.tokens(access, Some(granted.refresh_token), scope))
     }
+}
+
+/// The scope a refresh asks for (RFC 6749 §6): None when it asks for none (the scope
+/// granted, as it is); the one asked when every scope in it was granted;
+/// `invalid_scope` when it asks for more. A token of no live family is left to the
+/// presentation to refuse.
+fn narrowed_scope<'a>(
+    asked: Option<&'a str>,
+    granted: Option<&str>,
+) -> Result<Option<&'a str>, OAuthError> {
+    let (Some(asked), Some(granted)) = (asked, granted) else {
+        return Ok(None);
+    };
+    let has: Vec<&str> = granted.split_whitespace().collect();
+    if asked.split_whitespace().all(|s| has.contains(&s)) {
+        return Ok(Some(asked));
+    }
+    Err(OAuthError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_scope",
+        format!("scope `{asked}` exceeds the scope granted, `{granted}` (RFC 6749 §6)"),
+    ))
 }

@@ -260,6 +260,13 @@ impl Families {
         chosen
     }
 
+    /// The scope granted to the family of `token`, if it is one of a live family (its
+    /// standing unchecked: a look before a presentation, which changes nothing).
+    pub(crate) fn scope_of(&self, token: &str) -> Option<&str> {
+        let family = self.family(decode(token)?.0)?;
+        self.scopes.get(family.scope as usize).map(String::as_str)
+    }
+
     /// Someone presents `token` in a refresh-token grant at `now_ms`.
     pub(crate) fn present(&mut self, token: &str, now_ms: i64, rules: Rules) -> Presented {
         let Some((family_id, secret)) = decode(token) else {

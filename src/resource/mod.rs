@@ -118,6 +118,22 @@ struct Claims {
     exp: i64,
     nbf: Option<i64>,
     sid: Option<String>,
+    /// Read only to refuse what is not one string (RFC 7519 §4.1.1: a StringOrURI;
+    /// jsonwebtoken takes an array too): the validation checks its value.
+    #[serde(rename = "iss")]
+    _iss: String,
+}
+
+/// The latest NumericDate taken, 9999-12-31T23:59:59Z: later is no real token's, and
+/// near `i64::MAX` its milliseconds would not fit.
+const LAST_DATE: i64 = 253_402_300_799;
+
+impl Claims {
+    /// Its time claims, if they are dates at all.
+    fn sane(&self) -> bool {
+        let date = |t: i64| (0..=LAST_DATE).contains(&t);
+        date(self.exp) && self.nbf.is_none_or(date)
+    }
 }
 
 /// Why a token was refused.
@@ -537,6 +553,11 @@ impl Resource {
     async fn verify(&self, token: &[u8]) -> Result<TimeClaims, Rejection> {
         let token = std::str::from_utf8(token).map_err(|_| Rejection::Invalid)?;
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Invalid)?;
+        // RFC 7515 §4.1.11: an extension the recipient must understand, and this one
+        // understands none (an empty list is not allowed either).
+        if header.crit.is_some() {
+            return Err(Rejection::Invalid);
+        }
         let kid = header.kid.ok_or(Rejection::Invalid)?;
         let decode = |key: &jsonwebtoken::DecodingKey| {
             jsonwebtoken::decode::<Claims>(token, key, &self.validation)
@@ -553,6 +574,8 @@ impl Resource {
             }
         };
         decoded
+            .ok()
+            .filter(|data| data.claims.sane())
             .map(|data| TimeClaims {
                 exp: data.claims.exp,
                 nbf: data.claims.nbf.unwrap_or(i64::MIN),
@@ -560,7 +583,7 @@ impl Resource {
                 key: key_number(&kid),
                 until_ms: i64::MAX,
             })
-            .map_err(|_| Rejection::Invalid)
+            .ok_or(Rejection::Invalid)
     }
 
     /// Asks the issuer whether an opaque token is active (RFC 7662 §2.1).

@@ -28,6 +28,8 @@ pub enum StartError {
 /// A scenario's issuer and API serving over HTTP in real time.
 pub struct Servers {
     pub issuer: SocketAddr,
+    /// The issuer's identifier: its tokens' `iss`, its metadata's `issuer`.
+    pub issuer_id: String,
     pub resource: SocketAddr,
     world: World,
     stop: Arc<tokio::sync::Notify>,
@@ -51,30 +53,96 @@ impl Servers {
 
 /// Starts the issuer and the API of `scenario` on the given addresses (port 0: any
 /// free port), with every lifetime, skew and fault of the scenario in real time: time
-/// starts now, on the wall clock, so tokens carry real `iat` and `exp`.
+/// starts now, on the wall clock, so tokens carry real `iat` and `exp`. The issuer is
+/// identified by the URL it is served at ([`serve_at`]).
 pub async fn serve(
     scenario: &Scenario,
     issuer_addr: SocketAddr,
     resource_addr: SocketAddr,
     limits: Limits,
 ) -> Result<Servers, StartError> {
-    let world = World::build(scenario, Clock::wall(), None, Transport::Wire)?;
-    serve_world(world, issuer_addr, resource_addr, limits).await
+    serve_at(scenario, issuer_addr, resource_addr, limits, None).await
 }
 
-/// Serves `world`'s fronts over HTTP on the given addresses.
-async fn serve_world(
-    world: World,
+/// [`serve`], the issuer identified by `public_url` (its `iss`, its metadata's
+/// `issuer`, the base of its endpoints' URLs), or else by the scenario's
+/// `issuer.issuer` when set, or else by the URL it is served at: so that clients that
+/// compare the metadata's issuer with where they found it (RFC 8414 §3.3) accept it.
+pub async fn serve_at(
+    scenario: &Scenario,
     issuer_addr: SocketAddr,
     resource_addr: SocketAddr,
     limits: Limits,
+    public_url: Option<&str>,
 ) -> Result<Servers, StartError> {
+    let (issuer_bound, resource_bound) = bind_both(issuer_addr, resource_addr).await?;
+    let mut scenario = scenario.clone();
+    let default = crate::scenario::IssuerConfig::default().issuer;
+    match public_url {
+        Some(url) => scenario.issuer.issuer = url.trim_end_matches('/').to_string(),
+        None if scenario.issuer.issuer == default => {
+            scenario.issuer.issuer = served_url(issuer_bound.addr);
+        }
+        None => {}
+    }
+    let world = World::build(&scenario, Clock::wall(), None, Transport::Wire)?;
+    let id = scenario.issuer.issuer;
+    Ok(serve_bound(world, id, issuer_bound, resource_bound, limits))
+}
+
+/// `http://` and the address a server listens on; loopback for an unspecified address
+/// (`0.0.0.0` is where it listens, not a place to reach it: `--public-url` says that).
+pub fn served_url(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}")
+}
+
+async fn bind_both(
+    issuer_addr: SocketAddr,
+    resource_addr: SocketAddr,
+) -> Result<(crate::server::http::Bound, crate::server::http::Bound), StartError> {
     let issuer_bound = bind(issuer_addr)
         .await
         .map_err(|e| StartError::Bind(issuer_addr, e))?;
     let resource_bound = bind(resource_addr)
         .await
         .map_err(|e| StartError::Bind(resource_addr, e))?;
+    Ok((issuer_bound, resource_bound))
+}
+
+/// Serves `world`'s fronts over HTTP on the given addresses.
+async fn serve_world(
+    world: World,
+    issuer_id: String,
+    issuer_addr: SocketAddr,
+    resource_addr: SocketAddr,
+    limits: Limits,
+) -> Result<Servers, StartError> {
+    let (issuer_bound, resource_bound) = bind_both(issuer_addr, resource_addr).await?;
+    Ok(serve_bound(
+        world,
+        issuer_id,
+        issuer_bound,
+        resource_bound,
+        limits,
+    ))
+}
+
+/// Serves `world`'s fronts (its issuer identified as `issuer_id`) on listeners
+/// already bound.
+fn serve_bound(
+    world: World,
+    issuer_id: String,
+    issuer_bound: crate::server::http::Bound,
+    resource_bound: crate::server::http::Bound,
+    limits: Limits,
+) -> Servers {
     let stop = Arc::new(tokio::sync::Notify::new());
     let (issuer, resource) = (issuer_bound.addr, resource_bound.addr);
     let (s1, s2) = (stop.clone(), stop.clone());
@@ -92,13 +160,14 @@ async fn serve_world(
             }),
         ),
     ];
-    Ok(Servers {
+    Servers {
         issuer,
+        issuer_id,
         resource,
         world,
         stop,
         tasks,
-    })
+    }
 }
 
 /// A live run's runtime (sim/live: the clock): every thread, real time.
@@ -130,7 +199,8 @@ pub(crate) async fn run(
         }
         None => {
             let world = World::build(scenario, clock, Some(metrics.clone()), Transport::Wire)?;
-            let (exchange, servers) = on_loopback(world).await?;
+            let id = scenario.issuer.issuer.clone();
+            let (exchange, servers) = on_loopback(world, id).await?;
             (exchange, Some(servers), None)
         }
     };
@@ -151,14 +221,15 @@ pub(crate) async fn run(
     Ok(outcome)
 }
 
-/// `world` served on loopback ports, and the exchange to it.
-async fn on_loopback(world: World) -> Result<(LiveExchange, Servers), RunError> {
+/// `world` served on loopback ports, and the exchange to it. A live run's clients
+/// never read the metadata, so its issuer keeps the scenario's identifier, as the sim's.
+async fn on_loopback(world: World, issuer_id: String) -> Result<(LiveExchange, Servers), RunError> {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let limits = Limits {
         max_connections: 65_536,
         ..Default::default()
     };
-    let servers = serve_world(world, loopback, loopback, limits)
+    let servers = serve_world(world, issuer_id, loopback, loopback, limits)
         .await
         .map_err(|e| RunError::Server(e.to_string()))?;
     let exchange = LiveExchange::new(
