@@ -422,3 +422,74 @@ async fn the_issuer_is_the_public_url_its_tokens_and_metadata_name() {
     assert_eq!(status, 200);
     servers.stop().await;
 }
+
+/// The head of a login whose body, `len` bytes, is to follow.
+fn login_head(len: usize) -> String {
+    format!(
+        "POST /token HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: {}\r\nContent-Length: {len}\r\n\r\n",
+        CLIENT.1
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_sent_too_slowly_gets_408_and_one_sent_in_pieces_is_read_whole() {
+    let s = start_limited(Limits {
+        body_timeout: std::time::Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let mut slow = TcpStream::connect(s.issuer).await.unwrap();
+    slow.write_all(login_head(100).as_bytes()).await.unwrap();
+    slow.write_all(b"g").await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        slow.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered and closed")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("invalid_request"), "{answer}");
+    // The same login a byte per write, quickly: every piece lands in one body.
+    let form = "grant_type=password&username=alice&password=demo-password";
+    let mut pieces = TcpStream::connect(s.issuer).await.unwrap();
+    pieces.set_nodelay(true).unwrap();
+    pieces
+        .write_all(login_head(form.len()).as_bytes())
+        .await
+        .unwrap();
+    for b in form.bytes() {
+        pieces.write_all(&[b]).await.unwrap();
+    }
+    let mut answer = vec![0; 4096];
+    let n = pieces.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // A body declared over the limit is refused before it is sent.
+    let (status, _, _) = raw(s.issuer, login_head(1 << 20).as_bytes()).await;
+    assert_eq!(status, 413);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_slow_and_idle_connections_leaves_room_for_a_good_request() {
+    let s = start("").await;
+    // 1,024 connections that never finish: half send a body one byte and stop, half
+    // open and say nothing (as idle keep-alive connections do).
+    let mut flood = Vec::new();
+    for i in 0..1024 {
+        let mut c = TcpStream::connect(s.issuer).await.unwrap();
+        if i % 2 == 0 {
+            c.write_all(login_head(1000).as_bytes()).await.unwrap();
+            c.write_all(b"g").await.unwrap();
+        }
+        flood.push(c);
+    }
+    // A well-behaved login is answered within a second all the same.
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(1), login(&s)).await;
+    assert!(answered.is_ok(), "a good request waited behind the flood");
+    drop(flood);
+    s.stop().await;
+}

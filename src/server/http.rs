@@ -4,7 +4,8 @@
 //! Each accepted connection is served by hyper's HTTP/1.1 server with limits a public
 //! endpoint needs: a cap on open connections (further ones wait in the listen backlog),
 //! a cap on the request head (hyper answers 431 beyond it), a time limit for reading
-//! it, and a cap on the body (413 beyond it). A request then passes the server's
+//! it (and for an idle keep-alive connection), a cap on the body (413 beyond it, read
+//! into one buffer) and a time limit for reading it (408). A request then passes the server's
 //! [`Front`] (its gate: faults, latency, capacity and rate limit, in real time) and reaches
 //! the handler. Malformed HTTP gets hyper's 400; nothing a client sends reaches a panic.
 
@@ -16,7 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -35,8 +36,12 @@ pub struct Limits {
     pub max_head_bytes: usize,
     /// Bytes of a request body.
     pub max_body_bytes: usize,
-    /// Time to read a request head once a connection is open or idle.
+    /// Time to read a request head once a connection is open or idle: also how long an
+    /// idle keep-alive connection is kept.
     pub head_timeout: Duration,
+    /// Time to read a request body, from the end of its head: a body sent a byte at a
+    /// time is answered 408 and its connection closed.
+    pub body_timeout: Duration,
     /// Longest a request the gate never answers (an outage in `mode: timeout`) is held
     /// before its connection is closed, still without an answer (sim/live: the
     /// transport; over the wire the server cannot know how long the client waits, as
@@ -47,10 +52,14 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_connections: 1024,
+            // Well above a flood of a thousand slow or idle connections, which then
+            // leaves room for the clients that behave; each costs at most its head
+            // buffer and its body limit.
+            max_connections: 4096,
             max_head_bytes: 16 * 1024,
             max_body_bytes: 64 * 1024,
             head_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
             no_answer_hold: Duration::from_secs(600),
         }
     }
@@ -65,22 +74,71 @@ fn json_error(status: StatusCode, code: &str, description: &str) -> Response {
     r
 }
 
-/// Reads a hyper request into the handlers' type, within the body limit.
-async fn read(req: http::Request<Incoming>, max_body: usize) -> Result<Request, Response> {
-    let (parts, body) = req.into_parts();
-    match Limited::new(body, max_body).collect().await {
-        Ok(collected) => Ok(Request::from_parts(parts, collected.to_bytes())),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(json_error(
+/// Reads a hyper request into the handlers' type, within the body's size and time
+/// limits: into one buffer, each segment copied and let go, so a body sent in many
+/// small pieces costs its length, not a buffer per piece.
+async fn read(req: http::Request<Incoming>, limits: &Limits) -> Result<Request, Response> {
+    let (parts, mut body) = req.into_parts();
+    let max = limits.max_body_bytes;
+    let too_large = || {
+        let mut r = json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request",
-            &format!("the request body is over {max_body} bytes"),
-        )),
-        Err(_) => Err(json_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the request body could not be read",
-        )),
+            &format!("the request body is over {max} bytes"),
+        );
+        close(&mut r);
+        r
+    };
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
     }
+    let mut buf = bytes::BytesMut::with_capacity(declared.unwrap_or(0));
+    let collect = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| unreadable())?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > max {
+                    return Err(too_large());
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(limits.body_timeout, collect).await {
+        Ok(Ok(())) => Ok(Request::from_parts(parts, buf.freeze())),
+        Ok(Err(refused)) => Err(refused),
+        Err(_) => {
+            let mut r = json_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid_request",
+                &format!(
+                    "the request body did not arrive within {} s",
+                    limits.body_timeout.as_secs_f64()
+                ),
+            );
+            close(&mut r);
+            Err(r)
+        }
+    }
+}
+
+fn unreadable() -> Response {
+    json_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "the request body could not be read",
+    )
+}
+
+/// The connection is closed after this answer: the rest of its body is not read.
+fn close(r: &mut Response) {
+    r.headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
 }
 
 /// A server bound to its address, not yet serving.
@@ -131,14 +189,13 @@ impl Bound {
             };
             tracing::debug!(%peer, "connection");
             let front = front.clone();
-            let max_body = limits.max_body_bytes;
             let hold = limits.no_answer_hold;
             let service = service_fn(move |req: http::Request<Incoming>| {
                 let front = front.clone();
                 async move {
                     let method = req.method().clone();
                     let path = req.uri().path().to_string();
-                    let answered = match read(req, max_body).await {
+                    let answered = match read(req, &limits).await {
                         Ok(req) => {
                             let endpoint = front.handler.endpoint(&req);
                             front.answer(endpoint, req, hold, None).await
