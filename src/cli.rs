@@ -51,7 +51,7 @@ pub enum Command {
     Presets,
     /// Serve a scenario's fake issuer and API over HTTP, for other programs to test against.
     #[command(
-        after_help = "Examples:\n  tokenstorm serve\n  tokenstorm serve scenarios/key-rotation.yaml -v\n  tokenstorm serve --issuer-port 0 --resource-port 0\n\nEvery lifetime, skew and fault of the scenario applies in real time, from the moment the servers start. Issuer: POST /token, POST /revoke, POST /introspect, GET /jwks.json, GET /.well-known/oauth-authorization-server. API: GET /api/... with a Bearer token. Ctrl-C stops them."
+        after_help = "Examples:\n  tokenstorm serve\n  tokenstorm serve scenarios/key-rotation.yaml -v\n  tokenstorm serve --issuer-port 0 --resource-port 0\n  tokenstorm serve --bind 0.0.0.0 --public-url https://id.test.example\n\nEvery lifetime, skew and fault of the scenario applies in real time, from the moment the servers start. Issuer: POST /token, POST /revoke, POST /introspect, GET /jwks.json, GET /.well-known/oauth-authorization-server. API: GET /api/... with a Bearer token. The issuer's identifier (iss, the metadata's issuer) is the URL it is served at, or --public-url. Ctrl-C or SIGTERM stops them."
     )]
     Serve(ServeArgs),
 }

@@ -190,7 +190,19 @@ fn a_report_that_cannot_be_written_exits_3_and_still_prints_the_summary() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_the_run_writes_what_it_measured_and_exits_130() {
-    let dir = temp_dir("interrupt");
+    interrupted_by("INT", 130);
+}
+
+/// What CI runners, `timeout` and container engines send: the same as Ctrl-C, exit 143.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_run_writes_what_it_measured_and_exits_143() {
+    interrupted_by("TERM", 143);
+}
+
+#[cfg(unix)]
+fn interrupted_by(signal: &str, code: i32) {
+    let dir = temp_dir(&format!("interrupt-{signal}"));
     // Days of simulated time: far longer than the test waits.
     let file = write(
         &dir,
@@ -209,14 +221,14 @@ fn ctrl_c_stops_the_run_writes_what_it_measured_and_exits_130() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
-        Some(130),
+        Some(code),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -257,7 +269,7 @@ fn every_format_is_written_and_listed_at_the_end_of_the_summary() {
 
 #[cfg(unix)]
 #[test]
-fn serve_prints_where_and_how_to_log_in_logs_no_secret_and_stops_on_ctrl_c() {
+fn serve_prints_where_and_how_to_log_in_logs_no_secret_and_stops_cleanly_on_sigterm() {
     use std::io::{BufRead, BufReader, Read, Write};
     let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
         .args(["serve", "--issuer-port", "0", "--resource-port", "0", "-v"])
@@ -271,7 +283,7 @@ fn serve_prints_where_and_how_to_log_in_logs_no_secret_and_stops_on_ctrl_c() {
         let line = line.unwrap();
         printed.push_str(&line);
         printed.push('\n');
-        if line.contains("Ctrl-C stops") {
+        if line.contains("Ctrl-C or SIGTERM stops") {
             break;
         }
     }
@@ -304,7 +316,7 @@ fn serve_prints_where_and_how_to_log_in_logs_no_secret_and_stops_on_ctrl_c() {
     let token = &token[..token.find('"').unwrap()];
 
     let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());

@@ -1,6 +1,6 @@
 //! The commands, one file each, and what they share: the one error type they return
 //! (`main` turns it into the exit code), reading `--format`, the verdict on reports,
-//! Ctrl-C handling and logging. Terminal output lives in `output`.
+//! Ctrl-C and SIGTERM handling and logging. Terminal output lives in `output`.
 
 pub mod compare;
 pub mod merge;
@@ -13,7 +13,7 @@ pub mod validate;
 use std::fmt;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use tokenstorm::report::Report;
 use tokenstorm::report::export::Format;
@@ -30,7 +30,8 @@ pub enum Failure {
     Run(String),
     /// A threshold failed (exit 1).
     Threshold,
-    /// Ctrl-C ended the run (exit 130); the report of what ran was still written.
+    /// Ctrl-C or SIGTERM ended the run (exit 130 or 143: 128 and the signal's
+    /// number, as a shell reports it); the report of what ran was still written.
     Interrupted,
 }
 
@@ -50,7 +51,7 @@ impl Failure {
             Self::Threshold => 1,
             Self::Input(_) => 2,
             Self::Run(_) => 3,
-            Self::Interrupted => 130,
+            Self::Interrupted => 128 + STOPPED_BY.load(Ordering::Relaxed),
         }
     }
 
@@ -142,7 +143,30 @@ pub fn verdict(reports: &[Report]) -> Result<(), Failure> {
     }
 }
 
-/// The first Ctrl-C ends the run and keeps its report; a second one exits at once.
+/// The signal that stopped the run: 2 (SIGINT, Ctrl-C) or 15 (SIGTERM).
+static STOPPED_BY: AtomicU8 = AtomicU8::new(SIGINT);
+const SIGINT: u8 = 2;
+const SIGTERM: u8 = 15;
+
+/// Waits for Ctrl-C or SIGTERM (what CI runners, `timeout` and container engines send)
+/// and gives its number; None when neither can be listened for.
+pub async fn stop_signal() -> Option<u8> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                biased;
+                r = tokio::signal::ctrl_c() => r.ok().map(|()| SIGINT),
+                _ = term.recv() => Some(SIGTERM),
+            };
+        }
+    }
+    tokio::signal::ctrl_c().await.ok().map(|()| SIGINT)
+}
+
+/// The first Ctrl-C or SIGTERM ends the run and keeps its report; a second one exits at
+/// once.
 pub fn stop_on_ctrl_c(stop: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -152,13 +176,15 @@ pub fn stop_on_ctrl_c(stop: Arc<AtomicBool>) {
             return;
         };
         rt.block_on(async {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if let Some(signal) = stop_signal().await {
+                STOPPED_BY.store(signal, Ordering::Relaxed);
                 stop.store(true, Ordering::Relaxed);
+                let by = if signal == SIGTERM { " by SIGTERM" } else { "" };
                 eprintln!(
-                    "\ninterrupted: finishing the report of what ran (Ctrl-C again to quit at once)"
+                    "\ninterrupted{by}: finishing the report of what ran (Ctrl-C again to quit at once)"
                 );
             }
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if stop_signal().await.is_some() {
                 std::process::exit(Failure::Interrupted.code().into());
             }
         });

@@ -1,5 +1,6 @@
 //! `tokenstorm serve`: a scenario's fake issuer and API over HTTP, in real time, for
-//! other programs to test against, until Ctrl-C.
+//! other programs to test against, until Ctrl-C or SIGTERM (a clean stop: requests in
+//! flight are answered, exit 0).
 
 use std::net::SocketAddr;
 
@@ -25,10 +26,10 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::run(format!("could not start the runtime: {e}")))?;
-    runtime.block_on(serve_until_ctrl_c(&scenario, &args))
+    runtime.block_on(serve_until_stopped(&scenario, &args))
 }
 
-async fn serve_until_ctrl_c(scenario: &Scenario, args: &ServeArgs) -> Result<(), Failure> {
+async fn serve_until_stopped(scenario: &Scenario, args: &ServeArgs) -> Result<(), Failure> {
     let issuer_addr = SocketAddr::new(args.bind, args.issuer_port);
     let resource_addr = SocketAddr::new(args.bind, args.resource_port);
     let public_url = args.public_url.as_deref();
@@ -42,7 +43,7 @@ async fn serve_until_ctrl_c(scenario: &Scenario, args: &ServeArgs) -> Result<(),
     .await
     .map_err(Failure::run)?;
     out(&banner(scenario, &servers));
-    let _ = tokio::signal::ctrl_c().await;
+    let _ = super::stop_signal().await;
     eprintln!("stopping");
     servers.stop().await;
     Ok(())
@@ -53,7 +54,7 @@ async fn serve_until_ctrl_c(scenario: &Scenario, args: &ServeArgs) -> Result<(),
 fn banner(scenario: &Scenario, servers: &live::Servers) -> String {
     let i = &scenario.issuer;
     format!(
-        "tokenstorm serve — scenario {}\n\n  issuer    {iss}  (POST /token, POST /revoke, POST /introspect, GET /jwks.json,\n             GET /.well-known/oauth-authorization-server)\n  API       {res}/api/me  (GET, Authorization: Bearer <token>)\n\n  client_id      {}\n  client_secret  {}\n  log in with the password grant: any username, password {}\n  access tokens live {}; signing {}\n\nCtrl-C stops.\n",
+        "tokenstorm serve — scenario {}\n\n  issuer    {iss}  (POST /token, POST /revoke, POST /introspect, GET /jwks.json,\n             GET /.well-known/oauth-authorization-server)\n  API       {res}/api/me  (GET, Authorization: Bearer <token>)\n\n  client_id      {}\n  client_secret  {}\n  log in with the password grant: any username, password {}\n  access tokens live {}; signing {}\n\nCtrl-C or SIGTERM stops.\n",
         scenario.name,
         i.client_id,
         i.client_secret,
