@@ -430,3 +430,35 @@ fn a_targets_run_in_which_no_client_gets_a_token_exits_3_with_the_issuers_error(
     assert!(Path::new(&out_dir).join("wrong-secret.json").exists());
     rt.block_on(servers.stop());
 }
+
+/// Beyond loopback, a `serve` whose tokens others could mint says so.
+#[cfg(unix)]
+#[test]
+fn serve_beyond_loopback_with_a_published_secret_warns() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
+        .args([
+            "serve",
+            "--bind",
+            "0.0.0.0",
+            "--issuer-port",
+            "0",
+            "--resource-port",
+            "0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.starts_with("warning: serving on 0.0.0.0 with hs256")
+            && first.contains("anyone who can reach it can mint tokens"),
+        "{first}"
+    );
+}

@@ -493,3 +493,43 @@ async fn a_flood_of_slow_and_idle_connections_leaves_room_for_a_good_request() {
     drop(flood);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_serve_signs_with_keys_of_its_own_unless_the_scenario_fixes_them() {
+    let key_set = |s: &Servers| {
+        let issuer = s.issuer;
+        async move {
+            let (_, _, body) = raw(issuer, &request("GET", "/jwks.json", &[], "")).await;
+            let set: Value = serde_json::from_str(&body).unwrap();
+            set["keys"][0]["k"].clone()
+        }
+    };
+    let (a, b) = (start("").await, start("").await);
+    assert_ne!(
+        key_set(&a).await,
+        key_set(&b).await,
+        "fresh keys at each start"
+    );
+    // A token of one is nothing to the other's API.
+    let token = login(&a).await;
+    let auth = format!("Bearer {token}");
+    let (status, _, _) = raw(
+        b.resource,
+        &request("GET", "/api/me", &[("Authorization", &auth)], ""),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _, _) = raw(
+        a.resource,
+        &request("GET", "/api/me", &[("Authorization", &auth)], ""),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // `issuer.keys: fixed`: the seed's keys, the same at every start.
+    let fixed = "issuer: { keys: fixed }\n";
+    let (c, d) = (start(fixed).await, start(fixed).await);
+    assert_eq!(key_set(&c).await, key_set(&d).await);
+    for s in [a, b, c, d] {
+        s.stop().await;
+    }
+}

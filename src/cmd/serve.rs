@@ -42,11 +42,32 @@ async fn serve_until_stopped(scenario: &Scenario, args: &ServeArgs) -> Result<()
     )
     .await
     .map_err(Failure::run)?;
+    if let Some(why) = known_keys(scenario, args.bind) {
+        eprintln!(
+            "warning: serving on {} with {why}: anyone who can reach it can mint tokens its API accepts",
+            args.bind
+        );
+    }
     out(&banner(scenario, &servers));
     let _ = super::stop_signal().await;
     eprintln!("stopping");
     servers.stop().await;
     Ok(())
+}
+
+/// Why tokens of a `serve` on `bind` could be minted by others, when it listens beyond
+/// loopback: keys anyone can read, or a shared secret its key set publishes.
+fn known_keys(scenario: &Scenario, bind: std::net::IpAddr) -> Option<&'static str> {
+    use tokenstorm::scenario::{KeySource, Signing};
+    if bind.is_loopback() {
+        return None;
+    }
+    if scenario.issuer.keys == Some(KeySource::Fixed) {
+        return Some("the fixed test keys (`issuer.keys: fixed`)");
+    }
+    (scenario.issuer.signing == Signing::Hs256).then_some(
+        "hs256, whose secret its key set publishes at /jwks.json (use rs256, es256 or eddsa)",
+    )
 }
 
 /// Where the servers listen (the ports may have been chosen by the system) and the

@@ -1,8 +1,10 @@
 //! The issuer's signing keys, and the key set (RFC 7517 JWKS) it publishes.
 //!
-//! `hs256` uses a 32-byte secret drawn from the scenario's seed; `rs256`, `es256` and
-//! `eddsa` use the fixed, public test key pairs under `test_keys/` (two per algorithm,
-//! used in turn as keys rotate). Every key has a `kid`, written in each token's header,
+//! Fixed keys (the sim's and a live run's): `hs256` uses a 32-byte secret drawn from the
+//! scenario's seed; `rs256`, `es256` and `eddsa` use the public test key pairs under
+//! `test_keys/` (two per algorithm, used in turn as keys rotate). Fresh keys (`serve`'s)
+//! are made from the system's randomness at start and at each rotation, so nobody else
+//! can sign a token its API accepts. Every key has a `kid`, written in each token's header,
 //! so a key set can rotate: it signs with a new key from the rotation on, publishes the
 //! new key (at once, or after a delay, as a cached key-set document would), and keeps
 //! publishing the old one for an overlap so that tokens it signed still verify.
@@ -128,13 +130,24 @@ struct Keys {
 pub struct KeySet {
     algorithm: Algorithm,
     signing: Signing,
-    seed: u64,
+    /// The seed fixed keys are drawn from; None: fresh keys.
+    seed: Option<u64>,
     keys: RwLock<Keys>,
 }
 
 impl KeySet {
+    /// Fixed keys: the same for every run of the same seed.
     pub(crate) fn new(signing: Signing, seed: u64) -> Result<KeySet, KeyError> {
-        let first = make_key(signing, seed, 1, i64::MIN)?;
+        Self::with(signing, Some(seed))
+    }
+
+    /// Fresh keys, made from the system's randomness.
+    pub(crate) fn fresh(signing: Signing) -> Result<KeySet, KeyError> {
+        Self::with(signing, None)
+    }
+
+    fn with(signing: Signing, seed: Option<u64>) -> Result<KeySet, KeyError> {
+        let first = next_key(signing, seed, 1, i64::MIN)?;
         Ok(KeySet {
             algorithm: algorithm(signing),
             signing,
@@ -167,7 +180,7 @@ impl KeySet {
     ) -> Result<String, KeyError> {
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         let n = keys.all.len() as u64 + 1;
-        let key = make_key(self.signing, self.seed, n, now_ms + publish_delay_ms.max(0))?;
+        let key = next_key(self.signing, self.seed, n, now_ms + publish_delay_ms.max(0))?;
         let kid = key.kid.clone();
         let retire = now_ms + overlap_ms.max(0);
         for old in keys.all.iter_mut() {
@@ -240,6 +253,81 @@ fn load<T>(name: &'static str, r: jsonwebtoken::errors::Result<T>) -> Result<T, 
     r.map_err(|e| KeyError::Load(name, e))
 }
 
+/// Key number `n`: fixed ones from `seed`, or fresh ones.
+fn next_key(
+    signing: Signing,
+    seed: Option<u64>,
+    n: u64,
+    published_ms: i64,
+) -> Result<Key, KeyError> {
+    match seed {
+        Some(seed) => make_key(signing, seed, n, published_ms),
+        None => fresh_key(signing, n, published_ms),
+    }
+}
+
+/// A key made now from the system's randomness, its private half read as PKCS#8 PEM
+/// by the readers the fixed keys go through; its kid says it is fresh and unguessable.
+fn fresh_key(signing: Signing, n: u64, published_ms: i64) -> Result<Key, KeyError> {
+    let random = SystemRandom::new();
+    let failed = |_| KeyError::Parse(signing.as_str(), "key generation failed".into());
+    let pkcs8 = |der: &[u8]| {
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect();
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        )
+    };
+    let name = signing.as_str();
+    let encoding = match signing {
+        Signing::Hs256 => {
+            let mut secret = [0u8; 32];
+            aws_lc_rs::rand::SecureRandom::fill(&random, &mut secret).map_err(failed)?;
+            EncodingKey::from_secret(&secret)
+        }
+        Signing::Rs256 => {
+            use aws_lc_rs::encoding::AsDer;
+            let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                .map_err(failed)?;
+            let der = pair.as_der().map_err(failed)?;
+            load(
+                name,
+                EncodingKey::from_rsa_pem(pkcs8(der.as_ref()).as_bytes()),
+            )?
+        }
+        Signing::Es256 => {
+            let alg = &sig::ECDSA_P256_SHA256_FIXED_SIGNING;
+            let der = sig::EcdsaKeyPair::generate_pkcs8(alg, &random).map_err(failed)?;
+            load(
+                name,
+                EncodingKey::from_ec_pem(pkcs8(der.as_ref()).as_bytes()),
+            )?
+        }
+        Signing::Eddsa => {
+            // PKCS#8 v1, the form jsonwebtoken reads an Ed25519 key's public half from.
+            let der = sig::Ed25519KeyPair::generate_pkcs8v1(&random).map_err(failed)?;
+            load(
+                name,
+                EncodingKey::from_ed_pem(pkcs8(der.as_ref()).as_bytes()),
+            )?
+        }
+    };
+    let jwk = load(name, Jwk::from_encoding_key(&encoding, algorithm(signing)))?;
+    let decoding = match signing {
+        Signing::Hs256 => DecodingKey::from_secret(encoding.as_bytes()),
+        _ => load(name, DecodingKey::from_jwk(&jwk))?,
+    };
+    let mut id = [0u8; 9];
+    aws_lc_rs::rand::SecureRandom::fill(&random, &mut id).map_err(failed)?;
+    let kid = format!("{name}-{n}-{}", URL_SAFE_NO_PAD.encode(id));
+    finish_key(signing, kid, encoding, decoding, jwk, published_ms)
+}
+
 fn make_key(signing: Signing, seed: u64, n: u64, published_ms: i64) -> Result<Key, KeyError> {
     let kid = format!("{}-{n}", signing.as_str());
     // Asymmetric keys alternate between the two committed pairs.
@@ -285,10 +373,22 @@ fn make_key(signing: Signing, seed: u64, n: u64, published_ms: i64) -> Result<Ke
             )?,
         ),
     };
-    let mut jwk = load(
+    let jwk = load(
         signing.as_str(),
         Jwk::from_encoding_key(&encoding, algorithm(signing)),
     )?;
+    finish_key(signing, kid, encoding, decoding, jwk, published_ms)
+}
+
+/// The key `kid` of these halves, with its JWK's and its tokens' headers made once.
+fn finish_key(
+    signing: Signing,
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    mut jwk: Jwk,
+    published_ms: i64,
+) -> Result<Key, KeyError> {
     jwk.common.key_id = Some(kid.clone());
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
     let mut header = Header::new(algorithm(signing));
@@ -363,6 +463,43 @@ mod tests {
                 })
                 .unwrap();
             assert!(ok, "{signing:?}");
+        }
+    }
+
+    #[test]
+    fn fresh_keys_sign_verify_and_are_never_the_same_twice() {
+        for signing in [
+            Signing::Hs256,
+            Signing::Rs256,
+            Signing::Es256,
+            Signing::Eddsa,
+        ] {
+            let keys = KeySet::fresh(signing).unwrap();
+            let again = KeySet::fresh(signing).unwrap();
+            let fixed = KeySet::new(signing, 7).unwrap();
+            let token = keys.sign(&serde_json::json!({"sub": "u"})).unwrap();
+            let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+            let mut v = jsonwebtoken::Validation::new(keys.algorithm());
+            v.required_spec_claims.clear();
+            v.validate_exp = false;
+            let verifies = |set: &KeySet, kid: &str| {
+                set.with_published_key(kid, 0, |k| {
+                    jsonwebtoken::decode::<serde_json::Value>(&token, k, &v).is_ok()
+                })
+            };
+            assert_eq!(verifies(&keys, &kid), Some(true), "{signing:?}");
+            // The public halves the set publishes are its own, not a fixed key's nor
+            // another fresh set's.
+            let jwk = |set: &KeySet| serde_json::to_value(&set.published(0).keys[0]).unwrap();
+            let (a, b, f) = (jwk(&keys), jwk(&again), jwk(&fixed));
+            let material = |j: &serde_json::Value| ["k", "n", "x"].map(|m| j.get(m).cloned());
+            assert_ne!(material(&a), material(&b), "{signing:?}");
+            assert_ne!(material(&a), material(&f), "{signing:?}");
+            assert_eq!(a["alg"], serde_json::to_value(keys.algorithm()).unwrap());
+            // A rotation makes another fresh key; the old one still verifies.
+            let new_kid = keys.rotate(0, 60_000, 0).unwrap();
+            assert_ne!(new_kid, kid);
+            assert_eq!(verifies(&keys, &kid), Some(true), "{signing:?}");
         }
     }
 

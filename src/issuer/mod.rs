@@ -210,10 +210,10 @@ impl Issuer {
             config: config.clone(),
             revocations: Revocations::default(),
             clock,
-            keys: Arc::new(KeySet::new(
-                config.signing,
-                rng::derive(seed, &[stream::KEYS]),
-            )?),
+            keys: Arc::new(match config.keys {
+                Some(crate::scenario::KeySource::Fresh) => KeySet::fresh(config.signing)?,
+                _ => KeySet::new(config.signing, rng::derive(seed, &[stream::KEYS]))?,
+            }),
             state: Mutex::new(State {
                 families: Families::new(rng::rng(seed, &[stream::ISSUER])),
                 next_jti: 0,

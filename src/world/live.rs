@@ -64,7 +64,8 @@ pub async fn serve(
     serve_at(scenario, issuer_addr, resource_addr, limits, None).await
 }
 
-/// [`serve`], the issuer identified by `public_url` (its `iss`, its metadata's
+/// [`serve`] with fresh signing keys (unless the scenario names `issuer.keys: fixed`),
+/// the issuer identified by `public_url` (its `iss`, its metadata's
 /// `issuer`, the base of its endpoints' URLs), or else by the scenario's
 /// `issuer.issuer` when set, or else by the URL it is served at: so that clients that
 /// compare the metadata's issuer with where they found it (RFC 8414 §3.3) accept it.
@@ -85,6 +86,11 @@ pub async fn serve_at(
         }
         None => {}
     }
+    // Tokens nobody else can mint, unless the scenario asks for its fixed keys.
+    scenario
+        .issuer
+        .keys
+        .get_or_insert(crate::scenario::KeySource::Fresh);
     let world = World::build(&scenario, Clock::wall(), None, Transport::Wire)?;
     let id = scenario.issuer.issuer;
     Ok(serve_bound(world, id, issuer_bound, resource_bound, limits))

@@ -10,6 +10,12 @@ pub struct IssuerConfig {
     pub clock_offset: Dur,
     #[serde(default)]
     pub signing: Signing,
+    /// Where the signing keys come from: `fixed` (the HMAC secret drawn from the seed,
+    /// the repository's test key pairs), or `fresh` (made at start from the system's
+    /// randomness). Default: `fixed` in `sim` and `live` runs, `fresh` for `serve`, whose
+    /// tokens must not be mintable by anyone who read this repository.
+    #[serde(default)]
+    pub keys: Option<KeySource>,
     #[serde(default)]
     pub access_token: AccessTokenConfig,
     #[serde(default)]
@@ -69,6 +75,7 @@ impl Default for IssuerConfig {
         IssuerConfig {
             clock_offset: Dur::ZERO,
             signing: Signing::default(),
+            keys: None,
             access_token: AccessTokenConfig::default(),
             refresh_token: RefreshTokenConfig::default(),
             latency: Latency::issuer_default(),
@@ -83,6 +90,16 @@ impl Default for IssuerConfig {
             password: Self::default_password(),
         }
     }
+}
+
+/// Where the issuer's signing keys come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeySource {
+    /// Known in advance: the same for every run of the scenario and seed.
+    Fixed,
+    /// Made at start, known to this process alone.
+    Fresh,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
