@@ -311,10 +311,11 @@ async fn an_in_process_call_is_answered_as_its_http_request() {
 }
 
 /// A token with `claims` and the `crit` header given, signed with the issuer's own
-/// HMAC key as its key set publishes it (the default signing, hs256).
+/// HMAC key (the default signing, hs256), as its key set gives it to its own API.
 async fn minted(issuer: &Issuer, claims: Value, crit: Option<Vec<String>>) -> String {
     use base64::Engine;
-    let req = http::Request::get("/jwks.json").body(Bytes::new()).unwrap();
+    let mut req = http::Request::get("/jwks.json").body(Bytes::new()).unwrap();
+    req.extensions_mut().insert(tokenstorm::exchange::Internal);
     let set: Value = serde_json::from_slice(issuer.handle(req).await.body()).unwrap();
     let key = &set["keys"][0];
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD

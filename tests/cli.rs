@@ -436,9 +436,16 @@ fn a_targets_run_in_which_no_client_gets_a_token_exits_3_with_the_issuers_error(
 #[test]
 fn serve_beyond_loopback_with_a_published_secret_warns() {
     use std::io::{BufRead, BufReader};
+    let dir = temp_dir("published-secret");
+    let file = write(
+        &dir,
+        "s.yaml",
+        "name: s\nduration: 1h\nissuer: { publish_secret: true }\nclients: [ { name: c, count: 1 } ]\n",
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstorm"))
         .args([
             "serve",
+            &file,
             "--bind",
             "0.0.0.0",
             "--issuer-port",
@@ -457,8 +464,9 @@ fn serve_beyond_loopback_with_a_published_secret_warns() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(
-        first.starts_with("warning: serving on 0.0.0.0 with hs256")
-            && first.contains("anyone who can reach it can mint tokens"),
+        first.starts_with(
+            "warning: serving on 0.0.0.0 with hs256 and `issuer.publish_secret: true`"
+        ) && first.contains("anyone who can reach it can mint tokens"),
         "{first}"
     );
 }

@@ -91,9 +91,14 @@ async fn a_token_from_the_issuer_opens_the_api() {
         head.to_lowercase().contains("www-authenticate: bearer"),
         "{head}"
     );
+    // hs256: the shared secret is its own API's alone, never listed for the world.
     let (status, _, body) = raw(s.issuer, &request("GET", "/jwks.json", &[], "")).await;
     assert_eq!(status, 200);
-    assert!(body.contains("hs256-1"));
+    assert_eq!(body, r#"{"keys":[]}"#);
+    s.stop().await;
+    let s = start("issuer: { publish_secret: true }\n").await;
+    let (_, _, body) = raw(s.issuer, &request("GET", "/jwks.json", &[], "")).await;
+    assert!(body.contains(r#""kty":"oct""#), "{body}");
     s.stop().await;
 }
 
@@ -501,10 +506,11 @@ async fn each_serve_signs_with_keys_of_its_own_unless_the_scenario_fixes_them() 
         async move {
             let (_, _, body) = raw(issuer, &request("GET", "/jwks.json", &[], "")).await;
             let set: Value = serde_json::from_str(&body).unwrap();
-            set["keys"][0]["k"].clone()
+            set["keys"][0]["x"].clone()
         }
     };
-    let (a, b) = (start("").await, start("").await);
+    let es256 = "issuer: { signing: es256 }\n";
+    let (a, b) = (start(es256).await, start(es256).await);
     assert_ne!(
         key_set(&a).await,
         key_set(&b).await,
@@ -526,7 +532,7 @@ async fn each_serve_signs_with_keys_of_its_own_unless_the_scenario_fixes_them() 
     .await;
     assert_eq!(status, 200);
     // `issuer.keys: fixed`: the seed's keys, the same at every start.
-    let fixed = "issuer: { keys: fixed }\n";
+    let fixed = "issuer: { signing: es256, keys: fixed }\n";
     let (c, d) = (start(fixed).await, start(fixed).await);
     assert_eq!(key_set(&c).await, key_set(&d).await);
     for s in [a, b, c, d] {

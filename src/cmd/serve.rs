@@ -65,8 +65,8 @@ fn known_keys(scenario: &Scenario, bind: std::net::IpAddr) -> Option<&'static st
     if scenario.issuer.keys == Some(KeySource::Fixed) {
         return Some("the fixed test keys (`issuer.keys: fixed`)");
     }
-    (scenario.issuer.signing == Signing::Hs256).then_some(
-        "hs256, whose secret its key set publishes at /jwks.json (use rs256, es256 or eddsa)",
+    (scenario.issuer.signing == Signing::Hs256 && scenario.issuer.publish_secret).then_some(
+        "hs256 and `issuer.publish_secret: true`, whose key set lists its secret at /jwks.json",
     )
 }
 

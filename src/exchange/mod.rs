@@ -61,6 +61,12 @@ pub enum ExchangeError {
 }
 
 pub type Request = http::Request<Bytes>;
+
+/// Marks a request made by a server of this process (the API's own calls to its
+/// issuer), in the request's extensions, which nothing sent over the wire can set: the
+/// issuer tells it what it tells no one else (an `hs256` key set's shared secret).
+#[derive(Clone, Copy, Debug)]
+pub struct Internal;
 pub type Response = http::Response<Bytes>;
 
 /// A client's request to the API: `GET` of `uri` with one `Authorization` header.

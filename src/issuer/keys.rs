@@ -191,14 +191,16 @@ impl KeySet {
         Ok(kid)
     }
 
-    /// The key set published at `now_ms` (issuer clock), as an RFC 7517 JWK Set.
-    pub(crate) fn published(&self, now_ms: i64) -> JwkSet {
+    /// The key set published at `now_ms` (issuer clock), as an RFC 7517 JWK Set; an
+    /// HMAC key, a shared secret, only with `secrets`.
+    pub(crate) fn published(&self, now_ms: i64, secrets: bool) -> JwkSet {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let shown = secrets || self.signing != Signing::Hs256;
         JwkSet {
             keys: keys
                 .all
                 .iter()
-                .filter(|k| k.published_at(now_ms))
+                .filter(|k| shown && k.published_at(now_ms))
                 .map(|k| k.jwk.clone())
                 .collect(),
         }
@@ -490,7 +492,7 @@ mod tests {
             assert_eq!(verifies(&keys, &kid), Some(true), "{signing:?}");
             // The public halves the set publishes are its own, not a fixed key's nor
             // another fresh set's.
-            let jwk = |set: &KeySet| serde_json::to_value(&set.published(0).keys[0]).unwrap();
+            let jwk = |set: &KeySet| serde_json::to_value(&set.published(0, true).keys[0]).unwrap();
             let (a, b, f) = (jwk(&keys), jwk(&again), jwk(&fixed));
             let material = |j: &serde_json::Value| ["k", "n", "x"].map(|m| j.get(m).cloned());
             assert_ne!(material(&a), material(&b), "{signing:?}");
@@ -538,14 +540,14 @@ mod tests {
             let one = k.current_kid();
             let two = k.rotate(1_000, 600, 100).unwrap();
             let just_one = std::slice::from_ref(&one);
-            assert_eq!(kids(&k.published(999)), just_one);
+            assert_eq!(kids(&k.published(999, true)), just_one);
             // Signing with `two` from 1000, published from 1100; `one` kept until 1600.
-            assert_eq!(kids(&k.published(1_050)), just_one);
-            assert_eq!(kids(&k.published(1_100)), [one.clone(), two.clone()]);
-            assert_eq!(kids(&k.published(1_600)), std::slice::from_ref(&two));
+            assert_eq!(kids(&k.published(1_050, true)), just_one);
+            assert_eq!(kids(&k.published(1_100, true)), [one.clone(), two.clone()]);
+            assert_eq!(kids(&k.published(1_600, true)), std::slice::from_ref(&two));
             // A published JWK verifies what its key signed.
             let token = k.sign(&serde_json::json!({"sub": "u"})).unwrap();
-            let set = k.published(2_000);
+            let set = k.published(2_000, true);
             let jwk = set.find(&two).unwrap();
             let key = DecodingKey::from_jwk(jwk).unwrap();
             let mut v = jsonwebtoken::Validation::new(k.algorithm());

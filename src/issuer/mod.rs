@@ -313,7 +313,15 @@ impl Issuer {
                 if let Some(refused) = only(&req, Method::GET) {
                     return refused;
                 }
-                let mut resp = json(StatusCode::OK, &self.keys.published(self.clock.now_ms()));
+                // A shared secret goes to this process's own API, and to everyone only
+                // when the scenario asks (`publish_secret`).
+                let secrets = self.config.publish_secret
+                    || req
+                        .extensions()
+                        .get::<crate::exchange::Internal>()
+                        .is_some();
+                let published = self.keys.published(self.clock.now_ms(), secrets);
+                let mut resp = json(StatusCode::OK, &published);
                 resp.headers_mut().remove(header::PRAGMA);
                 resp.headers_mut()
                     .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -191,6 +191,8 @@ impl KeyCache {
         let mut req = Request::new(Bytes::new());
         *req.method_mut() = Method::GET;
         *req.uri_mut() = http::Uri::from_static("/jwks.json");
+        // This API is the issuer's own: it is told the shared secret of hs256.
+        req.extensions_mut().insert(crate::exchange::Internal);
         let resp = self
             .upstream
             .call(Endpoint::Keys, req, self.timeout)

@@ -16,6 +16,11 @@ pub struct IssuerConfig {
     /// tokens must not be mintable by anyone who read this repository.
     #[serde(default)]
     pub keys: Option<KeySource>,
+    /// `hs256`: list the shared secret in `/jwks.json` for anyone who asks (a test
+    /// convenience that lets anyone mint tokens; the API in this process reads it
+    /// either way). Default: no.
+    #[serde(default)]
+    pub publish_secret: bool,
     #[serde(default)]
     pub access_token: AccessTokenConfig,
     #[serde(default)]
@@ -76,6 +81,7 @@ impl Default for IssuerConfig {
             clock_offset: Dur::ZERO,
             signing: Signing::default(),
             keys: None,
+            publish_secret: false,
             access_token: AccessTokenConfig::default(),
             refresh_token: RefreshTokenConfig::default(),
             latency: Latency::issuer_default(),
