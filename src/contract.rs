@@ -67,7 +67,7 @@ pub struct Targets {
     pub resource: String,
     /// `password`, `client_credentials`, `refresh_token` or `authorization_code`.
     pub grant: String,
-    /// `client_secret_basic`, `client_secret_post` or `none`.
+    /// `client_secret_basic`, `client_secret_post`, `none` or `private_key_jwt`.
     pub client_auth: String,
     /// The token endpoint the clients used: `issuer` itself, or the one discovery found.
     #[serde(default)]
@@ -454,11 +454,27 @@ pub fn not_observed(path: &str) -> Option<&'static str> {
         .map(|(_, why)| *why)
 }
 
+/// The JSON pointer of a dotted report path.
+fn pointer(path: &str) -> String {
+    format!("/{}", path.replace('.', "/"))
+}
+
+/// Whether a JSON report is of a `targets` run, whose servers are someone else's.
+pub fn is_external_json(report: &Value) -> bool {
+    report.get("targets").is_some_and(|t| !t.is_null())
+}
+
 impl Report {
     /// Whether the servers were someone else's (`targets`): then [`not_observed`]
     /// figures were never counted.
     pub fn is_external(&self) -> bool {
         self.targets.is_some()
+    }
+
+    /// Whether this run counted the figure at `path`: every one, but in a `targets`
+    /// run those that are [`not_observed`].
+    pub fn observed(&self, path: &str) -> bool {
+        !self.is_external() || not_observed(path).is_none()
     }
 
     /// The report as the JSON of SPEC §2. In a `targets` run every figure the clients
@@ -468,7 +484,7 @@ impl Report {
         let mut value = serde_json::to_value(self).expect("a report always serializes");
         if self.is_external() {
             for (path, _) in NOT_OBSERVED {
-                if let Some(v) = value.pointer_mut(&format!("/{}", path.replace('.', "/"))) {
+                if let Some(v) = value.pointer_mut(&pointer(path)) {
                     null_figures(v);
                 }
             }
@@ -488,7 +504,7 @@ fn null_figures(v: &mut Value) {
 /// A report read back (`merge`): the nulls [`Report::to_json`] wrote for what a
 /// `targets` run cannot observe, as the zeros and empty series its types hold.
 pub fn unnull_not_observed(value: &mut Value) {
-    if value.get("targets").is_none_or(Value::is_null) {
+    if !is_external_json(value) {
         return;
     }
     fn zero(v: &mut Value, series: bool) {
@@ -500,7 +516,7 @@ pub fn unnull_not_observed(value: &mut Value) {
         }
     }
     for (path, _) in NOT_OBSERVED {
-        if let Some(v) = value.pointer_mut(&format!("/{}", path.replace('.', "/"))) {
+        if let Some(v) = value.pointer_mut(&pointer(path)) {
             zero(v, path.starts_with("timeline"));
         }
     }

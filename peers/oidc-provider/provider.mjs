@@ -260,9 +260,11 @@ provider.on('client_credentials.issued', () => { counters.access_tokens_issued +
 provider.on('client_credentials.saved', () => { counters.access_tokens_issued += 1; });
 
 // AUTO_LOGIN: the interaction the provider sends a user agent to (its default URL,
-// /interaction/:uid) is finished at once, as the stock example's routes finish it once
-// a person has submitted the forms: login as login_hint, then consent to every scope
-// and resource asked for (Provider#interactionDetails, #interactionFinished).
+// /interaction/:uid) is finished at once, as an application's login routes finish it
+// once a person has submitted them: login as login_hint, then consent to every scope
+// and resource the prompt's details say are missing (Provider#interactionDetails and
+// #interactionFinished, lib/provider.js:224-257 as installed; the consent prompt's
+// details, lib/helpers/interaction_policy/prompts/consent.js).
 async function autoInteraction(req, res) {
   const { prompt, params, session, grantId } = await provider.interactionDetails(req, res);
   if (prompt.name === 'login') {

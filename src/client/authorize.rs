@@ -175,11 +175,7 @@ fn resolve(base: &Uri, location: &str) -> String {
     if location.contains("://") {
         return location.to_string();
     }
-    let origin = format!(
-        "{}://{}",
-        base.scheme_str().unwrap_or("http"),
-        base.authority().map_or("", |a| a.as_str())
-    );
+    let origin = crate::exchange::origin(base);
     if let Some(rest) = location.strip_prefix("//") {
         return format!("{}://{rest}", base.scheme_str().unwrap_or("http"));
     }
@@ -210,8 +206,8 @@ impl Jar {
             .collect();
         let h = req.headers_mut();
         h.insert(ACCEPT, HeaderValue::from_static("text/html"));
-        if let Ok(v) = HeaderValue::try_from(cookie.join("; "))
-            && !cookie.is_empty()
+        if !cookie.is_empty()
+            && let Ok(v) = HeaderValue::try_from(cookie.join("; "))
         {
             h.insert(COOKIE, v);
         }
@@ -289,7 +285,6 @@ mod tests {
     #[test]
     fn follows_the_issuers_redirects_with_its_cookies_to_the_code() {
         let mut cookies = Vec::new();
-        let mut state = String::new();
         // A first run shows the request; the same seed draws the same state again, so
         // the second run's redirect can carry it.
         let (_, url) = run(vec![answer(200, &[])], |_| {});
@@ -301,7 +296,7 @@ mod tests {
         assert_eq!(get("scope").as_deref(), Some("openid offline_access"));
         assert!(get("nonce").is_some(), "openid asks for a nonce");
         assert_eq!(get("code_challenge").unwrap().len(), 43);
-        state.push_str(&get("state").unwrap());
+        let state = get("state").unwrap();
         let answers = vec![
             answer(
                 302,

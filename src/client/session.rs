@@ -505,7 +505,8 @@ impl<E: Exchange> Client<E> {
                 Err(why) => {
                     // A page, a refusal or a redirect loop: asking again changes nothing.
                     metrics.token_error(g, || why.clone());
-                    metrics.login_attempt_done(g, false, crate::clock::time::now() - t0);
+                    let spent = crate::clock::time::now().saturating_duration_since(t0);
+                    metrics.login_attempt_done(g, false, spent);
                     break;
                 }
             };
@@ -514,8 +515,11 @@ impl<E: Exchange> Client<E> {
                 None => login_pairs.clone(),
             };
             let (answer, latency, replayed) = self.token_call(&key, &pairs, || {}).await;
-            // A login's time is its authorization's too.
-            let latency = latency.max(crate::clock::time::now() - t0);
+            // An authorization's time is its login's too.
+            let latency = match code {
+                Some(_) => crate::clock::time::now().saturating_duration_since(t0),
+                None => latency,
+            };
             let retry = match &answer {
                 Some(resp) if resp.status() == StatusCode::OK => {
                     if let Some((access, refresh_token)) = self.tokens_of(resp) {

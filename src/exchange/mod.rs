@@ -61,13 +61,22 @@ pub enum ExchangeError {
 }
 
 pub type Request = http::Request<Bytes>;
+pub type Response = http::Response<Bytes>;
 
 /// Marks a request made by a server of this process (the API's own calls to its
 /// issuer), in the request's extensions, which nothing sent over the wire can set: the
 /// issuer tells it what it tells no one else (an `hs256` key set's shared secret).
 #[derive(Clone, Copy, Debug)]
 pub struct Internal;
-pub type Response = http::Response<Bytes>;
+
+/// The origin (`scheme://authority`) of an absolute URI, `http` when it names none.
+pub fn origin(uri: &http::Uri) -> String {
+    format!(
+        "{}://{}",
+        uri.scheme_str().unwrap_or("http"),
+        uri.authority().map_or("", |a| a.as_str())
+    )
+}
 
 /// A client's request to the API: `GET` of `uri` with one `Authorization` header.
 ///

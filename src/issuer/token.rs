@@ -130,18 +130,7 @@ impl Issuer {
     fn scope<'a>(&'a self, form: &'a Form) -> Result<&'a str, OAuthError> {
         match form.get("scope") {
             None => Ok(&self.config.scope),
-            Some(asked) => {
-                let allowed: Vec<&str> = self.config.scope.split_whitespace().collect();
-                if asked.split_whitespace().all(|s| allowed.contains(&s)) {
-                    Ok(asked)
-                } else {
-                    Err(OAuthError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_scope",
-                        format!("scope `{asked}` exceeds `{}`", self.config.scope),
-                    ))
-                }
-            }
+            Some(asked) => within(asked, &self.config.scope, ""),
         }
     }
 
@@ -316,16 +305,22 @@ fn narrowed_scope<'a>(
     asked: Option<&'a str>,
     granted: Option<&str>,
 ) -> Result<Option<&'a str>, OAuthError> {
-    let (Some(asked), Some(granted)) = (asked, granted) else {
-        return Ok(None);
-    };
-    let has: Vec<&str> = granted.split_whitespace().collect();
+    match (asked, granted) {
+        (Some(asked), Some(granted)) => within(asked, granted, " granted (RFC 6749 §6)").map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// `asked` if every scope in it is in `allowed`, else `invalid_scope` (RFC 6749 §3.3);
+/// `what` says of `allowed` what it is.
+fn within<'a>(asked: &'a str, allowed: &str, what: &str) -> Result<&'a str, OAuthError> {
+    let has: Vec<&str> = allowed.split_whitespace().collect();
     if asked.split_whitespace().all(|s| has.contains(&s)) {
-        return Ok(Some(asked));
+        return Ok(asked);
     }
     Err(OAuthError::new(
         StatusCode::BAD_REQUEST,
         "invalid_scope",
-        format!("scope `{asked}` exceeds the scope granted, `{granted}` (RFC 6749 §6)"),
+        format!("scope `{asked}` exceeds `{allowed}`{what}"),
     ))
 }

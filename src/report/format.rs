@@ -4,14 +4,15 @@
 use serde_json::Value;
 
 use super::Report;
-use crate::contract::{lookup, not_observed};
+use crate::contract::{is_external_json, lookup, not_observed};
 
 /// The figure at a dotted `path` of `json` (the report's [`Report::to_json`]): `not
 /// observed` where a `targets` run could not count it, else as [`figure`] prints it.
 pub(crate) fn figure_at(json: &Value, path: &str) -> String {
-    let external = json.get("targets").is_some_and(|t| !t.is_null());
     match lookup(json, path).and_then(Value::as_f64) {
-        None if external && not_observed(path).is_some() => "not observed".to_string(),
+        None if is_external_json(json) && not_observed(path).is_some() => {
+            "not observed".to_string()
+        }
         v => figure(v.unwrap_or(f64::NAN)),
     }
 }

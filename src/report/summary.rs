@@ -253,11 +253,11 @@ fn lock_line(report: &Report) -> String {
 }
 
 /// What an external server counted is its own: the line says so instead of zeros.
-const NOT_OBSERVED: &str = "not observed (the servers are external: read their own counts)";
+const EXTERNAL_LINE: &str = "not observed (the servers are external: read their own counts)";
 
 fn issuer_line(report: &Report) -> String {
-    if report.is_external() {
-        return NOT_OBSERVED.to_string();
+    if !report.observed("issuer") {
+        return EXTERNAL_LINE.to_string();
     }
     let i = &report.issuer;
     format!(
@@ -277,8 +277,8 @@ fn issuer_line(report: &Report) -> String {
 }
 
 fn resource_line(report: &Report) -> String {
-    if report.is_external() {
-        return NOT_OBSERVED.to_string();
+    if !report.observed("resource") {
+        return EXTERNAL_LINE.to_string();
     }
     let r = &report.resource;
     format!(

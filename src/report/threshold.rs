@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::contract::{ThresholdResult, lookup, not_observed};
+use crate::contract::{ThresholdResult, is_external_json, lookup, not_observed};
 use crate::scenario::Thresholds;
 use crate::scenario::threshold::Condition;
 
@@ -16,7 +16,7 @@ use crate::scenario::threshold::Condition;
 /// beforehand, but a figure may be null in a run (`outages.0.recovery_seconds` when the
 /// run never recovered).
 pub(crate) fn evaluate(thresholds: &Thresholds, report: &Value) -> Vec<ThresholdResult> {
-    let external = report.get("targets").is_some_and(|t| !t.is_null());
+    let external = is_external_json(report);
     thresholds
         .0
         .iter()

@@ -120,8 +120,23 @@ struct Claims {
     sid: Option<String>,
     /// Read only to refuse what is not one string (RFC 7519 §4.1.1: a StringOrURI;
     /// jsonwebtoken takes an array too): the validation checks its value.
-    #[serde(rename = "iss")]
-    _iss: String,
+    #[serde(rename = "iss", deserialize_with = "one_string")]
+    _iss: (),
+}
+
+/// Accepts a string, and nothing else, without keeping it.
+fn one_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+    struct Text;
+    impl serde::de::Visitor<'_> for Text {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+    }
+    d.deserialize_str(Text)
 }
 
 /// The latest NumericDate taken, 9999-12-31T23:59:59Z: later is no real token's, and

@@ -221,12 +221,16 @@ impl Checks {
                     "the issuer's identifier, or its token endpoint",
                 ),
                 ("resource", &t.resource, "the API endpoint itself"),
-            ] {
-                let scheme = url.parse::<http::Uri>().ok().and_then(|u| {
-                    u.host()?;
-                    u.scheme_str().map(str::to_string)
-                });
-                if !matches!(scheme.as_deref(), Some("http" | "https")) {
+            ]
+            .into_iter()
+            .chain(t.authorization_endpoint.as_ref().map(|url| {
+                (
+                    "authorization_endpoint",
+                    url,
+                    "the issuer's authorization endpoint",
+                )
+            })) {
+                if !is_http_url(url) {
                     self.bad(
                         format!("targets.{key}"),
                         format!("`{url}`: accepted an http:// or https:// URL ({what})"),
@@ -344,16 +348,11 @@ impl Checks {
             ),
             Some(_) => {}
         }
-        match &t.authorization_endpoint {
-            Some(u) if !is_http_url(u) => self.bad(
-                "targets.authorization_endpoint",
-                format!("`{u}`: accepted an http:// or https:// URL"),
-            ),
-            None if !t.discovers() => self.bad(
+        if t.authorization_endpoint.is_none() && !t.discovers() {
+            self.bad(
                 "targets.authorization_endpoint",
                 "`issuer` is the token endpoint, so nothing names the authorization endpoint: set it, or give the issuer's identifier to discover it from",
-            ),
-            _ => {}
+            );
         }
         if t.client_id.is_none() {
             self.bad(
@@ -378,6 +377,10 @@ impl Checks {
                 "`private_key_jwt` names the client in the assertion's `iss` and `sub`; set it",
             );
         }
+        if let Err(e) = t.assertion_algorithm() {
+            // The key cannot be judged against an algorithm that is none.
+            return self.bad("targets.assertion_alg", e);
+        }
         let path = "targets.private_key";
         match (&t.private_key, &t.private_key_pem) {
             (None, _) => self.bad(
@@ -387,11 +390,7 @@ impl Checks {
             (Some(_), Some(Err(e))) => self.bad(path, e.clone()),
             (Some(file), Some(Ok(pem))) => {
                 if let Err(e) = t.assertion_key(pem) {
-                    let key = match &t.assertion_alg {
-                        Some(alg) if e.starts_with(&format!("`{alg}`")) => "targets.assertion_alg",
-                        _ => path,
-                    };
-                    self.bad(key, format!("`{file}`: {e}"));
+                    self.bad(path, format!("`{file}`: {e}"));
                 }
             }
             (Some(_), None) => {}
@@ -1027,13 +1026,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Token-request parameters the grant or the client authentication sets.
 /// An absolute `http://` or `https://` URL with a host.
 fn is_http_url(u: &str) -> bool {
     u.parse::<http::Uri>()
         .is_ok_and(|u| u.host().is_some() && matches!(u.scheme_str(), Some("http" | "https")))
 }
 
+/// Token-request parameters the grant or the client authentication sets.
 const RESERVED: &[&str] = &[
     "grant_type",
     "username",

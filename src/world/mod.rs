@@ -144,8 +144,14 @@ impl World {
         metrics: Option<Arc<Metrics>>,
         transport: Transport,
     ) -> Result<World, KeyError> {
+        // The sim is reproduced from its seed: its keys are the seed's, whatever the
+        // scenario asks (fresh keys are for servers others reach).
+        let mut config = scenario.issuer.clone();
+        if transport == Transport::InProcess {
+            config.keys = Some(crate::scenario::KeySource::Fixed);
+        }
         let issuer = Arc::new(Issuer::new(
-            &scenario.issuer,
+            &config,
             clock.skewed(scenario.issuer.clock_offset.as_ms()),
             scenario.seed,
         )?);
@@ -348,4 +354,28 @@ async fn lock_services(
         });
     }
     Ok(services)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sim signs with the seed's keys even where the scenario asks for fresh ones
+    /// (for `serve`): no randomness outside the seed reaches a simulated run.
+    #[test]
+    fn the_sim_keeps_the_seeds_keys_whatever_the_scenario_asks() {
+        let yaml = "name: t\nduration: 1m\nissuer: { signing: es256, keys: fresh }\nclients: [ { name: c, count: 1 } ]\n";
+        let s = crate::scenario::parse(yaml, "t.yaml").unwrap();
+        let key = |transport| {
+            let w = World::build(&s, Clock::start(0), None, transport).unwrap();
+            let set = w.issuer.handler.keys().published(0, true);
+            serde_json::to_value(&set.keys[0]).unwrap()
+        };
+        assert_eq!(key(Transport::InProcess), key(Transport::InProcess));
+        assert_ne!(
+            key(Transport::Wire),
+            key(Transport::InProcess),
+            "fresh over the wire"
+        );
+    }
 }

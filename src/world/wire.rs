@@ -44,6 +44,9 @@ pub(crate) struct Parsed {
 /// is a few kilobytes).
 const MAX_BODY: usize = 1 << 20;
 
+/// Origins an authorization's redirects reach whose connections are kept.
+const MAX_BROWSED: usize = 8;
+
 /// Connections kept idle per server at most.
 const MAX_IDLE: usize = 1024;
 
@@ -198,19 +201,19 @@ impl LiveExchange {
         }
     }
 
-    /// The server at the origin of the absolute `uri`, reached as a user agent would.
+    /// The server at the origin of the absolute `uri`, reached as a user agent would;
+    /// its connections kept for the next authorization, for a few origins at most
+    /// (an issuer could send its redirects anywhere).
     fn origin(&self, uri: &Uri) -> Arc<Parsed> {
-        let origin = format!(
-            "{}://{}",
-            uri.scheme_str().unwrap_or("http"),
-            uri.authority().map_or("", |a| a.as_str())
-        );
+        let origin = crate::exchange::origin(uri);
         let mut browsed = self.browsed.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, p)) = browsed.iter().find(|(o, _)| *o == origin) {
             return p.clone();
         }
         let p = Arc::new(Parsed::new(Address::Root(origin.clone()), self.tls.clone()));
-        browsed.push((origin, p.clone()));
+        if browsed.len() < MAX_BROWSED {
+            browsed.push((origin, p.clone()));
+        }
         p
     }
 

@@ -2,7 +2,6 @@
 //! plotting tools.
 
 use super::{ExportError, Exporter};
-use crate::contract::not_observed;
 use crate::report::Report;
 
 pub struct Csv;
@@ -21,7 +20,6 @@ impl Exporter for Csv {
         w.write_record(&header).map_err(encode)?;
         let ticks = columns.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
         let tick_ms = report.timeline.tick_ms;
-        let external = report.is_external();
         for t in 0..ticks {
             let mut row = vec![
                 t.to_string(),
@@ -29,10 +27,10 @@ impl Exporter for Csv {
             ];
             // A series a `targets` run cannot observe is left empty, not zero.
             row.extend(columns.iter().map(|(name, v)| {
-                if external && not_observed(&format!("timeline.series.{name}")).is_some() {
-                    String::new()
-                } else {
+                if report.observed(&format!("timeline.series.{name}")) {
                     v.get(t).copied().unwrap_or(0).to_string()
+                } else {
+                    String::new()
                 }
             }));
             w.write_record(&row).map_err(encode)?;

@@ -9,7 +9,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::{ExportError, Exporter};
-use crate::contract::{Percentiles, not_observed};
+use crate::contract::Percentiles;
 use crate::report::Report;
 use crate::report::comparison::Comparison;
 use crate::report::format::{figure, figure_at};
@@ -501,7 +501,7 @@ fn over_time(r: &Report) -> Result<String, ExportError> {
     )?);
     // The first two of TIME_CHARTS are drawn together above.
     for (id, title, y, s) in &TIME_CHARTS[2..] {
-        if r.is_external() && not_observed(&format!("timeline.series.{s}")).is_some() {
+        if !r.observed(&format!("timeline.series.{s}")) {
             let note = format!(
                 "<p class=\"meta\">{}: not observed (the issuer is external)</p>",
                 escape(title)

@@ -12,8 +12,9 @@ pub struct IssuerConfig {
     pub signing: Signing,
     /// Where the signing keys come from: `fixed` (the HMAC secret drawn from the seed,
     /// the repository's test key pairs), or `fresh` (made at start from the system's
-    /// randomness). Default: `fixed` in `sim` and `live` runs, `fresh` for `serve`, whose
-    /// tokens must not be mintable by anyone who read this repository.
+    /// randomness). Default: `fixed` in `live` runs, `fresh` for `serve`, whose tokens
+    /// must not be mintable by anyone who read this repository. A `sim` run, reproduced
+    /// from its seed, always signs with fixed keys.
     #[serde(default)]
     pub keys: Option<KeySource>,
     /// `hs256`: list the shared secret in `/jwks.json` for anyone who asks (a test

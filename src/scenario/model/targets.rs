@@ -195,7 +195,12 @@ const ASSERTION_ALGS: &[(&str, Algorithm)] = &[
     ("ES384", Algorithm::ES384),
     ("EdDSA", Algorithm::EdDSA),
 ];
-const ASSERTION_ALG_NAMES: &[&str] = &["RS256", "PS256", "ES256", "ES384", "EdDSA"];
+
+/// The names of [`ASSERTION_ALGS`], for a message.
+fn assertion_alg_names() -> String {
+    let names: Vec<&str> = ASSERTION_ALGS.iter().map(|(n, _)| *n).collect();
+    names.join(", ")
+}
 
 fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
@@ -239,16 +244,8 @@ impl Targets {
     /// algorithm named by `assertion_alg` or else the first its type signs with;
     /// what is wrong with it otherwise.
     pub fn assertion_key(&self, pem: &[u8]) -> Result<(EncodingKey, Algorithm), String> {
-        let named = match self.assertion_alg.as_deref() {
-            Some(name) => vec![
-                ASSERTION_ALGS
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, a)| *a)
-                    .ok_or_else(|| {
-                        format!("`{name}`: accepted {}", ASSERTION_ALG_NAMES.join(", "))
-                    })?,
-            ],
+        let named = match self.assertion_algorithm()? {
+            Some(alg) => vec![alg],
             None => vec![
                 Algorithm::ES256,
                 Algorithm::EdDSA,
@@ -274,9 +271,22 @@ impl Targets {
             ),
             None => format!(
                 "not a PEM private key tokenstorm can sign with: accepted an RSA, EC (P-256, P-384) or Ed25519 key, PKCS#8 or its type's own PEM ({})",
-                ASSERTION_ALG_NAMES.join(", ")
+                assertion_alg_names()
             ),
         })
+    }
+
+    /// The algorithm `assertion_alg` names (None: not named); what is accepted when it
+    /// names none tokenstorm signs with.
+    pub fn assertion_algorithm(&self) -> Result<Option<Algorithm>, String> {
+        let Some(name) = self.assertion_alg.as_deref() else {
+            return Ok(None);
+        };
+        ASSERTION_ALGS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| Some(*a))
+            .ok_or_else(|| format!("`{name}`: accepted {}", assertion_alg_names()))
     }
 
     /// Reads `refresh_tokens` (relative to `folder`): its non-empty lines, trimmed.
